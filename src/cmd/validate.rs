@@ -1,0 +1,44 @@
+//! `factotum validate FILE`: Factotum 0.7's contract, with diagnostics instead of one line.
+
+use std::io::Write;
+
+use codespan_reporting::term::termcolor::{Color, ColorSpec, StandardStream, WriteColor};
+
+use super::check::{check_file, print_human};
+use crate::ExitStatus;
+use crate::cli::ValidateArgs;
+use crate::diag::Severity;
+
+/// Runs `validate`.
+pub fn run(args: &ValidateArgs) -> ExitStatus {
+    let report = check_file(&args.factfile, None);
+    let valid = report
+        .diagnostics
+        .iter()
+        .all(|d| d.severity() != Severity::Error);
+    let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour));
+    let name = args.factfile.display();
+    let written = print_human(&mut stdout, &report).and_then(|()| {
+        let (colour, verdict) = if valid {
+            (Color::Green, format!("'{name}' is a valid Factfile!"))
+        } else {
+            (
+                Color::Red,
+                format!("'{name}' is not a valid factotum factfile"),
+            )
+        };
+        stdout.set_color(ColorSpec::new().set_fg(Some(colour)))?;
+        write!(stdout, "{verdict}")?;
+        stdout.reset()?;
+        writeln!(stdout)
+    });
+    if let Err(error) = written {
+        eprintln!("error: cannot write the report: {error}");
+        return ExitStatus::OtherError;
+    }
+    if valid {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Invalid
+    }
+}

@@ -1,0 +1,84 @@
+//! factotum: compile, check, draw and run job DAGs ("factfiles").
+//!
+//! One pipeline in one direction:
+//! source text → [`syntax`] (pest grammars, spans kept) → [`ir`] → [`lint`] → backends
+//! ([`render`]). Diagnostics ([`diag`]) are plain data until a backend prints them.
+
+pub mod cli;
+pub mod cmd;
+pub mod diag;
+pub mod env;
+pub mod ir;
+pub mod lint;
+pub mod render;
+pub mod source;
+pub mod span;
+pub mod suggest;
+pub mod syntax;
+pub mod template;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use clap::error::ErrorKind;
+
+use crate::cli::{Cli, Command};
+use crate::diag::Diagnostic;
+use crate::source::Source;
+use crate::template::Variables;
+
+/// Exit codes shared with Factotum 0.7.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything was fine.
+    Success = 0,
+    /// A job file has errors.
+    Invalid = 1,
+    /// Anything else: usage errors, bad `--env`, output that cannot be written.
+    OtherError = 3,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// Every problem of one source: syntax, schema, templates and the task graph, sorted by
+/// position. With `variables`, names are compared after rendering and every placeholder must
+/// have a value.
+pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> {
+    let parsed = syntax::parse(source);
+    let mut diagnostics = parsed.diagnostics;
+    if let Some(job) = &parsed.job {
+        let options = lint::Options {
+            variables,
+            complete: parsed.complete,
+        };
+        diagnostics.extend(lint::check(job, options));
+    }
+    diag::sort(&mut diagnostics);
+    diagnostics
+}
+
+/// Runs the command line `args` (program name first).
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return match error.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitStatus::Success,
+                // Usage errors are 3, as in 0.7: 2 means "a task failed" for `run`.
+                _ => ExitStatus::OtherError,
+            }
+            .into();
+        }
+    };
+    match &cli.command {
+        Command::Check(args) => cmd::check::run(args),
+        Command::Validate(args) => cmd::validate::run(args),
+    }
+    .into()
+}

@@ -1,0 +1,56 @@
+//! Checks of each task on its own: its exit-code lists and its executor.
+
+use crate::diag::{Diagnostic, Problem};
+use crate::ir::Job;
+
+pub(super) fn check(job: &Job, diagnostics: &mut Vec<Diagnostic>) {
+    for task in &job.tasks {
+        let name = || task.name.text.clone();
+        let on_result = &task.on_result;
+        if on_result.continue_job.value.is_empty() {
+            let problem = Problem::NoWayToContinue { task: name() };
+            diagnostics.push(
+                Diagnostic::new(problem)
+                    .at(
+                        on_result.continue_job.span,
+                        "no exit code continues the job",
+                    )
+                    .note("hint: list the codes that mean success, usually `[0]`"),
+            );
+        }
+        let mut reported = Vec::new();
+        for terminate in &on_result.terminate_job_with_success.value {
+            let code = terminate.value;
+            if reported.contains(&code) {
+                continue;
+            }
+            let continue_entry = on_result
+                .continue_job
+                .value
+                .iter()
+                .find(|c| c.value == code);
+            if let Some(continue_entry) = continue_entry {
+                reported.push(code);
+                let problem = Problem::ConflictingCode { task: name(), code };
+                diagnostics.push(
+                    Diagnostic::new(problem)
+                        .at(terminate.span, "finishes the job")
+                        .also(continue_entry.span, "continues the job"),
+                );
+            }
+        }
+        if task.executor.value != "shell" {
+            let problem = Problem::NonShellExecutor {
+                task: name(),
+                executor: task.executor.value.clone(),
+            };
+            diagnostics.push(
+                Diagnostic::new(problem)
+                    .at(task.executor.span, "not `shell`")
+                    .note(
+                        "every task runs with `sh -c`, as in Factotum 0.7; write `shell` to say so",
+                    ),
+            );
+        }
+    }
+}

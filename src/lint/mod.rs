@@ -1,0 +1,34 @@
+//! The linter: every semantic problem of a job in one pass. Pure: no IO, deterministic order.
+
+mod codes;
+mod cycles;
+mod references;
+mod variables;
+
+use crate::diag::Diagnostic;
+use crate::ir::Job;
+use crate::template::Variables;
+
+/// What the linter may assume.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options<'a> {
+    /// With `--env`: the values, so names are compared rendered and every variable must exist.
+    pub variables: Option<&'a Variables>,
+    /// Whether every task of the file made it into the job. When not, unknown-dependency and
+    /// cycle checks are skipped: the missing task might be the one referred to.
+    pub complete: bool,
+}
+
+/// Every problem of `job`, unsorted.
+pub fn check(job: &Job, options: Options<'_>) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    codes::check(job, &mut diagnostics);
+    if let Some(variables) = options.variables {
+        variables::check(job, variables, &mut diagnostics);
+    }
+    let graph = references::check(job, options, &mut diagnostics);
+    if options.complete {
+        cycles::check(job, &graph, &mut diagnostics);
+    }
+    diagnostics
+}

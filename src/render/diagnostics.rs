@@ -1,0 +1,159 @@
+//! Diagnostics as text: `human` (codespan-reporting), `short` (one line each) and `json`.
+//!
+//! The only module that knows codespan-reporting. Line and column numbers are computed here,
+//! when something is printed, never while parsing.
+
+use std::io::{self, Write};
+
+use codespan_reporting::diagnostic::{self as codespan, LabelStyle};
+use codespan_reporting::files::{Files, SimpleFile};
+use codespan_reporting::term::{self, Config, termcolor::WriteColor};
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, Label, Severity};
+use crate::source::Source;
+
+/// A source prepared for printing: its line index is built once, on first use.
+pub struct Printable<'a> {
+    file: SimpleFile<&'a str, &'a str>,
+}
+
+impl<'a> Printable<'a> {
+    /// Indexes the lines of `source`.
+    pub fn new(source: &'a Source) -> Self {
+        Self {
+            file: SimpleFile::new(source.name.as_str(), source.text.as_str()),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn location(&self, offset: u32) -> (usize, usize) {
+        self.file
+            .location((), offset as usize)
+            .map_or((1, 1), |location| {
+                (location.line_number, location.column_number)
+            })
+    }
+
+    /// Writes `diagnostic` the way rustc does, coloured when `out` supports it.
+    pub fn human(&self, out: &mut dyn WriteColor, diagnostic: &Diagnostic) -> io::Result<()> {
+        let primary = diagnostic
+            .primary
+            .iter()
+            .map(|label| codespan_label(LabelStyle::Primary, label));
+        let secondary = diagnostic
+            .secondary
+            .iter()
+            .map(|label| codespan_label(LabelStyle::Secondary, label));
+        let rendered = codespan::Diagnostic::new(match diagnostic.severity() {
+            Severity::Error => codespan::Severity::Error,
+            Severity::Warning => codespan::Severity::Warning,
+        })
+        .with_code(diagnostic.problem.code())
+        .with_message(diagnostic.problem.message())
+        .with_labels(primary.chain(secondary).collect())
+        .with_notes(diagnostic.notes.clone());
+        term::emit_to_write_style(out, &Config::default(), &self.file, &rendered)
+            .map_err(io::Error::other)
+    }
+
+    /// Writes `path:line:col: severity[CODE]: message`, or `path: …` for file-level problems.
+    pub fn short(&self, out: &mut dyn Write, diagnostic: &Diagnostic) -> io::Result<()> {
+        let name = self.file.name();
+        let severity = severity_word(diagnostic.severity());
+        let code = diagnostic.problem.code();
+        let message = diagnostic.problem.message();
+        match diagnostic.span() {
+            Some(span) => {
+                let (line, column) = self.location(span.start);
+                writeln!(out, "{name}:{line}:{column}: {severity}[{code}]: {message}")
+            }
+            None => writeln!(out, "{name}: {severity}[{code}]: {message}"),
+        }
+    }
+
+    /// The diagnostic as a JSON object for tools.
+    pub fn json(&self, diagnostic: &Diagnostic) -> JsonDiagnostic<'_> {
+        let position = |label: &Label| {
+            let (line, column) = self.location(label.span.start);
+            let (end_line, end_column) = self.location(label.span.end);
+            JsonPosition {
+                line,
+                column,
+                end_line,
+                end_column,
+            }
+        };
+        let json_label = |label: &Label, primary: bool| JsonLabel {
+            message: label.message.clone(),
+            primary,
+            position: position(label),
+        };
+        let at = diagnostic.primary.as_ref().map(position);
+        JsonDiagnostic {
+            file: self.file.name(),
+            severity: severity_word(diagnostic.severity()),
+            code: diagnostic.problem.code(),
+            message: diagnostic.problem.message(),
+            line: at.as_ref().map(|p| p.line),
+            column: at.as_ref().map(|p| p.column),
+            end_line: at.as_ref().map(|p| p.end_line),
+            end_column: at.as_ref().map(|p| p.end_column),
+            labels: diagnostic
+                .primary
+                .iter()
+                .map(|label| json_label(label, true))
+                .chain(
+                    diagnostic
+                        .secondary
+                        .iter()
+                        .map(|label| json_label(label, false)),
+                )
+                .collect(),
+            notes: diagnostic.notes.clone(),
+        }
+    }
+}
+
+/// One diagnostic in `--format json`.
+#[derive(Serialize)]
+pub struct JsonDiagnostic<'a> {
+    file: &'a str,
+    severity: &'static str,
+    code: &'static str,
+    message: String,
+    line: Option<usize>,
+    column: Option<usize>,
+    end_line: Option<usize>,
+    end_column: Option<usize>,
+    labels: Vec<JsonLabel>,
+    notes: Vec<String>,
+}
+
+/// A 1-based range, the end exclusive.
+#[derive(Serialize)]
+struct JsonPosition {
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+#[derive(Serialize)]
+struct JsonLabel {
+    message: String,
+    primary: bool,
+    #[serde(flatten)]
+    position: JsonPosition,
+}
+
+fn codespan_label(style: LabelStyle, label: &Label) -> codespan::Label<()> {
+    codespan::Label::new(style, (), label.span.range()).with_message(label.message.clone())
+}
+
+fn severity_word(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}

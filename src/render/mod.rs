@@ -1,0 +1,3 @@
+//! Backends that turn IR or diagnostics into text.
+
+pub mod diagnostics;

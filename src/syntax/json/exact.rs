@@ -1,0 +1,342 @@
+//! The exact path: the pest grammar gives every key and value a span, and lowering checks each
+//! rule of schema 1-0-0 at the value that breaks it, collecting every problem in one pass.
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+use super::grammar::{JsonParser, Rule};
+use super::{depth, schema, string, syntax_error};
+use crate::diag::{Diagnostic, Problem};
+use crate::ir::{Job, OnResult, Task};
+use crate::span::{Span, Spanned};
+use crate::suggest;
+use crate::template::Template;
+
+/// What the exact path learnt: the job as far as it could be built, and every problem.
+pub(crate) struct Lowered {
+    /// `None` when the envelope or the job object is unusable.
+    pub(crate) job: Option<Job>,
+    /// Every problem found, unsorted.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    /// False when some task had to be left out, so references to it cannot be judged.
+    pub(crate) complete: bool,
+}
+
+/// Parses and lowers `text`, reporting every problem.
+pub(crate) fn parse(text: &str) -> Lowered {
+    let failed = |diagnostic| Lowered {
+        job: None,
+        diagnostics: vec![diagnostic],
+        complete: false,
+    };
+    if let Err(diagnostic) = depth::check(text) {
+        return failed(diagnostic);
+    }
+    pest::set_error_detail(true);
+    let root = match JsonParser::parse(Rule::document, text) {
+        Ok(mut pairs) => pairs.next(),
+        Err(error) => return failed(syntax_error::diagnostic(&error, text)),
+    };
+    let mut lowerer = Lowerer {
+        diagnostics: Vec::new(),
+        complete: true,
+    };
+    let job = root.and_then(|root| lowerer.envelope(root));
+    Lowered {
+        job,
+        diagnostics: lowerer.diagnostics,
+        complete: lowerer.complete,
+    }
+}
+
+/// The keys of one object that are known, each with its key span and value.
+struct Fields<'i> {
+    open_brace: Span,
+    object: &'static str,
+    found: Vec<(&'static str, Span, Pair<'i, Rule>)>,
+}
+
+struct Lowerer {
+    diagnostics: Vec<Diagnostic>,
+    complete: bool,
+}
+
+impl Lowerer {
+    fn envelope(&mut self, root: Pair<'_, Rule>) -> Option<Job> {
+        let mut fields = self.object(
+            root,
+            "a factfile object",
+            "the factfile",
+            &schema::ENVELOPE_KEYS,
+        )?;
+        let schema = self
+            .required(&mut fields, "schema")
+            .and_then(|pair| self.schema(&pair));
+        let data = self.required(&mut fields, "data")?;
+        let mut fields = self.object(data, "an object", "the job", &schema::JOB_KEYS)?;
+        let name = self
+            .required(&mut fields, "name")
+            .and_then(|pair| self.template(&pair));
+        let tasks = self
+            .required(&mut fields, "tasks")
+            .map(|pair| self.tasks(pair));
+        Some(Job {
+            schema: schema?,
+            name: name?,
+            tasks: tasks?,
+        })
+    }
+
+    fn schema(&mut self, pair: &Pair<'_, Rule>) -> Option<Spanned<String>> {
+        let uri = self.plain(pair)?;
+        if !schema::is_iglu_uri(&uri.value) {
+            let problem = Problem::SchemaUri {
+                uri: uri.value.clone(),
+            };
+            self.report(
+                Diagnostic::new(problem)
+                    .at(uri.span, "not `iglu:vendor/name/format/1-0-0`")
+                    .note(format!("hint: factfiles use `{}`", crate::ir::SCHEMA_1_0_0)),
+            );
+        }
+        Some(uri)
+    }
+
+    fn tasks(&mut self, pair: Pair<'_, Rule>) -> Vec<Task> {
+        let Some(items) = self.array(pair, "an array of tasks") else {
+            return Vec::new();
+        };
+        let tasks: Vec<Task> = items.filter_map(|item| self.task(item)).collect();
+        tasks
+    }
+
+    /// Lowers one task; a task whose name is unusable is left out (and the job marked
+    /// incomplete), while other broken fields are reported and replaced by empty values.
+    fn task(&mut self, pair: Pair<'_, Rule>) -> Option<Task> {
+        let span = span_of(&pair);
+        let Some(mut fields) = self.object(pair, "a task object", "the task", &schema::TASK_KEYS)
+        else {
+            self.complete = false;
+            return None;
+        };
+        let open = fields.open_brace;
+        let name = self
+            .required(&mut fields, "name")
+            .and_then(|p| self.template(&p));
+        let executor = self
+            .required(&mut fields, "executor")
+            .and_then(|p| self.plain(&p));
+        let command = self
+            .required(&mut fields, "command")
+            .and_then(|p| self.template(&p));
+        let arguments = self
+            .required(&mut fields, "arguments")
+            .map(|p| self.templates(p));
+        let depends_on = self
+            .required(&mut fields, "dependsOn")
+            .map(|p| self.templates(p));
+        let on_result = self
+            .required(&mut fields, "onResult")
+            .and_then(|p| self.on_result(p));
+        let Some(name) = name else {
+            self.complete = false;
+            return None;
+        };
+        let empty_codes = || Spanned::new(Vec::new(), span);
+        Some(Task {
+            name,
+            executor: executor.unwrap_or_else(|| Spanned::new("shell".to_owned(), open)),
+            command: command.unwrap_or_else(|| Template::literal(String::new(), open)),
+            arguments: arguments.unwrap_or_default(),
+            depends_on: depends_on.unwrap_or_default(),
+            on_result: on_result.unwrap_or_else(|| OnResult {
+                terminate_job_with_success: empty_codes(),
+                continue_job: Spanned::new(vec![Spanned::new(0, open)], open),
+            }),
+        })
+    }
+
+    fn on_result(&mut self, pair: Pair<'_, Rule>) -> Option<OnResult> {
+        let mut fields = self.object(pair, "an object", "`onResult`", &schema::ON_RESULT_KEYS)?;
+        let terminate = self.required(&mut fields, "terminateJobWithSuccess");
+        let terminate = terminate.and_then(|p| self.codes(p));
+        let continue_job = self.required(&mut fields, "continueJob");
+        let continue_job = continue_job.and_then(|p| self.codes(p));
+        Some(OnResult {
+            terminate_job_with_success: terminate?,
+            continue_job: continue_job?,
+        })
+    }
+
+    fn codes(&mut self, pair: Pair<'_, Rule>) -> Option<Spanned<Vec<Spanned<u16>>>> {
+        let span = span_of(&pair);
+        let items = self.array(pair, "an array of exit codes")?;
+        let mut codes = Vec::new();
+        let mut all_valid = true;
+        for item in items {
+            let item_span = span_of(&item);
+            if item.as_rule() != Rule::number {
+                self.wrong_type(&item, "an integer exit code");
+                all_valid = false;
+                continue;
+            }
+            match schema::exit_code(item.as_str()) {
+                Ok(code) => codes.push(Spanned::new(code, item_span)),
+                Err(problem) => {
+                    self.report(Diagnostic::new(problem).at(item_span, "this code"));
+                    all_valid = false;
+                }
+            }
+        }
+        // A list with a bad code is not empty, and must not be linted as if it were.
+        all_valid.then(|| Spanned::new(codes, span))
+    }
+
+    fn templates(&mut self, pair: Pair<'_, Rule>) -> Vec<Template> {
+        let Some(items) = self.array(pair, "an array of strings") else {
+            return Vec::new();
+        };
+        let templates: Vec<Template> = items.filter_map(|item| self.template(&item)).collect();
+        templates
+    }
+
+    fn template(&mut self, pair: &Pair<'_, Rule>) -> Option<Template> {
+        let raw = self.string(pair)?;
+        let start = pair.as_span().start();
+        string::template(raw, start, &mut self.diagnostics)
+            .map_err(|diagnostic| self.report(diagnostic))
+            .ok()
+    }
+
+    fn plain(&mut self, pair: &Pair<'_, Rule>) -> Option<Spanned<String>> {
+        let raw = self.string(pair)?;
+        let span = span_of(pair);
+        string::plain(raw, pair.as_span().start())
+            .map(|value| Spanned::new(value, span))
+            .map_err(|diagnostic| self.report(diagnostic))
+            .ok()
+    }
+
+    /// The raw literal of a string value, or a wrong-type diagnostic.
+    fn string<'i>(&mut self, pair: &Pair<'i, Rule>) -> Option<&'i str> {
+        if pair.as_rule() == Rule::string {
+            Some(pair.as_str())
+        } else {
+            self.wrong_type(pair, "a string");
+            None
+        }
+    }
+
+    fn array<'i>(
+        &mut self,
+        pair: Pair<'i, Rule>,
+        expected: &'static str,
+    ) -> Option<pest::iterators::Pairs<'i, Rule>> {
+        if pair.as_rule() == Rule::array {
+            Some(pair.into_inner())
+        } else {
+            self.wrong_type(&pair, expected);
+            None
+        }
+    }
+
+    /// Reads an object's members, reporting unknown and duplicate keys.
+    fn object<'i>(
+        &mut self,
+        pair: Pair<'i, Rule>,
+        expected: &'static str,
+        object: &'static str,
+        known: &[&'static str],
+    ) -> Option<Fields<'i>> {
+        if pair.as_rule() != Rule::object {
+            self.wrong_type(&pair, expected);
+            return None;
+        }
+        let open_brace = Span::at(pair.as_span().start());
+        let mut fields = Fields {
+            open_brace,
+            object,
+            found: Vec::with_capacity(known.len()),
+        };
+        let mut members = pair.into_inner();
+        while let (Some(key), Some(value)) = (members.next(), members.next()) {
+            let key_span = span_of(&key);
+            let name = match string::plain(key.as_str(), key.as_span().start()) {
+                Ok(name) => name,
+                Err(diagnostic) => {
+                    self.report(diagnostic);
+                    continue;
+                }
+            };
+            let Some(&known_key) = known.iter().find(|k| **k == name) else {
+                let suggestion = suggest::closest(&name, known.iter().copied());
+                let problem = Problem::UnknownKey { key: name, object };
+                let label = format!("not a key of {object}");
+                self.report(
+                    Diagnostic::new(problem)
+                        .at(key_span, label)
+                        .suggest(suggestion)
+                        .note(format!("{object} has the keys {}", backticked(known))),
+                );
+                continue;
+            };
+            if let Some((_, first, _)) = fields.found.iter().find(|(k, ..)| *k == known_key) {
+                let problem = Problem::DuplicateKey { key: name };
+                let first = *first;
+                self.report(
+                    Diagnostic::new(problem)
+                        .at(key_span, "duplicate key")
+                        .also(first, "first used here"),
+                );
+                continue;
+            }
+            fields.found.push((known_key, key_span, value));
+        }
+        Some(fields)
+    }
+
+    /// Takes a required key's value, or reports it missing at the object's opening brace.
+    fn required<'i>(
+        &mut self,
+        fields: &mut Fields<'i>,
+        key: &'static str,
+    ) -> Option<Pair<'i, Rule>> {
+        if let Some(index) = fields.found.iter().position(|(k, ..)| *k == key) {
+            return Some(fields.found.swap_remove(index).2);
+        }
+        let problem = Problem::MissingKey {
+            key,
+            object: fields.object,
+        };
+        let label = format!("`{key}` is missing from this object");
+        self.report(Diagnostic::new(problem).at(fields.open_brace, label));
+        None
+    }
+
+    fn wrong_type(&mut self, pair: &Pair<'_, Rule>, expected: &'static str) {
+        let found = match pair.as_rule() {
+            Rule::object => "an object",
+            Rule::array => "an array",
+            Rule::string => "a string",
+            Rule::number => "a number",
+            _ if pair.as_str() == "null" => "`null`",
+            _ => "a boolean",
+        };
+        let problem = Problem::WrongType { expected, found };
+        self.report(Diagnostic::new(problem).at(span_of(pair), format!("expected {expected}")));
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+}
+
+fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let span = pair.as_span();
+    Span::new(span.start(), span.end())
+}
+
+fn backticked(keys: &[&str]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    quoted.join(", ")
+}

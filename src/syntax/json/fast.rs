@@ -1,0 +1,146 @@
+//! The fast path: `serde_json` reads a valid factfile straight into the IR.
+//!
+//! Every value is borrowed as a `RawValue`, whose position in the text gives its span, so the
+//! IR is the same as the exact path would build. Anything unexpected (a syntax error, a wrong
+//! type, an unknown or duplicate key, a bad code) makes it give up and return `None`; the exact
+//! path then runs and explains. A differential test keeps both paths in agreement.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{schema, string};
+use crate::diag::Diagnostic;
+use crate::ir::{Job, OnResult, Task};
+use crate::span::{Span, Spanned};
+use crate::template::Template;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    schema: &'a RawValue,
+    #[serde(borrow)]
+    data: JobData<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobData<'a> {
+    #[serde(borrow)]
+    name: &'a RawValue,
+    #[serde(borrow)]
+    tasks: Vec<TaskData<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TaskData<'a> {
+    #[serde(borrow)]
+    name: &'a RawValue,
+    #[serde(borrow)]
+    executor: &'a RawValue,
+    #[serde(borrow)]
+    command: &'a RawValue,
+    #[serde(borrow)]
+    arguments: &'a RawValue,
+    #[serde(borrow)]
+    depends_on: &'a RawValue,
+    #[serde(borrow)]
+    on_result: OnResultData<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct OnResultData<'a> {
+    #[serde(borrow)]
+    terminate_job_with_success: &'a RawValue,
+    #[serde(borrow)]
+    continue_job: &'a RawValue,
+}
+
+/// Lowers `text` when it is a schema-valid factfile; template problems are still reported.
+pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
+    let envelope: Envelope<'_> = serde_json::from_str(text).ok()?;
+    let mut reader = Reader {
+        text,
+        diagnostics: Vec::new(),
+    };
+    let schema = reader.plain(envelope.schema)?;
+    if !schema::is_iglu_uri(&schema.value) {
+        return None;
+    }
+    let name = reader.template(envelope.data.name)?;
+    let tasks = envelope
+        .data
+        .tasks
+        .iter()
+        .map(|task| reader.task(task))
+        .collect::<Option<Vec<_>>>()?;
+    let job = Job {
+        schema,
+        name,
+        tasks,
+    };
+    Some((job, reader.diagnostics))
+}
+
+/// Turns borrowed raw values into IR pieces, collecting template diagnostics.
+struct Reader<'t> {
+    text: &'t str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn task(&mut self, task: &TaskData<'_>) -> Option<Task> {
+        Some(Task {
+            name: self.template(task.name)?,
+            executor: self.plain(task.executor)?,
+            command: self.template(task.command)?,
+            arguments: self.templates(task.arguments)?,
+            depends_on: self.templates(task.depends_on)?,
+            on_result: OnResult {
+                terminate_job_with_success: self
+                    .codes(task.on_result.terminate_job_with_success)?,
+                continue_job: self.codes(task.on_result.continue_job)?,
+            },
+        })
+    }
+
+    /// Where `raw` sits in the text. `RawValue` borrows from the text, so this is the distance
+    /// between the two pointers.
+    fn offset(&self, raw: &RawValue) -> usize {
+        raw.get().as_ptr() as usize - self.text.as_ptr() as usize
+    }
+
+    fn span(&self, raw: &RawValue) -> Span {
+        let start = self.offset(raw);
+        Span::new(start, start + raw.get().len())
+    }
+
+    fn template(&mut self, raw: &RawValue) -> Option<Template> {
+        let start = self.offset(raw);
+        string::template(raw.get(), start, &mut self.diagnostics).ok()
+    }
+
+    fn plain(&self, raw: &RawValue) -> Option<Spanned<String>> {
+        let value = string::plain(raw.get(), self.offset(raw)).ok()?;
+        Some(Spanned::new(value, self.span(raw)))
+    }
+
+    fn templates(&mut self, raw: &RawValue) -> Option<Vec<Template>> {
+        let items: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
+        items.into_iter().map(|item| self.template(item)).collect()
+    }
+
+    fn codes(&self, raw: &RawValue) -> Option<Spanned<Vec<Spanned<u16>>>> {
+        let items: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
+        let codes = items
+            .into_iter()
+            .map(|item| {
+                let code = schema::exit_code(item.get()).ok()?;
+                Some(Spanned::new(code, self.span(item)))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Spanned::new(codes, self.span(raw)))
+    }
+}

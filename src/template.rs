@@ -1,0 +1,213 @@
+//! Mustache-style placeholders inside job strings, parsed at check time.
+//!
+//! Factotum 0.7 rendered with rust-mustache. We accept the part of mustache that makes sense for
+//! flat variables: `{{ name }}`, `{{{ name }}}`, `{{& name }}` (all inserted verbatim), and
+//! `{{! comments }}`. Names may be dotted (`a.b`) and may contain a colon (`tag:env`). Sections,
+//! partials and delimiter changes are reported as unsupported.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::diag::{Diagnostic, Problem};
+use crate::span::Span;
+
+/// A string as written in the job, with the placeholders found in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    /// The decoded text, placeholders included.
+    pub text: String,
+    /// The whole string literal in the source.
+    pub span: Span,
+    /// Placeholders in text order; empty for plain strings.
+    pub placeholders: Vec<Placeholder>,
+}
+
+/// One `{{ … }}` tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placeholder {
+    /// The tag's bytes within [`Template::text`], braces included.
+    pub range: Range<usize>,
+    /// The variable name, trimmed; empty for a comment.
+    pub name: String,
+    /// The tag in the source.
+    pub span: Span,
+}
+
+impl Placeholder {
+    /// Comments render as nothing and need no variable.
+    pub fn is_comment(&self) -> bool {
+        self.name.is_empty()
+    }
+}
+
+/// Variable values for rendering, keyed by full (dotted) name.
+pub type Variables = HashMap<String, String>;
+
+impl Template {
+    /// Parses the placeholders of `text`. `locate` maps a byte offset in `text` to one in the
+    /// source; it differs from a plain shift only when the source spelled escapes.
+    pub fn parse(
+        text: String,
+        span: Span,
+        locate: &dyn Fn(usize) -> usize,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Self {
+        let mut placeholders = Vec::new();
+        let mut cursor = 0;
+        while let Some(found) = text[cursor..].find("{{") {
+            let open = cursor + found;
+            let tag_span = |end: usize| Span::new(locate(open), locate(end));
+            match parse_tag(&text, open) {
+                Ok(tag) => {
+                    cursor = tag.end;
+                    placeholders.push(Placeholder {
+                        range: open..tag.end,
+                        name: tag.name,
+                        span: tag_span(tag.end),
+                    });
+                }
+                Err((problem, end, label)) => {
+                    diagnostics.push(Diagnostic::new(problem).at(tag_span(end), label));
+                    cursor = end.max(open + 2);
+                }
+            }
+        }
+        Self {
+            text,
+            span,
+            placeholders,
+        }
+    }
+
+    /// A string with no placeholders.
+    pub fn literal(text: String, span: Span) -> Self {
+        Self {
+            text,
+            span,
+            placeholders: Vec::new(),
+        }
+    }
+
+    /// The text with every placeholder replaced by its variable's value, verbatim.
+    ///
+    /// Returns the first placeholder without a value as the error.
+    pub fn render(&self, variables: &Variables) -> Result<Cow<'_, str>, &Placeholder> {
+        self.substitute(|placeholder, out| {
+            if !placeholder.is_comment() {
+                out.push_str(variables.get(&placeholder.name).ok_or(placeholder)?);
+            }
+            Ok(())
+        })
+    }
+
+    /// The text with every placeholder spelled the same way (`{{name}}`, comments dropped), so
+    /// two strings that differ only in spacing or brace style compare equal before rendering.
+    pub fn normalized(&self) -> Cow<'_, str> {
+        let result: Result<_, std::convert::Infallible> = self.substitute(|placeholder, out| {
+            if !placeholder.is_comment() {
+                out.push_str("{{");
+                out.push_str(&placeholder.name);
+                out.push_str("}}");
+            }
+            Ok(())
+        });
+        match result {
+            Ok(text) => text,
+        }
+    }
+
+    /// The text with each placeholder replaced by what `replace` writes for it.
+    fn substitute<'t, E>(
+        &'t self,
+        mut replace: impl FnMut(&'t Placeholder, &mut String) -> Result<(), E>,
+    ) -> Result<Cow<'t, str>, E> {
+        if self.placeholders.is_empty() {
+            return Ok(Cow::Borrowed(&self.text));
+        }
+        let mut out = String::with_capacity(self.text.len());
+        let mut cursor = 0;
+        for placeholder in &self.placeholders {
+            out.push_str(&self.text[cursor..placeholder.range.start]);
+            replace(placeholder, &mut out)?;
+            cursor = placeholder.range.end;
+        }
+        out.push_str(&self.text[cursor..]);
+        Ok(Cow::Owned(out))
+    }
+}
+
+/// A well-formed tag: its variable (empty for a comment) and the offset just past it.
+struct Tag {
+    name: String,
+    end: usize,
+}
+
+/// A malformed tag: the problem, where its span ends, and the label.
+type TagError = (Problem, usize, &'static str);
+
+/// Parses the tag that starts with `{{` at `open`.
+fn parse_tag(text: &str, open: usize) -> Result<Tag, TagError> {
+    let after_open = open + 2;
+    let (body_start, closer) = if text[after_open..].starts_with('{') {
+        (after_open + 1, "}}}")
+    } else {
+        (after_open, "}}")
+    };
+    let Some(body_len) = text[body_start..].find(closer) else {
+        let detail = format!("`{{{{` is never closed by `{closer}`");
+        return Err((
+            Problem::MalformedPlaceholder { detail },
+            text.len(),
+            "unclosed placeholder",
+        ));
+    };
+    let end = body_start + body_len + closer.len();
+    let body = text[body_start..body_start + body_len].trim();
+    let (sigil, rest) = match body.chars().next() {
+        Some(c @ ('#' | '^' | '/' | '>' | '=' | '!' | '&')) if closer == "}}" => {
+            (Some(c), body[1..].trim())
+        }
+        _ => (None, body),
+    };
+    let unsupported = |construct| Err((Problem::UnsupportedTemplate { construct }, end, "here"));
+    match sigil {
+        Some('#' | '^' | '/') => unsupported("sections"),
+        Some('>') => unsupported("partials"),
+        Some('=') => unsupported("delimiter changes"),
+        Some('!') => Ok(Tag {
+            name: String::new(),
+            end,
+        }),
+        _ => match check_name(rest) {
+            Ok(()) => Ok(Tag {
+                name: rest.to_owned(),
+                end,
+            }),
+            Err(detail) => Err((
+                Problem::MalformedPlaceholder { detail },
+                end,
+                "in this placeholder",
+            )),
+        },
+    }
+}
+
+/// A variable name is one word, optionally dotted into non-empty parts.
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("the variable name is missing".to_owned());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| c.is_whitespace() || matches!(c, '{' | '}'))
+    {
+        return Err(format!(
+            "`{name}` is not a variable name (it contains {bad:?})"
+        ));
+    }
+    if name.split('.').any(str::is_empty) {
+        return Err(format!("`{name}` has an empty part between dots"));
+    }
+    Ok(())
+}
