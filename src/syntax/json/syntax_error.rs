@@ -12,9 +12,23 @@ use crate::span::Span;
 
 /// The diagnostic for `error`, raised while parsing `text`.
 pub(super) fn diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
-    let position = match error.location {
+    let location = match error.location {
         InputLocation::Pos(position) | InputLocation::Span((position, _)) => position,
     };
+    // A string token that fails leaves pest at its opening quote; the decoder says why.
+    if text[location..].starts_with('"') {
+        if let Some(diagnostic) = string_diagnostic(text, location) {
+            return diagnostic;
+        }
+    }
+    // Otherwise pest may place the error at the start of the last token that matched; its parse
+    // attempts know the farthest position reached, which is where the expected tokens belong.
+    let attempts = error.parse_attempts();
+    let position = location.max(
+        attempts
+            .as_ref()
+            .map_or(0, |attempts| attempts.max_position),
+    );
     let found = text[position..].chars().next();
     let before = text[..position].trim_end_matches([' ', '\t', '\n', '\r']);
     if matches!(found, Some(']' | '}')) && before.ends_with(',') {
@@ -23,12 +37,7 @@ pub(super) fn diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
             .at(Span::at(comma), "remove this comma")
             .also(Span::at(position), "the list ends here");
     }
-    if found == Some('"') {
-        if let Some(diagnostic) = string_diagnostic(text, position) {
-            return diagnostic;
-        }
-    }
-    let expected = error.parse_attempts().map_or_else(
+    let expected = attempts.map_or_else(
         || "valid JSON".to_owned(),
         |attempts| {
             let tokens: Vec<String> = attempts
@@ -47,7 +56,9 @@ pub(super) fn diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
         found: describe_found(found),
     })
     .at(span, "unexpected here");
-    if found == Some('\'') {
+    if found.is_some_and(|c| c.is_ascii_digit()) && before.ends_with('0') {
+        diagnostic = diagnostic.note("hint: JSON numbers cannot have leading zeros");
+    } else if found == Some('\'') {
         diagnostic = diagnostic.note("hint: JSON strings use double quotes");
     } else if let Some(c) = found.filter(|c| c.is_control()) {
         if before.rfind('"').is_some() && c != '\u{7f}' {
@@ -109,7 +120,9 @@ fn describe_expected(tokens: &[String]) -> String {
                 }
                 "a digit".to_owned()
             }
-            "." | "e" | "E" | "+" | "-" | "0" => "a digit".to_owned(),
+            "0" => "a digit".to_owned(),
+            // `e` and `E` both start an exponent; naming one is enough.
+            "E" => continue,
             other => format!("`{other}`"),
         };
         if !words.contains(&word) {
@@ -117,7 +130,8 @@ fn describe_expected(tokens: &[String]) -> String {
         }
     }
     match words.as_slice() {
-        [] => "valid JSON".to_owned(),
+        // Only the end of input (pest's `EOI`, which has no token) could come next.
+        [] => "end of file".to_owned(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
