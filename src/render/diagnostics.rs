@@ -10,6 +10,7 @@ use codespan_reporting::files::{Files, SimpleFile};
 use codespan_reporting::term::{self, Config, termcolor::WriteColor};
 use serde::Serialize;
 
+use super::excerpt::Clipped;
 use crate::diag::{Diagnostic, Label, Severity};
 use crate::source::Source;
 
@@ -53,8 +54,23 @@ impl<'a> Printable<'a> {
         .with_message(diagnostic.problem.message())
         .with_labels(primary.chain(secondary).collect())
         .with_notes(diagnostic.notes.clone());
-        term::emit_to_write_style(out, &Config::default(), &self.file, &rendered)
-            .map_err(io::Error::other)
+        let ranges: Vec<_> = rendered
+            .labels
+            .iter()
+            .map(|label| label.range.clone())
+            .collect();
+        let config = Config::default();
+        let written = match Clipped::new(&self.file, &ranges) {
+            None => term::emit_to_write_style(out, &config, &self.file, &rendered),
+            Some(clipped) => {
+                let mut rendered = rendered;
+                for label in &mut rendered.labels {
+                    label.range = clipped.map(&label.range);
+                }
+                term::emit_to_write_style(out, &config, &clipped, &rendered)
+            }
+        };
+        written.map_err(io::Error::other)
     }
 
     /// Writes `path:line:col: severity[CODE]: message`, or `path: …` for file-level problems.
