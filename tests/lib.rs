@@ -1,1 +1,7 @@
-//! Integration tests: the real binary on real files.
+//! Integration tests: the real `factotum` binary on real files.
+
+mod cli;
+mod compat;
+mod hostile;
+mod snapshots;
+mod test;

@@ -1,0 +1,124 @@
+//! Hostile input through the real binary: each gets a diagnostic and exit 1, never a panic,
+//! an abort or a stack overflow.
+
+use std::fmt::Write as _;
+
+use crate::test::Test;
+
+fn check_text(bytes: &[u8]) -> crate::test::Run {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.factfile");
+    std::fs::write(&path, bytes).unwrap();
+    Test::new()
+        .args(["check", "--format", "short"])
+        .arg(&path)
+        .run()
+}
+
+fn assert_rejected(bytes: &[u8], code: &str) {
+    let run = check_text(bytes);
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    assert!(
+        run.stdout.contains(&format!("error[{code}]")),
+        "{}",
+        run.transcript()
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+const TASK: &str = r#"{"name": "t", "executor": "shell", "command": "echo", "arguments": [], "dependsOn": [], "onResult": {"terminateJobWithSuccess": [], "continueJob": [CODE]}}"#;
+
+fn job_with_code(code: &str) -> String {
+    format!(
+        r#"{{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0", "data": {{"name": "x", "tasks": [{}]}}}}"#,
+        TASK.replace("CODE", code)
+    )
+}
+
+#[test]
+fn empty_and_random_bytes() {
+    assert_rejected(b"", "E100");
+    assert_rejected(b"   \n\t ", "E100");
+    // A fixed pseudo-random stream: valid UTF-8 for the parser, and raw bytes for the decoder.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut bytes = Vec::with_capacity(4096);
+    for _ in 0..4096 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.push(state.to_le_bytes()[0]);
+    }
+    assert_rejected(&bytes, "E002");
+    let ascii: Vec<u8> = bytes.iter().map(|b| b % 95 + 32).collect();
+    assert_rejected(&ascii, "E100");
+}
+
+#[test]
+fn deep_nesting_does_not_overflow() {
+    assert_rejected("[".repeat(200_000).as_bytes(), "E102");
+    assert_rejected("{\"a\":".repeat(200_000).as_bytes(), "E102");
+    let inside_unknown_key = job_with_code("0").replacen(
+        "\"name\": \"x\"",
+        &format!(
+            "\"deep\": {}1{}, \"name\": \"x\"",
+            "[".repeat(5000),
+            "]".repeat(5000)
+        ),
+        1,
+    );
+    assert_rejected(inside_unknown_key.as_bytes(), "E102");
+}
+
+#[test]
+fn huge_numbers_and_lone_surrogates() {
+    assert_rejected(job_with_code("1e999999").as_bytes(), "E204");
+    assert_rejected(
+        job_with_code("99999999999999999999999999999").as_bytes(),
+        "E205",
+    );
+    assert_rejected(job_with_code("-0.0").as_bytes(), "E204");
+    assert_rejected(
+        job_with_code("0")
+            .replace("\"x\"", r#""\uDC00""#)
+            .as_bytes(),
+        "E103",
+    );
+    assert_rejected(
+        job_with_code("0")
+            .replace("\"x\"", r#""\uD83D\u0041""#)
+            .as_bytes(),
+        "E103",
+    );
+}
+
+/// About 100 MB of tasks with one cycle at the very end: read, parsed, lowered and linted whole.
+#[test]
+fn a_hundred_megabyte_file() {
+    let mut text = String::from(
+        r#"{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0", "data": {"name": "big", "tasks": ["#,
+    );
+    let count = 460_000;
+    for i in 0..count {
+        let dependency = if i == 0 {
+            format!("task {}", count - 1)
+        } else {
+            format!("task {}", i - 1)
+        };
+        let _ = write!(
+            text,
+            r#"{{"name": "task {i}", "executor": "shell", "command": "echo", "arguments": ["{i}", "a longer argument to make the file large"], "dependsOn": ["{dependency}"], "onResult": {{"terminateJobWithSuccess": [], "continueJob": [0]}}}},"#
+        );
+    }
+    text.pop();
+    text.push_str("]}}");
+    assert!(text.len() > 100_000_000, "{}", text.len());
+    let run = check_text(text.as_bytes());
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("error[E403]: dependency cycle `task 0 -> task 1 -> task 2"),
+        "{}",
+        &run.stdout[..200.min(run.stdout.len())]
+    );
+}

@@ -1,0 +1,40 @@
+//! Snapshots of what `check` prints for each fixture under `tests/fixtures/check`: every
+//! diagnostic code has one, in both the human and the short format.
+//!
+//! A fixture `NAME.factfile` may have `NAME.args` beside it: extra arguments, one per line.
+//! To add a case, add the file and run `cargo insta test --review` (or `cargo test` and then
+//! `cargo insta review`).
+
+use std::path::Path;
+
+use crate::test::{Test, manifest_dir};
+
+fn fixture_args(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path.with_extension("args"))
+        .map(|text| text.lines().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_fixture_human_and_short() {
+    let dir = manifest_dir().join("tests/fixtures/check");
+    insta::glob!("fixtures/check/*.factfile", |path| {
+        let name = path.file_name().expect("a file name");
+        let extra = fixture_args(path);
+        let human = Test::in_dir(&dir)
+            .args(["check", "--no-colour"])
+            .args(&extra)
+            .arg(name)
+            .run();
+        let short = Test::in_dir(&dir)
+            .args(["check", "--format", "short"])
+            .args(&extra)
+            .arg(name)
+            .run();
+        insta::assert_snapshot!(format!(
+            "{}\n=== short\n{}",
+            human.transcript(),
+            short.transcript()
+        ));
+    });
+}
