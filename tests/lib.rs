@@ -3,5 +3,6 @@
 mod cli;
 mod compat;
 mod hostile;
+mod samples;
 mod snapshots;
 mod test;
