@@ -10,6 +10,7 @@ pub mod diag;
 pub mod env;
 pub mod ir;
 pub mod lint;
+pub mod plan;
 pub mod render;
 pub mod source;
 pub mod span;

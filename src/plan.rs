@@ -1,0 +1,228 @@
+//! The task graph of a valid job, for the backends: who waits for whom, Factotum 0.7's plan
+//! order, and which `--start` points are allowed.
+//!
+//! Built only for jobs the linter accepted, so every dependency names exactly one task and
+//! there are no cycles.
+
+use std::collections::HashMap;
+
+/// Tasks by their position in the job; edges both ways, each list in file order, deduplicated.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// For each task, the tasks it waits for.
+    pub dependencies: Vec<Vec<usize>>,
+    /// For each task, the tasks that wait for it.
+    pub dependents: Vec<Vec<usize>>,
+}
+
+/// Why a run or drawing cannot start at a task; the wording is Factotum 0.7's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartError {
+    /// No task has that name.
+    NotFound,
+    /// Some task below it also waits for a task outside its sub-tree.
+    NotSelfContained,
+}
+
+impl Plan {
+    /// The graph of tasks whose names (after templating, or raw) are `names`, and whose
+    /// dependencies name tasks in `dependencies`. Unknown names are ignored (the linter has
+    /// reported them).
+    pub fn new(names: &[&str], dependencies: &[Vec<&str>]) -> Self {
+        let index: HashMap<&str, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(position, name)| (*name, position))
+            .collect();
+        let mut plan = Self {
+            dependencies: vec![Vec::new(); names.len()],
+            dependents: vec![Vec::new(); names.len()],
+        };
+        for (task, wanted) in dependencies.iter().enumerate() {
+            for name in wanted {
+                let Some(&dependency) = index.get(name) else {
+                    continue;
+                };
+                if dependency != task && !plan.dependencies[task].contains(&dependency) {
+                    plan.dependencies[task].push(dependency);
+                    plan.dependents[dependency].push(task);
+                }
+            }
+        }
+        plan
+    }
+
+    /// The number of tasks.
+    pub fn len(&self) -> usize {
+        self.dependencies.len()
+    }
+
+    /// Whether the job has no tasks.
+    pub fn is_empty(&self) -> bool {
+        self.dependencies.is_empty()
+    }
+
+    /// The tasks a run from `start` covers: `start` and everything below it, in file order.
+    ///
+    /// Allowed exactly when that sub-tree is self-contained: every task in it, except `start`
+    /// itself, waits only for tasks inside it. (0.7 checked this one level at a time and so
+    /// refused some valid start points.)
+    pub fn subtree(&self, start: usize) -> Result<Vec<usize>, StartError> {
+        let mut inside = vec![false; self.len()];
+        inside[start] = true;
+        let mut stack = vec![start];
+        while let Some(task) = stack.pop() {
+            for &dependent in &self.dependents[task] {
+                if !inside[dependent] {
+                    inside[dependent] = true;
+                    stack.push(dependent);
+                }
+            }
+        }
+        let members: Vec<usize> = (0..self.len()).filter(|&task| inside[task]).collect();
+        let closed = members
+            .iter()
+            .filter(|&&task| task != start)
+            .all(|&task| self.dependencies[task].iter().all(|&d| inside[d]));
+        if closed {
+            Ok(members)
+        } else {
+            Err(StartError::NotSelfContained)
+        }
+    }
+
+    /// Factotum 0.7's plan order (used for `dot` node lines): tasks by tier, where a task's
+    /// tier is its longest distance from the roots (or from `start`), and within a tier in
+    /// the order 0.7's breadth-first walk meets them, children latest-defined first.
+    ///
+    /// 0.7 walked every path; walking each tier's distinct tasks once gives the same order,
+    /// because a repeated entry only repeats children already met.
+    pub fn tiers(&self, start: Option<usize>) -> Vec<Vec<usize>> {
+        let children_latest_first = |task: usize| self.dependents[task].iter().rev().copied();
+        let mut frontier: Vec<usize> = match start {
+            Some(start) => vec![start],
+            None => (0..self.len())
+                .rev()
+                .filter(|&t| self.dependencies[t].is_empty())
+                .collect(),
+        };
+        let mut tier_of: Vec<Option<usize>> = vec![None; self.len()];
+        let mut tiers: Vec<Vec<usize>> = Vec::new();
+        let mut seen_at = vec![usize::MAX; self.len()];
+        while !frontier.is_empty() {
+            let level = tiers.len();
+            let mut tier = Vec::with_capacity(frontier.len());
+            for &task in &frontier {
+                if let Some(earlier) = tier_of[task].filter(|&t| t != level) {
+                    tiers[earlier].retain(|&t| t != task);
+                }
+                if tier_of[task] != Some(level) {
+                    tier_of[task] = Some(level);
+                    tier.push(task);
+                }
+            }
+            tiers.push(tier);
+            let mut next = Vec::new();
+            for &task in &frontier {
+                for child in children_latest_first(task) {
+                    if seen_at[child] != level + 1 {
+                        seen_at[child] = level + 1;
+                        next.push(child);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        tiers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Plan, StartError};
+
+    fn plan(tasks: &[(&str, &[&str])]) -> (Plan, Vec<String>) {
+        let names: Vec<&str> = tasks.iter().map(|(name, _)| *name).collect();
+        let dependencies: Vec<Vec<&str>> = tasks.iter().map(|(_, deps)| deps.to_vec()).collect();
+        (
+            Plan::new(&names, &dependencies),
+            names.iter().map(|n| (*n).to_owned()).collect(),
+        )
+    }
+
+    fn tier_names<'n>(plan: &Plan, names: &'n [String], start: Option<usize>) -> Vec<Vec<&'n str>> {
+        plan.tiers(start)
+            .iter()
+            .map(|tier| tier.iter().map(|&t| names[t].as_str()).collect())
+            .collect()
+    }
+
+    /// The examples from Factotum 0.7's own tests.
+    #[test]
+    fn tiers_follow_0_7() {
+        let (apples, names) = plan(&[
+            ("apple", &[]),
+            ("turnip", &[]),
+            ("orange", &["apple"]),
+            ("egg", &["apple"]),
+            ("potato", &["apple", "egg"]),
+            ("chicken", &["potato", "orange"]),
+        ]);
+        assert_eq!(
+            tier_names(&apples, &names, None),
+            [
+                vec!["turnip", "apple"],
+                vec!["egg", "orange"],
+                vec!["potato"],
+                vec!["chicken"]
+            ]
+        );
+        let (abc, names) = plan(&[
+            ("a", &[]),
+            ("b", &["a"]),
+            ("c", &["a"]),
+            ("banana", &["b", "a"]),
+        ]);
+        assert_eq!(
+            tier_names(&abc, &names, None),
+            [vec!["a"], vec!["c", "b"], vec!["banana"]]
+        );
+        let (hello, names) = plan(&[
+            ("hello", &[]),
+            ("hello_world", &["hello"]),
+            ("say_hello", &["hello"]),
+            ("say_goodbye", &["say_hello", "hello_world"]),
+        ]);
+        assert_eq!(
+            tier_names(&hello, &names, None),
+            [
+                vec!["hello"],
+                vec!["say_hello", "hello_world"],
+                vec!["say_goodbye"]
+            ]
+        );
+    }
+
+    #[test]
+    fn start_points() {
+        let (diamond, _) = plan(&[("a", &[]), ("b", &["a"]), ("c", &["a"]), ("d", &["b", "c"])]);
+        assert_eq!(diamond.subtree(2), Err(StartError::NotSelfContained));
+        assert_eq!(diamond.subtree(0), Ok(vec![0, 1, 2, 3]));
+        // 0.7 refused this one: `a` waits for `d`, reached from `s` only by a longer path.
+        let (quirk, _) = plan(&[
+            ("s", &[]),
+            ("b", &["s"]),
+            ("c", &["b"]),
+            ("d", &["c"]),
+            ("a", &["s", "d"]),
+        ]);
+        assert_eq!(quirk.subtree(0), Ok(vec![0, 1, 2, 3, 4]));
+        let (mid, _) = plan(&[
+            ("root", &[]),
+            ("other", &[]),
+            ("mid", &["root"]),
+            ("leaf", &["mid"]),
+        ]);
+        assert_eq!(mid.subtree(2), Ok(vec![2, 3]));
+    }
+}
