@@ -24,6 +24,56 @@ pub enum Command {
     Check(CheckArgs),
     /// Check one job file, as Factotum 0.7 did: `'<file>' is a valid Factfile!` or the problems.
     Validate(ValidateArgs),
+    /// Run a job: each task starts as soon as the tasks it waits for have succeeded.
+    Run(RunArgs),
+}
+
+/// Arguments of `factotum run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The job file.
+    pub factfile: PathBuf,
+
+    /// Run only this task and the tasks below it (its own dependencies are taken as done).
+    #[arg(long, value_name = "TASK")]
+    pub start: Option<String>,
+
+    /// Template variables as a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub env: Option<String>,
+
+    /// Print the order tasks would start in and the exact command of each; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Never colour the output (and set `CLICOLOR=0` for the tasks, as 0.7 did).
+    #[arg(long)]
+    pub no_colour: bool,
+
+    /// Job metadata `KEY,VALUE`; usable in templates as `{{ tag:KEY }}`. Repeatable.
+    #[arg(long = "tag", value_name = "KEY,VALUE")]
+    pub tags: Vec<String>,
+
+    /// Run only where this holds: `host,NAME`, `host,IP-ADDRESS` or `host,*`. Repeatable.
+    #[arg(long = "constraint", value_name = "TYPE,VALUE")]
+    pub constraints: Vec<String>,
+
+    /// Run at most this many tasks at once (default: no limit).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<std::num::NonZeroUsize>,
+
+    /// Seconds between SIGTERM and SIGKILL for running tasks when factotum is stopped.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_seconds)]
+    pub grace: f64,
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && (0.0..=86_400.0).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 /// Arguments of `factotum check`.

@@ -70,6 +70,10 @@ pub enum Problem {
     SchemaUri {
         uri: String,
     },
+    NeedsNewerSchema {
+        key: &'static str,
+        version: &'static str,
+    },
 
     // --- templates ---
     MalformedPlaceholder {
@@ -80,6 +84,11 @@ pub enum Problem {
     },
     UndefinedVariable {
         name: String,
+    },
+
+    // --- constraints ---
+    BadConstraint {
+        detail: String,
     },
 
     // --- the task graph ---
@@ -131,9 +140,11 @@ impl Problem {
             Self::CodeNotInteger { .. } => "E204",
             Self::CodeOutOfRange { .. } => "E205",
             Self::SchemaUri { .. } => "E206",
+            Self::NeedsNewerSchema { .. } => "E207",
             Self::MalformedPlaceholder { .. } => "E300",
             Self::UnsupportedTemplate { .. } => "E301",
             Self::UndefinedVariable { .. } => "E302",
+            Self::BadConstraint { .. } => "E500",
             Self::DuplicateTask { .. } => "E400",
             Self::UnknownDependency { .. } => "E401",
             Self::SelfDependency { .. } => "E402",
@@ -180,11 +191,15 @@ impl Problem {
                 format!("exit code `{code}` is out of range: codes are 0 to 32767")
             }
             Self::SchemaUri { uri } => format!("`{uri}` is not an Iglu schema URI"),
+            Self::NeedsNewerSchema { key, version } => {
+                format!("`{key}` needs schema version {version} or later")
+            }
             Self::MalformedPlaceholder { detail } => format!("malformed placeholder: {detail}"),
             Self::UnsupportedTemplate { construct } => {
                 format!("{construct} are not supported in templates")
             }
             Self::UndefinedVariable { name } => format!("variable `{name}` has no value"),
+            Self::BadConstraint { detail } => format!("invalid constraint: {detail}"),
             Self::DuplicateTask { task } => format!("task `{task}` is defined more than once"),
             Self::UnknownDependency { task, dependency } => {
                 format!("task `{task}` depends on unknown task `{dependency}`")

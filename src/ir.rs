@@ -9,6 +9,10 @@ use crate::template::Template;
 /// The iglu URI of the only factfile schema Factotum 0.7 knows.
 pub const SCHEMA_1_0_0: &str = "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0";
 
+/// The first schema with job-level `constraints`; Factotum 0.7 refuses it rather than
+/// misreading it.
+pub const SCHEMA_1_1_0: &str = "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-1-0";
+
 /// A whole job: its name and tasks in the order they were written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
@@ -18,6 +22,8 @@ pub struct Job {
     pub name: Template,
     /// The tasks, in file order.
     pub tasks: Vec<Task>,
+    /// Where the job may run, each `type,value` as written (schema 1-1-0 and later).
+    pub constraints: Vec<Spanned<String>>,
 }
 
 /// One task: a shell command, what it waits for and what its exit codes mean.

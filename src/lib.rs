@@ -6,8 +6,10 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod constraint;
 pub mod diag;
 pub mod env;
+pub mod exec;
 pub mod ir;
 pub mod lint;
 pub mod plan;
@@ -36,6 +38,8 @@ pub enum ExitStatus {
     Success = 0,
     /// A job file has errors.
     Invalid = 1,
+    /// `run`: a task failed, or the run was interrupted.
+    TaskFailed = 2,
     /// Anything else: usage errors, bad `--env`, output that cannot be written.
     OtherError = 3,
 }
@@ -50,6 +54,14 @@ impl From<ExitStatus> for ExitCode {
 /// position. With `variables`, names are compared after rendering and every placeholder must
 /// have a value.
 pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> {
+    compile(source, variables).1
+}
+
+/// The job of one source, when it has no errors, and every problem found, sorted by position.
+pub fn compile(
+    source: &Source,
+    variables: Option<&Variables>,
+) -> (Option<ir::Job>, Vec<Diagnostic>) {
     let parsed = syntax::parse(source);
     let mut diagnostics = parsed.diagnostics;
     if let Some(job) = &parsed.job {
@@ -60,7 +72,10 @@ pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> 
         diagnostics.extend(lint::check(job, options));
     }
     diag::sort(&mut diagnostics);
-    diagnostics
+    let valid = diagnostics
+        .iter()
+        .all(|d| d.severity() != diag::Severity::Error);
+    (parsed.job.filter(|_| valid), diagnostics)
 }
 
 /// Runs the command line `args` (program name first).
@@ -80,6 +95,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match &cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Validate(args) => cmd::validate::run(args),
+        Command::Run(args) => cmd::run::run(args),
     }
     .into()
 }

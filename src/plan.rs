@@ -91,6 +91,49 @@ impl Plan {
         }
     }
 
+    /// The order a run starts `members` in when every task succeeds at once: a task as soon as
+    /// all it waits for (inside `members`) is done, ties in file order. `--dry-run` prints this.
+    pub fn start_order(&self, members: &[usize]) -> Vec<usize> {
+        let in_run = self.taking_part(members);
+        let mut waiting_for = self.dependencies_taking_part(&in_run);
+        let mut ready: std::collections::BTreeSet<usize> = members
+            .iter()
+            .copied()
+            .filter(|&task| waiting_for[task] == 0)
+            .collect();
+        let mut order = Vec::with_capacity(members.len());
+        while let Some(task) = ready.pop_first() {
+            order.push(task);
+            for &dependent in &self.dependents[task] {
+                if in_run[dependent] {
+                    waiting_for[dependent] -= 1;
+                    if waiting_for[dependent] == 0 {
+                        ready.insert(dependent);
+                    }
+                }
+            }
+        }
+        order
+    }
+
+    /// For each task, whether it is one of `members`.
+    pub fn taking_part(&self, members: &[usize]) -> Vec<bool> {
+        let mut taking_part = vec![false; self.len()];
+        for &task in members {
+            taking_part[task] = true;
+        }
+        taking_part
+    }
+
+    /// For each task, how many of its dependencies take part in the run (the others count as
+    /// done: they are the start task's own dependencies).
+    pub fn dependencies_taking_part(&self, taking_part: &[bool]) -> Vec<usize> {
+        self.dependencies
+            .iter()
+            .map(|dependencies| dependencies.iter().filter(|&&d| taking_part[d]).count())
+            .collect()
+    }
+
     /// Factotum 0.7's plan order (used for `dot` node lines): tasks by tier, where a task's
     /// tier is its longest distance from the roots (or from `start`), and within a tier in
     /// the order 0.7's breadth-first walk meets them, children latest-defined first.

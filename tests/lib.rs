@@ -3,6 +3,7 @@
 mod cli;
 mod compat;
 mod hostile;
+mod run;
 mod samples;
 mod snapshots;
 mod test;

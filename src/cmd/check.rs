@@ -67,7 +67,20 @@ pub fn run(args: &CheckArgs) -> ExitStatus {
 
 /// Reads and checks one file (`-` for standard input).
 pub fn check_file(path: &Path, variables: Option<&Variables>) -> Report {
-    let (source, unreadable) = if path == Path::new("-") {
+    let (source, unreadable) = load(path);
+    let diagnostics = match unreadable {
+        Some(diagnostic) => vec![diagnostic],
+        None => crate::check(&source, variables),
+    };
+    Report {
+        source,
+        diagnostics,
+    }
+}
+
+/// Reads a job file (`-` for standard input); a failure is a diagnostic beside what was read.
+pub fn load(path: &Path) -> (Source, Option<Diagnostic>) {
+    if path == Path::new("-") {
         let mut bytes = Vec::new();
         match io::stdin().read_to_end(&mut bytes) {
             Ok(_) => Source::from_bytes("<stdin>".to_owned(), bytes),
@@ -80,14 +93,6 @@ pub fn check_file(path: &Path, variables: Option<&Variables>) -> Report {
         }
     } else {
         Source::read(path)
-    };
-    let diagnostics = match unreadable {
-        Some(diagnostic) => vec![diagnostic],
-        None => crate::check(&source, variables),
-    };
-    Report {
-        source,
-        diagnostics,
     }
 }
 

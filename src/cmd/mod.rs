@@ -1,6 +1,7 @@
 //! One module per sub-command.
 
 pub mod check;
+pub mod run;
 pub mod validate;
 
 use std::io::IsTerminal;

@@ -1,6 +1,7 @@
 //! The linter: every semantic problem of a job in one pass. Pure: no IO, deterministic order.
 
 mod codes;
+mod constraints;
 mod cycles;
 mod references;
 mod variables;
@@ -23,6 +24,7 @@ pub struct Options<'a> {
 pub fn check(job: &Job, options: Options<'_>) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     codes::check(job, &mut diagnostics);
+    constraints::check(job, &mut diagnostics);
     if let Some(variables) = options.variables {
         variables::check(job, variables, &mut diagnostics);
     }

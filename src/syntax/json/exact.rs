@@ -56,6 +56,15 @@ struct Fields<'i> {
     found: Vec<(&'static str, Span, Pair<'i, Rule>)>,
 }
 
+impl<'i> Fields<'i> {
+    /// Removes a key, returning its span and value.
+    fn take(&mut self, key: &str) -> Option<(Span, Pair<'i, Rule>)> {
+        let index = self.found.iter().position(|(k, ..)| *k == key)?;
+        let (_, span, value) = self.found.swap_remove(index);
+        Some((span, value))
+    }
+}
+
 struct Lowerer {
     diagnostics: Vec<Diagnostic>,
     complete: bool,
@@ -80,11 +89,47 @@ impl Lowerer {
         let tasks = self
             .required(&mut fields, "tasks")
             .map(|pair| self.tasks(pair));
+        let schema = schema?;
+        let constraints = fields
+            .take("constraints")
+            .map(|(key, pair)| self.constraints(&schema.value, key, pair))
+            .unwrap_or_default();
         Some(Job {
-            schema: schema?,
+            schema,
             name: name?,
             tasks: tasks?,
+            constraints,
         })
+    }
+
+    /// Job-level constraints, which schema 1-0-0 does not have.
+    fn constraints(
+        &mut self,
+        schema_uri: &str,
+        key: Span,
+        pair: Pair<'_, Rule>,
+    ) -> Vec<Spanned<String>> {
+        if !schema::allows_constraints(schema_uri) {
+            let problem = Problem::NeedsNewerSchema {
+                key: "constraints",
+                version: "1-1-0",
+            };
+            let hint = format!(
+                "hint: declare `\"schema\": \"{}\"`",
+                crate::ir::SCHEMA_1_1_0
+            );
+            self.report(
+                Diagnostic::new(problem)
+                    .at(key, "not in schema 1-0-0")
+                    .note(hint),
+            );
+        }
+        let Some(items) = self.array(pair, "an array of strings") else {
+            return Vec::new();
+        };
+        let constraints: Vec<Spanned<String>> =
+            items.filter_map(|item| self.plain(&item)).collect();
+        constraints
     }
 
     fn schema(&mut self, pair: &Pair<'_, Rule>) -> Option<Spanned<String>> {
@@ -301,8 +346,8 @@ impl Lowerer {
         fields: &mut Fields<'i>,
         key: &'static str,
     ) -> Option<Pair<'i, Rule>> {
-        if let Some(index) = fields.found.iter().position(|(k, ..)| *k == key) {
-            return Some(fields.found.swap_remove(index).2);
+        if let Some((_, value)) = fields.take(key) {
+            return Some(value);
         }
         let problem = Problem::MissingKey {
             key,

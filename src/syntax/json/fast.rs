@@ -30,6 +30,8 @@ struct JobData<'a> {
     name: &'a RawValue,
     #[serde(borrow)]
     tasks: Vec<TaskData<'a>>,
+    #[serde(borrow, default)]
+    constraints: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -76,10 +78,22 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
         .iter()
         .map(|task| reader.task(task))
         .collect::<Option<Vec<_>>>()?;
+    let constraints = match envelope.data.constraints {
+        None => Vec::new(),
+        Some(_) if !schema::allows_constraints(&schema.value) => return None,
+        Some(raw) => {
+            let items: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
+            items
+                .into_iter()
+                .map(|item| reader.plain(item))
+                .collect::<Option<Vec<_>>>()?
+        }
+    };
     let job = Job {
         schema,
         name,
         tasks,
+        constraints,
     };
     Some((job, reader.diagnostics))
 }

@@ -4,8 +4,11 @@ use crate::diag::Problem;
 
 /// Keys of the envelope, in the order 0.7 writes them.
 pub(super) const ENVELOPE_KEYS: [&str; 2] = ["schema", "data"];
-/// Keys of `data`.
-pub(super) const JOB_KEYS: [&str; 2] = ["name", "tasks"];
+/// Keys of `data`; `constraints` is optional and needs schema 1-1-0.
+pub(super) const JOB_KEYS: [&str; 3] = ["name", "tasks", "constraints"];
+
+/// The schema version that introduced `constraints`.
+const CONSTRAINTS_SINCE: [u32; 3] = [1, 1, 0];
 /// Keys of a task, all required.
 pub(super) const TASK_KEYS: [&str; 6] = [
     "name",
@@ -47,6 +50,21 @@ pub(super) fn is_iglu_uri(uri: &str) -> bool {
             .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Whether the version at the end of an iglu URI (`…/1-1-0`) allows job-level `constraints`.
+pub(super) fn allows_constraints(uri: &str) -> bool {
+    let version: Option<Vec<u32>> = uri
+        .rsplit('/')
+        .next()
+        .map(|version| {
+            version
+                .split('-')
+                .map(|part| part.parse().ok())
+                .collect::<Option<_>>()
+        })
+        .and_then(|parts| parts);
+    version.is_some_and(|version| version.as_slice() >= CONSTRAINTS_SINCE.as_slice())
+}
+
 /// Reads an exit code from the text of a JSON number token.
 pub(super) fn exit_code(number: &str) -> Result<u16, Problem> {
     let digits = number.strip_prefix('-').unwrap_or(number);
@@ -60,5 +78,19 @@ pub(super) fn exit_code(number: &str) -> Result<u16, Problem> {
         _ => Err(Problem::CodeOutOfRange {
             code: number.to_owned(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allows_constraints;
+
+    #[test]
+    fn constraints_need_1_1_0() {
+        assert!(!allows_constraints(crate::ir::SCHEMA_1_0_0));
+        assert!(allows_constraints(crate::ir::SCHEMA_1_1_0));
+        assert!(allows_constraints("iglu:com.acme/job/jsonschema/2-0-0"));
+        assert!(!allows_constraints("iglu:com.acme/job/jsonschema/1-0-9"));
+        assert!(!allows_constraints("not a uri"));
     }
 }

@@ -1,0 +1,407 @@
+//! The executor: every task in its own process group, started the moment the tasks it waits
+//! for have succeeded, its output streamed live; signals stop the whole tree.
+
+pub(crate) mod clock;
+mod output;
+
+use std::collections::{BTreeSet, HashMap};
+use std::num::NonZeroUsize;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant, SystemTime};
+
+use rustix::process::{Pid, Signal, kill_process_group};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::plan::Plan;
+use output::{Prefix, Stream};
+
+/// How long to wait for output pipes after the final SIGKILL; only processes that left the
+/// task's group (with `setsid`) can keep them open that long.
+const DRAIN_AFTER_KILL: Duration = Duration::from_secs(2);
+
+/// A task ready to run: its rendered name and shell line, and what its exit codes mean.
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// The name after templating.
+    pub name: String,
+    /// What `sh -c` runs: the command, then each argument in double quotes.
+    pub command_line: String,
+    /// Exit codes that count as success.
+    pub continue_codes: Vec<u16>,
+    /// Exit codes that end this branch successfully.
+    pub terminate_codes: Vec<u16>,
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// At most this many tasks at once; `None` for no limit, as in 0.7.
+    pub jobs: Option<NonZeroUsize>,
+    /// How long tasks get between SIGTERM and SIGKILL on shutdown.
+    pub grace: Duration,
+    /// Colour the `[task]` prefixes and stderr lines.
+    pub colour: bool,
+    /// Set `CLICOLOR=0` for the tasks, as 0.7's `--no-colour` did.
+    pub tasks_without_colour: bool,
+}
+
+/// Where a task ended up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Not started (yet): its dependencies did not all succeed, or the run was stopped.
+    Waiting,
+    /// Exited with a `continueJob` code.
+    Succeeded,
+    /// Exited with a `terminateJobWithSuccess` code: its descendants are skipped.
+    FinishedEarly,
+    /// Anything else, with the reason.
+    Failed(String),
+    /// Not run because of these upstream failures or early finishes.
+    Skipped(Vec<String>),
+}
+
+/// What happened in a run.
+#[derive(Debug)]
+pub struct Report {
+    /// The state of every task of the job, by position; tasks outside the run stay `Waiting`.
+    pub states: Vec<State>,
+    /// How many tasks were started.
+    pub started: usize,
+    /// Wall-clock time of the whole run.
+    pub elapsed: Duration,
+    /// The first signal that stopped the run, if one did.
+    pub interrupted_by: Option<i32>,
+}
+
+/// How a task's process ended.
+enum Ending {
+    Exited(ExitStatus),
+    NotStarted(std::io::Error),
+}
+
+enum Event {
+    Finished {
+        task: usize,
+        ending: Ending,
+        duration: Duration,
+    },
+    Signal(i32),
+}
+
+/// Runs `members` (positions in `tasks`, in file order) of a job whose graph is `plan`.
+pub fn execute(
+    tasks: &[Task],
+    plan: &Plan,
+    members: &[usize],
+    options: &Options,
+) -> std::io::Result<Report> {
+    let (events, inbox) = mpsc::channel();
+    let mut signals = Signals::new([SIGTERM, SIGINT])?;
+    let signal_handle = signals.handle();
+    let signal_events = events.clone();
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if signal_events.send(Event::Signal(signal)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut run = Run::new(tasks, plan, members, options, events);
+    let started_at = Instant::now();
+    run.drive(&inbox);
+    signal_handle.close();
+    Ok(Report {
+        states: run.states,
+        started: run.started,
+        elapsed: started_at.elapsed(),
+        interrupted_by: run.interrupted_by,
+    })
+}
+
+/// The bookkeeping of one run.
+struct Run<'a> {
+    tasks: &'a [Task],
+    plan: &'a Plan,
+    options: &'a Options,
+    events: Sender<Event>,
+    /// Whether each task of the job takes part in this run.
+    taking_part: Vec<bool>,
+    /// Dependencies (inside the run) not yet succeeded, per task.
+    waiting_for: Vec<usize>,
+    ready: BTreeSet<usize>,
+    /// Running tasks and their process groups.
+    running: HashMap<usize, Pid>,
+    states: Vec<State>,
+    started: usize,
+    interrupted_by: Option<i32>,
+    /// When to SIGKILL what is left, after the first signal.
+    kill_at: Option<Instant>,
+    /// When to stop waiting for output, after the SIGKILL.
+    abandon_at: Option<Instant>,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        tasks: &'a [Task],
+        plan: &'a Plan,
+        members: &[usize],
+        options: &'a Options,
+        events: Sender<Event>,
+    ) -> Self {
+        let taking_part = plan.taking_part(members);
+        let waiting_for = plan.dependencies_taking_part(&taking_part);
+        let ready = members
+            .iter()
+            .copied()
+            .filter(|&task| waiting_for[task] == 0)
+            .collect();
+        Self {
+            tasks,
+            plan,
+            options,
+            events,
+            taking_part,
+            waiting_for,
+            ready,
+            running: HashMap::new(),
+            states: vec![State::Waiting; tasks.len()],
+            started: 0,
+            interrupted_by: None,
+            kill_at: None,
+            abandon_at: None,
+        }
+    }
+
+    fn drive(&mut self, inbox: &mpsc::Receiver<Event>) {
+        loop {
+            if self.interrupted_by.is_none() {
+                self.start_ready();
+            }
+            if self.running.is_empty() {
+                return;
+            }
+            let deadline = self.abandon_at.or(self.kill_at);
+            let event = match deadline {
+                Some(deadline) => {
+                    inbox.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                }
+                None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match event {
+                Ok(Event::Finished {
+                    task,
+                    ending,
+                    duration,
+                }) => self.finish(task, &ending, duration),
+                Ok(Event::Signal(signal)) => self.on_signal(signal),
+                Err(RecvTimeoutError::Timeout) if self.abandon_at.is_some() => {
+                    self.abandon();
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => self.force_kill(),
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn start_ready(&mut self) {
+        let limit = self.options.jobs.map_or(usize::MAX, NonZeroUsize::get);
+        while self.running.len() < limit {
+            let Some(task) = self.ready.pop_first() else {
+                return;
+            };
+            self.start(task);
+        }
+    }
+
+    fn start(&mut self, task: usize) {
+        let spec = &self.tasks[task];
+        eprintln!(
+            "Task '{}' was started at {}",
+            spec.name,
+            clock::timestamp(SystemTime::now())
+        );
+        self.started += 1;
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(&spec.command_line)
+            .process_group(0)
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if self.options.tasks_without_colour {
+            command.env("CLICOLOR", "0");
+        }
+        let began = Instant::now();
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => {
+                self.finish(task, &Ending::NotStarted(error), began.elapsed());
+                return;
+            }
+        };
+        if let Some(group) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
+            self.running.insert(task, group);
+        }
+        let prefix = Prefix::new(&spec.name, self.options.colour);
+        let events = self.events.clone();
+        std::thread::spawn(move || {
+            let stdout = child.stdout.take();
+            let stderr = child.stderr.take();
+            let (status, duration) = std::thread::scope(|scope| {
+                if let Some(stdout) = stdout {
+                    scope.spawn(|| output::pump(stdout, Stream::Stdout, &prefix));
+                }
+                if let Some(stderr) = stderr {
+                    scope.spawn(|| output::pump(stderr, Stream::Stderr, &prefix));
+                }
+                let status = child.wait();
+                (status, began.elapsed())
+            });
+            let ending = match status {
+                Ok(status) => Ending::Exited(status),
+                Err(error) => Ending::NotStarted(error),
+            };
+            let _ = events.send(Event::Finished {
+                task,
+                ending,
+                duration,
+            });
+        });
+    }
+
+    fn finish(&mut self, task: usize, ending: &Ending, duration: Duration) {
+        self.running.remove(&task);
+        let spec = &self.tasks[task];
+        let state = classify(spec, ending);
+        match &state {
+            State::Succeeded => {
+                eprintln!(
+                    "Task '{}': succeeded after {}",
+                    spec.name,
+                    clock::seconds(duration)
+                );
+                self.release_dependents(task);
+            }
+            State::Failed(reason) => {
+                eprintln!(
+                    "Task '{}': failed after {}. Reason: {reason}",
+                    spec.name,
+                    clock::seconds(duration)
+                );
+                self.skip_descendants(task, &format!("the task '{}' failed", spec.name));
+            }
+            State::FinishedEarly => {
+                let reason = format!("the task '{}' requested early termination", spec.name);
+                self.skip_descendants(task, &reason);
+            }
+            State::Waiting | State::Skipped(_) => {}
+        }
+        self.states[task] = state;
+    }
+
+    fn release_dependents(&mut self, task: usize) {
+        for &dependent in &self.plan.dependents[task] {
+            if !self.taking_part[dependent] {
+                continue;
+            }
+            self.waiting_for[dependent] -= 1;
+            if self.waiting_for[dependent] == 0 && self.states[dependent] == State::Waiting {
+                self.ready.insert(dependent);
+            }
+        }
+    }
+
+    fn skip_descendants(&mut self, task: usize, reason: &str) {
+        let mut seen = vec![false; self.tasks.len()];
+        let mut stack = vec![task];
+        while let Some(current) = stack.pop() {
+            for &dependent in &self.plan.dependents[current] {
+                if !self.taking_part[dependent] || seen[dependent] {
+                    continue;
+                }
+                seen[dependent] = true;
+                stack.push(dependent);
+                match &mut self.states[dependent] {
+                    State::Skipped(reasons) => reasons.push(reason.to_owned()),
+                    state @ State::Waiting => *state = State::Skipped(vec![reason.to_owned()]),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn on_signal(&mut self, signal: i32) {
+        if self.interrupted_by.is_none() {
+            self.interrupted_by = Some(signal);
+            println!("\nReceived shutdown signal, terminating gracefully...");
+            println!(
+                "Terminating {} child process(es) gracefully...",
+                self.running.len()
+            );
+            self.signal_all(Signal::TERM);
+            self.kill_at = Some(Instant::now() + self.options.grace);
+        } else if self.abandon_at.is_none() {
+            self.force_kill();
+        }
+    }
+
+    fn force_kill(&mut self) {
+        println!(
+            "Force-killing {} remaining process(es)...",
+            self.running.len()
+        );
+        self.signal_all(Signal::KILL);
+        self.kill_at = None;
+        self.abandon_at = Some(Instant::now() + DRAIN_AFTER_KILL);
+    }
+
+    /// Signals every running task's process group, never factotum's own.
+    fn signal_all(&self, signal: Signal) {
+        for &group in self.running.values() {
+            // The group may already be gone; there is nothing to do about that.
+            let _ = kill_process_group(group, signal);
+        }
+    }
+
+    /// Gives up on tasks whose output is still held open after the SIGKILL.
+    fn abandon(&mut self) {
+        let left: Vec<usize> = self.running.keys().copied().collect();
+        for task in left {
+            let reason = "killed at shutdown; a process it started left its process group and still holds its output".to_owned();
+            eprintln!("Task '{}': failed. Reason: {reason}", self.tasks[task].name);
+            self.states[task] = State::Failed(reason);
+        }
+        self.running.clear();
+    }
+}
+
+/// The state a finished task is in, by 0.7's rules, except that death by a signal is always a
+/// failure (0.7 counted it as exit code 1).
+fn classify(task: &Task, ending: &Ending) -> State {
+    let status = match ending {
+        Ending::NotStarted(error) => {
+            return State::Failed(format!("the task could not be run: {error}"));
+        }
+        Ending::Exited(status) => status,
+    };
+    if let Some(signal) = status.signal() {
+        return State::Failed(format!("the task was killed by signal {signal}"));
+    }
+    let code = status.code().unwrap_or(-1);
+    let listed = |codes: &[u16]| codes.iter().any(|&c| i32::from(c) == code);
+    if listed(&task.terminate_codes) {
+        State::FinishedEarly
+    } else if listed(&task.continue_codes) {
+        State::Succeeded
+    } else {
+        State::Failed(format!(
+            "the task exited with a value not specified in continue_job - {code} (task expects one of the following return codes to continue {:?})",
+            task.continue_codes
+        ))
+    }
+}

@@ -1,0 +1,123 @@
+//! Streaming a task's output live, line by line, each line prefixed with the task's name.
+//!
+//! Memory stays flat whatever a task prints: a stream is read through a fixed buffer, and a
+//! line longer than the buffer is passed on in pieces, cut at a character boundary.
+
+use std::borrow::Cow;
+use std::io::{self, BufRead, BufReader, Read, Write};
+
+/// Bytes read at a time; also the longest piece of a line written at once.
+const CHUNK: usize = 64 * 1024;
+
+/// Where a line goes, and how it looks there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stream {
+    /// A task's stdout, to factotum's stdout.
+    Stdout,
+    /// A task's stderr, to factotum's stderr (the text in red when coloured).
+    Stderr,
+}
+
+/// The `[name] ` prefix of a task's lines, built once.
+#[derive(Clone, Debug)]
+pub(crate) struct Prefix {
+    plain: String,
+    coloured: bool,
+}
+
+const CYAN: &str = "\u{1b}[36m";
+const RED: &str = "\u{1b}[31m";
+const RESET: &str = "\u{1b}[0m";
+
+impl Prefix {
+    pub(crate) fn new(task: &str, coloured: bool) -> Self {
+        let plain = if coloured {
+            format!("[{CYAN}{task}{RESET}] ")
+        } else {
+            format!("[{task}] ")
+        };
+        Self { plain, coloured }
+    }
+
+    /// Writes one whole line under the stream's lock, so lines of parallel tasks never mix.
+    fn write_line(&self, stream: Stream, text: &str) {
+        let mut line = String::with_capacity(self.plain.len() + text.len() + 12);
+        line.push_str(&self.plain);
+        if self.coloured && stream == Stream::Stderr {
+            line.push_str(RED);
+            line.push_str(text);
+            line.push_str(RESET);
+        } else {
+            line.push_str(text);
+        }
+        line.push('\n');
+        // A closed stdout (`factotum run … | head`) must not stop the task: keep draining.
+        let _ = match stream {
+            Stream::Stdout => io::stdout().lock().write_all(line.as_bytes()),
+            Stream::Stderr => io::stderr().lock().write_all(line.as_bytes()),
+        };
+    }
+}
+
+/// Copies `source` to `stream` line by line until end of file.
+pub(crate) fn pump(source: impl Read, stream: Stream, prefix: &Prefix) {
+    let mut reader = BufReader::with_capacity(CHUNK, source);
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let buffer = match reader.fill_buf() {
+            Ok([]) => break,
+            Ok(buffer) => buffer,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let (used, line_end) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(newline) => (newline + 1, Some(newline)),
+            None => (buffer.len(), None),
+        };
+        pending.extend_from_slice(&buffer[..line_end.unwrap_or(used)]);
+        reader.consume(used);
+        if line_end.is_some() {
+            prefix.write_line(stream, &text_of(strip_cr(&pending)));
+            pending.clear();
+        } else if pending.len() >= CHUNK {
+            let cut = char_boundary(&pending);
+            prefix.write_line(stream, &text_of(&pending[..cut]));
+            pending.drain(..cut);
+        }
+    }
+    if !pending.is_empty() {
+        prefix.write_line(stream, &text_of(&pending));
+    }
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Text that is not UTF-8 is shown with replacement characters rather than dropped.
+fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// Where to cut a long piece so a multi-byte character is not split (the whole piece when it
+/// ends cleanly or is not UTF-8 anyway).
+fn char_boundary(bytes: &[u8]) -> usize {
+    match std::str::from_utf8(bytes) {
+        Err(error) if error.error_len().is_none() && error.valid_up_to() > 0 => error.valid_up_to(),
+        _ => bytes.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CHUNK, char_boundary};
+
+    #[test]
+    fn cuts_between_characters() {
+        let mut bytes = vec![b'a'; CHUNK - 1];
+        bytes.extend_from_slice("é".as_bytes());
+        assert_eq!(char_boundary(&bytes[..CHUNK]), CHUNK - 1);
+        assert_eq!(char_boundary(&bytes), CHUNK + 1);
+        assert_eq!(char_boundary(b"\xff\xfe"), 2);
+    }
+}
