@@ -91,6 +91,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "JSON")]
     pub env: Option<String>,
 
+    /// Host constraints to check the syntax of, as `run --constraint` takes them. Repeatable.
+    #[arg(long = "constraint", value_name = "TYPE,VALUE")]
+    pub constraints: Vec<String>,
+
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,

@@ -54,6 +54,29 @@ fn check_exit_codes() {
 }
 
 #[test]
+fn check_lints_command_line_constraints() {
+    let ok = Test::new()
+        .args([
+            "check",
+            "--constraint",
+            "host,etl-1",
+            "--constraint",
+            "host,*",
+            OK,
+        ])
+        .run();
+    assert_eq!(ok.status, 0, "{}", ok.transcript());
+    let bad = Test::new()
+        .args(["check", "--constraint", "hots,x", OK])
+        .run();
+    assert_eq!(bad.status, 3);
+    assert_eq!(
+        bad.stderr,
+        "error: `--constraint hots,x`: unknown constraint type `hots`: the only type is `host`\n"
+    );
+}
+
+#[test]
 fn check_clean_file_prints_nothing() {
     let run = Test::new().args(["check", OK]).run();
     assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""));

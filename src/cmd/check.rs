@@ -39,6 +39,12 @@ pub fn run(args: &CheckArgs) -> ExitStatus {
             return ExitStatus::OtherError;
         }
     };
+    for text in &args.constraints {
+        if let Err(error) = crate::constraint::HostConstraint::parse(text) {
+            eprintln!("error: `--constraint {text}`: {error}");
+            return ExitStatus::OtherError;
+        }
+    }
     let reports = check_files(&args.files, variables.as_ref());
     let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour));
     if let Err(error) = print(&mut stdout, args.format, &reports) {
