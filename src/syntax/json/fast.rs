@@ -5,7 +5,11 @@
 //! type, an unknown or duplicate key, a bad code) makes it give up and return `None`; the exact
 //! path then runs and explains. A differential test keeps both paths in agreement.
 
+use std::marker::PhantomData;
+
 use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::{schema, string};
@@ -14,13 +18,38 @@ use crate::ir::{Job, OnResult, Task};
 use crate::span::{Span, Spanned};
 use crate::template::Template;
 
+/// A struct read only from a JSON object: serde's derive also accepts an array of the fields in
+/// order, which the schema does not.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = Object<T>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("an object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        deserializer.deserialize_map(ObjectVisitor(PhantomData))
+    }
+}
+
+/// An optional key whose value, `null` included, is kept raw: `null` is not "absent".
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Envelope<'a> {
     #[serde(borrow)]
     schema: &'a RawValue,
     #[serde(borrow)]
-    data: JobData<'a>,
+    data: Object<JobData<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -29,8 +58,8 @@ struct JobData<'a> {
     #[serde(borrow)]
     name: &'a RawValue,
     #[serde(borrow)]
-    tasks: Vec<TaskData<'a>>,
-    #[serde(borrow, default)]
+    tasks: Vec<Object<TaskData<'a>>>,
+    #[serde(borrow, default, deserialize_with = "present")]
     constraints: Option<&'a RawValue>,
 }
 
@@ -48,7 +77,7 @@ struct TaskData<'a> {
     #[serde(borrow)]
     depends_on: &'a RawValue,
     #[serde(borrow)]
-    on_result: OnResultData<'a>,
+    on_result: Object<OnResultData<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -62,7 +91,8 @@ struct OnResultData<'a> {
 
 /// Lowers `text` when it is a schema-valid factfile; template problems are still reported.
 pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
-    let envelope: Envelope<'_> = serde_json::from_str(text).ok()?;
+    let Object(envelope): Object<Envelope<'_>> = serde_json::from_str(text).ok()?;
+    let data = envelope.data.0;
     let mut reader = Reader {
         text,
         diagnostics: Vec::new(),
@@ -71,14 +101,13 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
     if !schema::is_iglu_uri(&schema.value) {
         return None;
     }
-    let name = reader.template(envelope.data.name)?;
-    let tasks = envelope
-        .data
+    let name = reader.template(data.name)?;
+    let tasks = data
         .tasks
         .iter()
-        .map(|task| reader.task(task))
+        .map(|task| reader.task(&task.0))
         .collect::<Option<Vec<_>>>()?;
-    let constraints = match envelope.data.constraints {
+    let constraints = match data.constraints {
         None => Vec::new(),
         Some(_) if !schema::allows_constraints(&schema.value) => return None,
         Some(raw) => {
@@ -114,8 +143,8 @@ impl Reader<'_> {
             depends_on: self.templates(task.depends_on)?,
             on_result: OnResult {
                 terminate_job_with_success: self
-                    .codes(task.on_result.terminate_job_with_success)?,
-                continue_job: self.codes(task.on_result.continue_job)?,
+                    .codes(task.on_result.0.terminate_job_with_success)?,
+                continue_job: self.codes(task.on_result.0.continue_job)?,
             },
         })
     }
