@@ -38,3 +38,32 @@ fn every_fixture_human_and_short() {
         ));
     });
 }
+
+/// E001 has no fixture file: the problem is that there is none.
+#[test]
+fn unreadable_files() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    std::fs::create_dir(dir.path().join("a-folder.factfile")).expect("a folder");
+    let human = Test::in_dir(dir.path())
+        .args([
+            "check",
+            "--no-colour",
+            "missing.factfile",
+            "a-folder.factfile",
+        ])
+        .run();
+    let short = Test::in_dir(dir.path())
+        .args([
+            "check",
+            "--format",
+            "short",
+            "missing.factfile",
+            "a-folder.factfile",
+        ])
+        .run();
+    insta::assert_snapshot!(format!(
+        "{}\n=== short\n{}",
+        human.transcript(),
+        short.transcript()
+    ));
+}

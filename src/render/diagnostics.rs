@@ -51,7 +51,11 @@ impl<'a> Printable<'a> {
             Severity::Warning => codespan::Severity::Warning,
         })
         .with_code(diagnostic.problem.code())
-        .with_message(diagnostic.problem.message())
+        .with_message(match diagnostic.primary {
+            Some(_) => diagnostic.problem.message(),
+            // Without a label codespan shows no file name, so the message carries it.
+            None => format!("{}: {}", self.file.name(), diagnostic.problem.message()),
+        })
         .with_labels(primary.chain(secondary).collect())
         .with_notes(diagnostic.notes.clone());
         let ranges: Vec<_> = rendered
