@@ -1,1 +1,3 @@
+//! Placeholder for the parse benchmark being written on `main`.
+
 fn main() {}
