@@ -215,7 +215,7 @@ impl Problem {
                 text
             }
             Self::NoWayToContinue { task } => {
-                format!("task `{task}` has no way to continue: `continueJob` is empty")
+                format!("task `{task}` can never succeed: no exit code continues the job")
             }
             Self::ConflictingCode { task, code } => format!(
                 "task `{task}` lists exit code {code} both to finish the job and to continue it"

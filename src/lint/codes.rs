@@ -15,7 +15,7 @@ pub(super) fn check(job: &Job, diagnostics: &mut Vec<Diagnostic>) {
                         on_result.continue_job.span,
                         "no exit code continues the job",
                     )
-                    .note("hint: list the codes that mean success, usually `[0]`"),
+                    .note("hint: list the exit codes that mean success, usually 0"),
             );
         }
         let mut reported = Vec::new();
@@ -48,7 +48,7 @@ pub(super) fn check(job: &Job, diagnostics: &mut Vec<Diagnostic>) {
                 Diagnostic::new(problem)
                     .at(task.executor.span, "not `shell`")
                     .note(
-                        "every task runs with `sh -c`, as in Factotum 0.7; write `shell` to say so",
+                        "every task runs with `sh -c`, as in Factotum 0.7, whatever its executor",
                     ),
             );
         }

@@ -1,6 +1,8 @@
 //! Front ends: source text in, IR and diagnostics out.
 
+mod decoded;
 mod json;
+mod rules;
 
 use crate::diag::Diagnostic;
 use crate::ir::Job;

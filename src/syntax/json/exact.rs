@@ -10,6 +10,7 @@ use crate::diag::{Diagnostic, Problem};
 use crate::ir::{Job, OnResult, Task};
 use crate::span::{Span, Spanned};
 use crate::suggest;
+use crate::syntax::rules;
 use crate::template::Template;
 
 /// What the exact path learnt: the job as far as it could be built, and every problem.
@@ -109,7 +110,7 @@ impl Lowerer {
         key: Span,
         pair: Pair<'_, Rule>,
     ) -> Vec<Spanned<String>> {
-        if !schema::allows_constraints(schema_uri) {
+        if !rules::allows_constraints(schema_uri) {
             let problem = Problem::NeedsNewerSchema {
                 key: "constraints",
                 version: "1-1-0",
@@ -134,7 +135,7 @@ impl Lowerer {
 
     fn schema(&mut self, pair: &Pair<'_, Rule>) -> Option<Spanned<String>> {
         let uri = self.plain(pair)?;
-        if !schema::is_iglu_uri(&uri.value) {
+        if !rules::is_iglu_uri(&uri.value) {
             let problem = Problem::SchemaUri {
                 uri: uri.value.clone(),
             };
@@ -225,7 +226,7 @@ impl Lowerer {
                 all_valid = false;
                 continue;
             }
-            match schema::exit_code(item.as_str()) {
+            match rules::exit_code(item.as_str()) {
                 Ok(code) => codes.push(Spanned::new(code, item_span)),
                 Err(problem) => {
                     self.report(Diagnostic::new(problem).at(item_span, "this code"));

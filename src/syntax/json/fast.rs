@@ -12,10 +12,11 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{schema, string};
+use super::string;
 use crate::diag::Diagnostic;
 use crate::ir::{Job, OnResult, Task};
 use crate::span::{Span, Spanned};
+use crate::syntax::rules;
 use crate::template::Template;
 
 /// A struct read only from a JSON object: serde's derive also accepts an array of the fields in
@@ -98,7 +99,7 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
         diagnostics: Vec::new(),
     };
     let schema = reader.plain(envelope.schema)?;
-    if !schema::is_iglu_uri(&schema.value) {
+    if !rules::is_iglu_uri(&schema.value) {
         return None;
     }
     let name = reader.template(data.name)?;
@@ -109,7 +110,7 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
         .collect::<Option<Vec<_>>>()?;
     let constraints = match data.constraints {
         None => Vec::new(),
-        Some(_) if !schema::allows_constraints(&schema.value) => return None,
+        Some(_) if !rules::allows_constraints(&schema.value) => return None,
         Some(raw) => {
             let items: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
             items
@@ -180,7 +181,7 @@ impl Reader<'_> {
         let codes = items
             .into_iter()
             .map(|item| {
-                let code = schema::exit_code(item.get()).ok()?;
+                let code = rules::exit_code(item.get()).ok()?;
                 Some(Spanned::new(code, self.span(item)))
             })
             .collect::<Option<Vec<_>>>()?;

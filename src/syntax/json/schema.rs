@@ -1,14 +1,9 @@
-//! The rules of factfile schema 1-0-0 that both JSON paths apply the same way.
-
-use crate::diag::Problem;
+//! The keys of factfile schema 1-0-0 that both JSON paths check the same way.
 
 /// Keys of the envelope, in the order 0.7 writes them.
 pub(super) const ENVELOPE_KEYS: [&str; 2] = ["schema", "data"];
 /// Keys of `data`; `constraints` is optional and needs schema 1-1-0.
 pub(super) const JOB_KEYS: [&str; 3] = ["name", "tasks", "constraints"];
-
-/// The schema version that introduced `constraints`.
-const CONSTRAINTS_SINCE: [u32; 3] = [1, 1, 0];
 /// Keys of a task, all required.
 pub(super) const TASK_KEYS: [&str; 6] = [
     "name",
@@ -20,77 +15,3 @@ pub(super) const TASK_KEYS: [&str; 6] = [
 ];
 /// Keys of `onResult`, both required.
 pub(super) const ON_RESULT_KEYS: [&str; 2] = ["terminateJobWithSuccess", "continueJob"];
-
-/// The largest exit code the schema allows.
-const MAX_CODE: u16 = 32767;
-
-/// Whether `uri` matches 0.7's pattern
-/// `^iglu:[a-zA-Z0-9-_.]+/[a-zA-Z0-9-_]+/[a-zA-Z0-9-_]+/[0-9]+-[0-9]+-[0-9]+$`.
-pub(super) fn is_iglu_uri(uri: &str) -> bool {
-    let Some(path) = uri.strip_prefix("iglu:") else {
-        return false;
-    };
-    let word = |part: &str, extra: &[u8]| {
-        !part.is_empty()
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || extra.contains(&b))
-    };
-    let parts: Vec<&str> = path.split('/').collect();
-    let [vendor, name, format, version] = parts.as_slice() else {
-        return false;
-    };
-    let version_parts: Vec<&str> = version.split('-').collect();
-    word(vendor, b".")
-        && word(name, b"")
-        && word(format, b"")
-        && version_parts.len() == 3
-        && version_parts
-            .iter()
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Whether the version at the end of an iglu URI (`…/1-1-0`) allows job-level `constraints`.
-pub(super) fn allows_constraints(uri: &str) -> bool {
-    let version: Option<Vec<u32>> = uri
-        .rsplit('/')
-        .next()
-        .map(|version| {
-            version
-                .split('-')
-                .map(|part| part.parse().ok())
-                .collect::<Option<_>>()
-        })
-        .and_then(|parts| parts);
-    version.is_some_and(|version| version.as_slice() >= CONSTRAINTS_SINCE.as_slice())
-}
-
-/// Reads an exit code from the text of a JSON number token.
-pub(super) fn exit_code(number: &str) -> Result<u16, Problem> {
-    let digits = number.strip_prefix('-').unwrap_or(number);
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Problem::CodeNotInteger {
-            found: number.to_owned(),
-        });
-    }
-    match number.parse::<u16>() {
-        Ok(code) if code <= MAX_CODE => Ok(code),
-        _ => Err(Problem::CodeOutOfRange {
-            code: number.to_owned(),
-        }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::allows_constraints;
-
-    #[test]
-    fn constraints_need_1_1_0() {
-        assert!(!allows_constraints(crate::ir::SCHEMA_1_0_0));
-        assert!(allows_constraints(crate::ir::SCHEMA_1_1_0));
-        assert!(allows_constraints("iglu:com.acme/job/jsonschema/2-0-0"));
-        assert!(!allows_constraints("iglu:com.acme/job/jsonschema/1-0-9"));
-        assert!(!allows_constraints("not a uri"));
-    }
-}

@@ -3,10 +3,9 @@
 //! One decoder for both paths means both agree on every escape, surrogate and control
 //! character, and placeholders get source spans even when the string spells escapes.
 
-use std::borrow::Cow;
-
 use crate::diag::{Diagnostic, Problem};
 use crate::span::Span;
+use crate::syntax::decoded::Decoded;
 use crate::template::Template;
 
 /// Decodes the literal `raw` (quotes included) found at byte `start` of the source, and parses
@@ -17,25 +16,12 @@ pub(super) fn template(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Template, Diagnostic> {
     let span = Span::new(start, start + raw.len());
-    let decoded = decode(raw, start)?;
-    let text = decoded.text.into_owned();
-    let template = match decoded.offsets {
-        None => Template::parse(text, span, &|offset| start + 1 + offset, diagnostics),
-        Some(offsets) => Template::parse(text, span, &|offset| offsets[offset], diagnostics),
-    };
-    Ok(template)
+    Ok(decode(raw, start)?.into_template(span, start + 1, diagnostics))
 }
 
 /// Decodes the literal `raw` (quotes included) without looking for placeholders.
 pub(super) fn plain(raw: &str, start: usize) -> Result<String, Diagnostic> {
-    decode(raw, start).map(|decoded| decoded.text.into_owned())
-}
-
-/// A decoded string and, when it had escapes, the source offset of each decoded byte (plus one
-/// entry for the end), so positions inside it can be mapped back.
-struct Decoded<'a> {
-    text: Cow<'a, str>,
-    offsets: Option<Vec<usize>>,
+    decode(raw, start).map(Decoded::into_text)
 }
 
 fn decode(raw: &str, start: usize) -> Result<Decoded<'_>, Diagnostic> {
@@ -60,18 +46,14 @@ fn decode(raw: &str, start: usize) -> Result<Decoded<'_>, Diagnostic> {
         return Err(Diagnostic::new(Problem::BadEscape { detail }).at(span, "here"));
     }
     if !body.contains('\\') {
-        return Ok(Decoded {
-            text: Cow::Borrowed(body),
-            offsets: None,
-        });
+        return Ok(Decoded::verbatim(body));
     }
-    let mut text = String::with_capacity(body.len());
-    let mut offsets = Vec::with_capacity(body.len() + 1);
+    let mut decoded = Decoded::with_capacity(body.len());
     let mut chars = body.char_indices().peekable();
     while let Some((offset, c)) = chars.next() {
         let at = body_start + offset;
         if c != '\\' {
-            push_char(&mut text, &mut offsets, c, at);
+            decoded.push(c, at);
             continue;
         }
         let (value, len) = match chars.peek().map(|&(_, escaped)| escaped) {
@@ -93,13 +75,9 @@ fn decode(raw: &str, start: usize) -> Result<Decoded<'_>, Diagnostic> {
         for _ in 1..len {
             chars.next();
         }
-        push_char(&mut text, &mut offsets, value, at);
+        decoded.push(value, at);
     }
-    offsets.push(body_start + body.len());
-    Ok(Decoded {
-        text: Cow::Owned(text),
-        offsets: Some(offsets),
-    })
+    Ok(decoded.end_at(body_start + body.len()))
 }
 
 /// The character a one-letter escape such as `\\n` stands for.
@@ -115,12 +93,6 @@ fn simple_escape(letter: char) -> Option<char> {
         't' => '\t',
         _ => return None,
     })
-}
-
-/// Appends `c`, recording `at` as the source offset of each of its bytes.
-fn push_char(text: &mut String, offsets: &mut Vec<usize>, c: char, at: usize) {
-    text.push(c);
-    offsets.extend(std::iter::repeat_n(at, c.len_utf8()));
 }
 
 /// Reads `\uXXXX` (and its low surrogate partner) at `offset` of `body`; returns the character
