@@ -26,6 +26,58 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run a job: each task starts as soon as the tasks it waits for have succeeded.
     Run(RunArgs),
+    /// Rewrite DSL files (`.factotum`) in their canonical form, keeping every comment.
+    Fmt(FmtArgs),
+    /// Convert a job between a JSON factfile and the DSL, losing nothing but comments.
+    Convert(ConvertArgs),
+}
+
+/// Arguments of `factotum fmt`.
+#[derive(Debug, clap::Args)]
+pub struct FmtArgs {
+    /// DSL files to rewrite; `-` (or none) reads standard input and writes standard output.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+
+    /// Change nothing: list the files that are not in canonical form, and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Never colour the diagnostics.
+    #[arg(long)]
+    pub no_colour: bool,
+}
+
+/// Arguments of `factotum convert`.
+#[derive(Debug, clap::Args)]
+pub struct ConvertArgs {
+    /// The job file, in either format; `-` reads standard input.
+    pub file: PathBuf,
+
+    /// The format to write.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub to: Target,
+
+    /// Write here instead of to standard output.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    /// Replace OUT if it exists.
+    #[arg(long, requires = "output")]
+    pub overwrite: bool,
+
+    /// Never colour the diagnostics.
+    #[arg(long)]
+    pub no_colour: bool,
+}
+
+/// What `convert` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// The `.factotum` language, in the form `fmt` writes.
+    Dsl,
+    /// A JSON factfile that Factotum 0.7 runs (schema 1-0-0 unless the job has constraints).
+    Json,
 }
 
 /// Arguments of `factotum run`.

@@ -45,6 +45,23 @@ pub enum Problem {
         detail: String,
     },
 
+    // --- DSL syntax ---
+    DslSyntax {
+        expected: String,
+        found: String,
+    },
+    DslString {
+        detail: String,
+    },
+    RepeatedStatement {
+        keyword: &'static str,
+        task: Option<String>,
+    },
+    MissingStatement {
+        keyword: &'static str,
+        task: Option<String>,
+    },
+
     // --- factfile schema ---
     MissingKey {
         key: &'static str,
@@ -133,6 +150,10 @@ impl Problem {
             Self::TrailingComma => "E101",
             Self::NestingTooDeep { .. } => "E102",
             Self::BadEscape { .. } => "E103",
+            Self::DslSyntax { .. } => "E600",
+            Self::DslString { .. } => "E601",
+            Self::RepeatedStatement { .. } => "E602",
+            Self::MissingStatement { .. } => "E603",
             Self::MissingKey { .. } => "E200",
             Self::UnknownKey { .. } => "E201",
             Self::DuplicateKey { .. } => "E202",
@@ -156,6 +177,17 @@ impl Problem {
         }
     }
 
+    /// Problems with reading, syntax or schema (codes `E0xx`, `E1xx`, `E2xx`, `E6xx`), after
+    /// which the parsed job may not say exactly what the file says: `fmt` and `convert` refuse
+    /// to rewrite such a file. Template, constraint and task-graph problems leave every word of
+    /// the file in the job.
+    pub fn is_structural(&self) -> bool {
+        matches!(
+            self.code().as_bytes(),
+            [b'E', b'0' | b'1' | b'2' | b'6', ..]
+        )
+    }
+
     /// Errors make a job unusable; the two lint warnings do not.
     pub fn severity(&self) -> Severity {
         match self {
@@ -174,12 +206,24 @@ impl Problem {
             Self::TooLarge { bytes } => {
                 format!("the file is too large ({bytes} bytes; at most 4 GiB can be checked)")
             }
-            Self::JsonSyntax { expected, found } => format!("expected {expected}, found {found}"),
+            Self::JsonSyntax { expected, found } | Self::DslSyntax { expected, found } => {
+                format!("expected {expected}, found {found}")
+            }
             Self::TrailingComma => "trailing comma is not allowed in JSON".to_owned(),
             Self::NestingTooDeep { limit } => {
                 format!("JSON is nested too deeply (more than {limit} levels)")
             }
-            Self::BadEscape { detail } => format!("invalid string: {detail}"),
+            Self::BadEscape { detail } | Self::DslString { detail } => {
+                format!("invalid string: {detail}")
+            }
+            Self::RepeatedStatement { keyword, task } => match task {
+                Some(task) => format!("task `{task}` says `{keyword}` more than once"),
+                None => format!("the file says `{keyword}` more than once"),
+            },
+            Self::MissingStatement { keyword, task } => match task {
+                Some(task) => format!("task `{task}` has no `{keyword}` statement"),
+                None => format!("the file has no `{keyword}` line"),
+            },
             Self::MissingKey { key, object } => format!("{object} is missing the key `{key}`"),
             Self::UnknownKey { key, object } => format!("unknown key `{key}` in {object}"),
             Self::DuplicateKey { key } => format!("duplicate key `{key}`"),

@@ -1,4 +1,4 @@
-//! The typed job: the one contract between front ends (JSON, later the DSL) and every backend.
+//! The typed job: the one contract between front ends (JSON and the DSL) and every backend.
 //!
 //! Front ends only produce a [`Job`]; the linter, printers and executor only consume it. Every
 //! user-written string keeps its span so any later stage can point back at the source.
@@ -12,6 +12,16 @@ pub const SCHEMA_1_0_0: &str = "iglu:com.snowplowanalytics.factotum/factfile/jso
 /// The first schema with job-level `constraints`; Factotum 0.7 refuses it rather than
 /// misreading it.
 pub const SCHEMA_1_1_0: &str = "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-1-0";
+
+/// The schema a job declares when its file does not name one: the lowest version that can
+/// express it, so that Factotum 0.7 runs every job it can.
+pub fn lowest_schema(constraints: &[Spanned<String>]) -> &'static str {
+    if constraints.is_empty() {
+        SCHEMA_1_0_0
+    } else {
+        SCHEMA_1_1_0
+    }
+}
 
 /// A whole job: its name and tasks in the order they were written.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod comment;
 pub mod constraint;
 pub mod diag;
 pub mod env;
@@ -96,6 +97,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Fmt(args) => cmd::fmt::run(args),
+        Command::Convert(args) => cmd::convert::run(args),
     }
     .into()
 }

@@ -1,25 +1,91 @@
 //! One module per sub-command.
 
 pub mod check;
+pub mod convert;
+pub mod fmt;
 pub mod run;
 pub mod validate;
 
 use std::io::IsTerminal;
+use std::path::Path;
 
-use codespan_reporting::term::termcolor::ColorChoice;
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+
+use crate::comment::Comment;
+use crate::diag::Diagnostic;
+use crate::ir::Job;
+use crate::source::Source;
+use crate::syntax::Format;
 
 /// Colour for stdout: never with `--no-colour`, `NO_COLOR` or `CLICOLOR=0`; forced by
 /// `CLICOLOR_FORCE`; otherwise only on a terminal.
 pub(crate) fn colour_choice(no_colour: bool) -> ColorChoice {
+    colour_for(no_colour, std::io::stdout().is_terminal())
+}
+
+/// The same choice for stderr, where `fmt` and `convert` print diagnostics: their stdout may
+/// be the job itself.
+fn stderr_colour_choice(no_colour: bool) -> ColorChoice {
+    colour_for(no_colour, std::io::stderr().is_terminal())
+}
+
+fn colour_for(no_colour: bool, terminal: bool) -> ColorChoice {
     let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
     let clicolor_off = std::env::var_os("CLICOLOR").is_some_and(|value| value == "0");
     let forced =
         std::env::var_os("CLICOLOR_FORCE").is_some_and(|value| !value.is_empty() && value != "0");
     if no_colour || set("NO_COLOR") || clicolor_off {
         ColorChoice::Never
-    } else if forced || std::io::stdout().is_terminal() {
+    } else if forced || terminal {
         ColorChoice::Always
     } else {
         ColorChoice::Never
+    }
+}
+
+/// A job read for rewriting (`fmt`, `convert`), with what only its file knew.
+struct Rewritable {
+    source: Source,
+    format: Format,
+    job: Job,
+    comments: Vec<Comment>,
+}
+
+/// Reads a job to rewrite it. Syntax and schema errors make the parsed job unfaithful to the
+/// file, so they are printed to stderr and the file is refused; other problems (templates, the
+/// task graph) do not change a word of the job and are left to `check`.
+fn read_rewritable(path: &Path, no_colour: bool) -> Option<Rewritable> {
+    let (source, unreadable) = check::load(path);
+    let parsed = match unreadable {
+        Some(diagnostic) => crate::syntax::Parsed {
+            job: None,
+            diagnostics: vec![diagnostic],
+            complete: false,
+            comments: Vec::new(),
+        },
+        None => crate::syntax::parse(&source),
+    };
+    let mut blocking: Vec<Diagnostic> = parsed
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.problem.is_structural())
+        .collect();
+    match parsed.job {
+        Some(job) if blocking.is_empty() => Some(Rewritable {
+            format: Format::of(&source),
+            source,
+            job,
+            comments: parsed.comments,
+        }),
+        _ => {
+            crate::diag::sort(&mut blocking);
+            let report = check::Report {
+                source,
+                diagnostics: blocking,
+            };
+            let mut stderr = StandardStream::stderr(stderr_colour_choice(no_colour));
+            let _ = check::print_human(&mut stderr, &report);
+            None
+        }
     }
 }

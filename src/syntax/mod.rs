@@ -1,9 +1,16 @@
-//! Front ends: source text in, IR and diagnostics out.
+//! Front ends: source text in, IR and diagnostics out. JSON factfiles and DSL files lower to
+//! the same IR, so every later stage works on both.
 
 mod decoded;
+mod dsl;
 mod json;
 mod rules;
+#[cfg(test)]
+mod testing;
 
+use std::path::Path;
+
+use crate::comment::Comment;
 use crate::diag::Diagnostic;
 use crate::ir::Job;
 use crate::source::Source;
@@ -17,14 +24,48 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
     /// False when a task had to be left out of `job`, so references cannot be judged.
     pub complete: bool,
+    /// The comments of a DSL file, in file order; JSON has none.
+    pub comments: Vec<Comment>,
 }
 
-/// Parses a factfile.
+/// The two ways to write a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A JSON factfile, as Factotum 0.7 reads it.
+    Json,
+    /// The `.factotum` language.
+    Dsl,
+}
+
+impl Format {
+    /// The format of `source`: `.factfile` and `.json` files are JSON, `.factotum` files are
+    /// DSL; any other file (standard input included) is JSON when its first character that is
+    /// not a space is `{`.
+    pub fn of(source: &Source) -> Self {
+        let extension = Path::new(&source.name)
+            .extension()
+            .and_then(|extension| extension.to_str());
+        match extension {
+            Some("factfile" | "json") => Self::Json,
+            Some("factotum") => Self::Dsl,
+            _ if source.text.trim_start().starts_with('{') => Self::Json,
+            _ => Self::Dsl,
+        }
+    }
+}
+
+/// Parses a job file in whichever format it is written.
 pub fn parse(source: &Source) -> Parsed {
-    let lowered = json::parse(&source.text);
-    Parsed {
-        job: lowered.job,
-        diagnostics: lowered.diagnostics,
-        complete: lowered.complete,
+    match Format::of(source) {
+        Format::Json => {
+            let lowered = json::parse(&source.text);
+            Parsed {
+                job: lowered.job,
+                diagnostics: lowered.diagnostics,
+                complete: lowered.complete,
+                comments: Vec::new(),
+            }
+        }
+        Format::Dsl => dsl::parse(&source.text),
     }
 }

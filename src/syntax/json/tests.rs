@@ -12,9 +12,10 @@ use proptest::test_runner::TestCaseError;
 
 use super::{depth, exact, fast};
 use crate::diag::{self, Diagnostic, Problem, Severity};
-use crate::ir::{Job, SCHEMA_1_0_0};
+use crate::ir::SCHEMA_1_0_0;
 use crate::source::Source;
 use crate::span::Span;
+use crate::syntax::testing::{config, diagnostics_point_into, job_points_into};
 
 // --- shared helpers ---
 
@@ -60,15 +61,6 @@ fn fixtures() -> &'static [Fixture] {
     })
 }
 
-/// A proptest configuration with `cases` cases that writes nothing into the source tree.
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 fn codes(diagnostics: &[Diagnostic]) -> Vec<&'static str> {
     diagnostics.iter().map(|d| d.problem.code()).collect()
 }
@@ -88,72 +80,9 @@ fn is_syntax_or_schema(diagnostic: &Diagnostic) -> bool {
     )
 }
 
-/// Whether `range` is a slice of `text`: in order, in bounds, on character boundaries.
-fn slices(text: &str, range: &Range<usize>) -> bool {
-    range.start <= range.end
-        && range.end <= text.len()
-        && text.is_char_boundary(range.start)
-        && text.is_char_boundary(range.end)
-}
-
-/// Every label of every diagnostic (errors and warnings alike) must point into `text`.
-fn diagnostics_point_into(text: &str, diagnostics: &[Diagnostic]) -> Result<(), TestCaseError> {
-    for diagnostic in diagnostics {
-        for label in diagnostic.primary.iter().chain(&diagnostic.secondary) {
-            let range = label.span.range();
-            prop_assert!(
-                slices(text, &range),
-                "{} ({}) labels {range:?} ({:?}), not a slice of the {}-byte text {text:?}",
-                diagnostic.problem.code(),
-                diagnostic.problem.message(),
-                label.message,
-                text.len()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Every span the IR keeps must point into `text` too: renderers slice the source with them.
-fn job_points_into(text: &str, job: &Job) -> Result<(), TestCaseError> {
-    let mut spans = vec![("schema", job.schema.span)];
-    for template in job.templates() {
-        spans.push(("template", template.span));
-        for placeholder in &template.placeholders {
-            spans.push(("placeholder", placeholder.span));
-            prop_assert!(
-                template.span.start <= placeholder.span.start
-                    && placeholder.span.end <= template.span.end,
-                "placeholder {placeholder:?} lies outside its string {:?}",
-                template.span
-            );
-        }
-    }
-    spans.extend(job.constraints.iter().map(|c| ("constraint", c.span)));
-    for task in &job.tasks {
-        spans.push(("executor", task.executor.span));
-        for codes in [
-            &task.on_result.terminate_job_with_success,
-            &task.on_result.continue_job,
-        ] {
-            spans.push(("code list", codes.span));
-            spans.extend(codes.value.iter().map(|code| ("code", code.span)));
-        }
-    }
-    for (what, span) in spans {
-        let range = span.range();
-        prop_assert!(
-            slices(text, &range),
-            "the {what} span {range:?} is not a slice of the {}-byte text {text:?}",
-            text.len()
-        );
-    }
-    Ok(())
-}
-
 /// The whole checker on `text`: it must return, and point only into the text.
 fn check_survives(text: &str) -> Result<(), TestCaseError> {
-    let diagnostics = crate::check(&Source::new("f", text), None);
+    let diagnostics = crate::check(&Source::new("f.factfile", text), None);
     diagnostics_point_into(text, &diagnostics)
 }
 
@@ -856,7 +785,7 @@ proptest! {
             1 => any::<u8>(),
         ], 0..200)
     ) {
-        let (source, problem) = Source::from_bytes("f".to_owned(), bytes);
+        let (source, problem) = Source::from_bytes("f.factfile".to_owned(), bytes);
         if let Some(problem) = problem {
             prop_assert!(
                 matches!(problem.problem, Problem::NotUtf8 { .. }),
@@ -967,13 +896,13 @@ fn one_task_builds_a_valid_file() {
 #[test]
 fn deep_nesting_is_refused_before_pest() {
     let text = "[".repeat(200_000);
-    let diagnostics = crate::check(&Source::new("deep", text.as_str()), None);
+    let diagnostics = crate::check(&Source::new("deep.factfile", text.as_str()), None);
     assert_eq!(codes(&diagnostics), ["E102"]);
     // Level `MAX_DEPTH + 1` opens at offset `MAX_DEPTH`.
     assert_eq!(diagnostics[0].span(), Some(Span::at(depth::MAX_DEPTH)));
 
     let text = "{\"a\":".repeat(200_000);
-    let diagnostics = crate::check(&Source::new("deep", text.as_str()), None);
+    let diagnostics = crate::check(&Source::new("deep.factfile", text.as_str()), None);
     assert_eq!(codes(&diagnostics), ["E102"]);
     assert_eq!(diagnostics[0].span(), Some(Span::at(5 * depth::MAX_DEPTH)));
 
@@ -983,7 +912,7 @@ fn deep_nesting_is_refused_before_pest() {
         "[".repeat(depth::MAX_DEPTH),
         "]".repeat(depth::MAX_DEPTH)
     );
-    let diagnostics = crate::check(&Source::new("deep", text.as_str()), None);
+    let diagnostics = crate::check(&Source::new("deep.factfile", text.as_str()), None);
     assert_eq!(codes(&diagnostics), ["E203"]);
 }
 
@@ -1001,7 +930,7 @@ fn huge_exponent_is_not_an_integer_code() {
         }
     );
     assert_eq!(diagnostic.span(), Some(span_of(&text, "1e999999")));
-    let checked = crate::check(&Source::new("f", text.as_str()), None);
+    let checked = crate::check(&Source::new("f.factfile", text.as_str()), None);
     assert_eq!(codes(&checked), ["E204"]);
 }
 
@@ -1027,7 +956,7 @@ fn lone_surrogates_point_at_their_escape() {
         assert_eq!(diagnostic.span(), Some(span_of(&text, escape)), "{text}");
         // The task is left out, so the job is incomplete and references are not judged.
         assert!(!exact.complete);
-        let checked = crate::check(&Source::new("f", text.as_str()), None);
+        let checked = crate::check(&Source::new("f.factfile", text.as_str()), None);
         assert_eq!(codes(&checked), ["E103"], "{text}");
     }
 }
@@ -1092,7 +1021,7 @@ fn malformed_placeholder_after_escapes_points_into_the_source() {
 
 #[test]
 fn empty_input_is_a_syntax_error_at_its_end() {
-    let diagnostics = crate::check(&Source::new("empty", ""), None);
+    let diagnostics = crate::check(&Source::new("empty.factfile", ""), None);
     assert_eq!(codes(&diagnostics), ["E100"]);
     assert_eq!(diagnostics[0].span(), Some(Span::new(0, 0)));
     assert_eq!(
@@ -1123,7 +1052,7 @@ fn array_in_place_of_an_object_is_refused() {
     ];
     for (text, array) in cases {
         assert!(fast::parse(&text).is_none(), "the fast path took {text}");
-        let diagnostics = crate::check(&Source::new("f", text.as_str()), None);
+        let diagnostics = crate::check(&Source::new("f.factfile", text.as_str()), None);
         assert_eq!(codes(&diagnostics), ["E203"], "{text}");
         assert_eq!(diagnostics[0].span(), Some(span_of(&text, array)), "{text}");
     }
@@ -1141,7 +1070,7 @@ fn null_constraints_are_refused() {
             .replace(SCHEMA_1_0_0, schema)
             .replace(r#""name": "j","#, r#""name": "j", "constraints": null,"#);
         assert!(fast::parse(&text).is_none(), "the fast path took {text}");
-        let diagnostics = crate::check(&Source::new("f", text.as_str()), None);
+        let diagnostics = crate::check(&Source::new("f.factfile", text.as_str()), None);
         assert_eq!(codes(&diagnostics), expected, "{text}");
         let null = text.find("null").expect("the null is in the text");
         assert_eq!(

@@ -1,0 +1,52 @@
+//! `factotum convert FILE --to dsl|json [-o OUT]`: the same job in the other format.
+
+use std::io::{self, Write as _};
+
+use super::read_rewritable;
+use crate::ExitStatus;
+use crate::cli::{ConvertArgs, Target};
+use crate::render;
+
+/// Runs `convert`.
+pub fn run(args: &ConvertArgs) -> ExitStatus {
+    let Some(read) = read_rewritable(&args.file, args.no_colour) else {
+        return ExitStatus::Invalid;
+    };
+    let text = match args.to {
+        Target::Dsl => render::dsl::print(&read.job, &read.comments),
+        Target::Json => {
+            let dropped = read.comments.len();
+            if dropped > 0 {
+                let comments = if dropped == 1 { "comment" } else { "comments" };
+                eprintln!(
+                    "warning: JSON has no comments: {dropped} {comments} of `{}` were left out",
+                    read.source.name
+                );
+            }
+            render::json::print(&read.job)
+        }
+    };
+    let written = match &args.output {
+        None => io::stdout().lock().write_all(text.as_bytes()),
+        Some(path) if path.exists() && !args.overwrite => {
+            eprintln!(
+                "error: `{}` already exists; add `--overwrite` to replace it",
+                path.display()
+            );
+            return ExitStatus::OtherError;
+        }
+        Some(path) => std::fs::write(path, text),
+    };
+    match written {
+        Ok(()) => ExitStatus::Success,
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Success,
+        Err(error) => {
+            let target = args.output.as_ref().map_or_else(
+                || "standard output".to_owned(),
+                |p| format!("`{}`", p.display()),
+            );
+            eprintln!("error: cannot write {target}: {error}");
+            ExitStatus::OtherError
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The canonical DSL form of a job: what `fmt` writes and `convert --to dsl` produces.
+//!
+//! The form is a function of the IR and the comments alone, so a job has exactly one:
+//! - `job`, then `schema` (only when not the default), then each `constraint`, then the tasks
+//!   in file order, after one blank line;
+//! - a task's statements in the order `after`, `executor`, `run`, `continue`, `finish`, one
+//!   per line, indented by four spaces; defaults (`executor "shell"`, `continue on 0`, no
+//!   dependencies, no finish codes) are left out;
+//! - a task that only says `run` goes on one line when it fits in [`MAX_WIDTH`] columns and has
+//!   no comment inside; consecutive one-line tasks are not separated by blank lines, every
+//!   other task is;
+//! - a statement longer than [`MAX_WIDTH`] puts each item of its list on a line of its own;
+//! - strings escape `"`, `\`, line breaks, tabs, control and bidirectional-override characters
+//!   and nothing else; exit codes are written in decimal without leading zeros.
+//!
+//! A comment goes back to its construct: on its own line just before it, or at the end of its
+//! last line. Comments of a construct the form leaves out (an explicit default) go on lines of
+//! their own before whatever is written next, which is where parsing the output puts them:
+//! that keeps `fmt` idempotent.
+
+use std::fmt::Write as _;
+
+use crate::comment::{Anchor, Comment, Place, Statement};
+use crate::ir::{self, Job, Task};
+use crate::span::Spanned;
+use crate::template::Template;
+
+/// Lines longer than this are broken, where they can be.
+pub const MAX_WIDTH: usize = 100;
+
+/// The indentation of statements inside a task, and of list items inside a statement.
+const INDENT: &str = "    ";
+
+/// The job in canonical form, with `comments` back in their places.
+pub fn print(job: &Job, comments: &[Comment]) -> String {
+    let mut printer = Printer {
+        out: String::new(),
+        comments,
+        carried: Vec::new(),
+    };
+    printer.header(job);
+    let mut previous_one_line = None;
+    for (index, task) in job.tasks.iter().enumerate() {
+        let one_line = printer.one_line_task(index, task);
+        let glued = previous_one_line == Some(true)
+            && one_line.is_some()
+            && printer.carried.is_empty()
+            && !printer.has_comments(Place::Before, Anchor::Task(index));
+        if !glued {
+            printer.out.push('\n');
+        }
+        printer.task(index, task, one_line.as_deref());
+        previous_one_line = Some(one_line.is_some());
+    }
+    if !printer.carried.is_empty() || comments.iter().any(|c| c.anchor == Anchor::End) {
+        printer.out.push('\n');
+        printer.comment_lines(Anchor::End, "");
+    }
+    printer.out
+}
+
+/// `text` as a DSL string literal.
+pub fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // Invisible characters, and those that make text display in another order than it
+            // is read (as in "Trojan Source" attacks), are shown by their number.
+            c if c.is_control() || is_bidi_control(c) => {
+                let _ = write!(out, "\\u{{{:X}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Unicode's explicit bidirectional formatting characters.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+struct Printer<'c> {
+    out: String,
+    comments: &'c [Comment],
+    /// Comments of left-out constructs, waiting for the next construct written.
+    carried: Vec<&'c Comment>,
+}
+
+impl<'c> Printer<'c> {
+    fn header(&mut self, job: &Job) {
+        self.line(Anchor::Job, "", &format!("job {}", quote(&job.name.text)));
+        if job.schema.value == ir::lowest_schema(&job.constraints) {
+            self.left_out(Anchor::Schema);
+        } else {
+            self.line(
+                Anchor::Schema,
+                "",
+                &format!("schema {}", quote(&job.schema.value)),
+            );
+        }
+        for (index, constraint) in job.constraints.iter().enumerate() {
+            let text = format!("constraint {}", quote(&constraint.value));
+            self.line(Anchor::Constraint(index), "", &text);
+        }
+    }
+
+    /// The task on one line, if it may be written so.
+    fn one_line_task(&self, index: usize, task: &Task) -> Option<String> {
+        let statements = statements(task);
+        let [(Statement::Run, run)] = statements.as_slice() else {
+            return None;
+        };
+        let inside = self.comments.iter().any(|c| match c.anchor {
+            Anchor::Task(i) => i == index && c.place == Place::After,
+            Anchor::Statement(i, _) => i == index,
+            Anchor::TaskEnd(i) => i == index && c.place == Place::Before,
+            _ => false,
+        });
+        let line = format!("task {} {{ {} }}", quote(&task.name.text), run.one_line());
+        (!inside && width(&line) <= MAX_WIDTH).then_some(line)
+    }
+
+    fn task(&mut self, index: usize, task: &Task, one_line: Option<&str>) {
+        if let Some(line) = one_line {
+            self.comment_lines(Anchor::Task(index), "");
+            self.out.push_str(line);
+            self.trailing(Anchor::TaskEnd(index));
+            return;
+        }
+        let header = format!("task {} {{", quote(&task.name.text));
+        self.line(Anchor::Task(index), "", &header);
+        let written = statements(task);
+        for statement in Statement::ALL {
+            let anchor = Anchor::Statement(index, statement);
+            match written.iter().find(|(s, _)| *s == statement) {
+                Some((_, text)) => self.statement(anchor, text),
+                None => self.left_out(anchor),
+            }
+        }
+        self.comment_lines(Anchor::TaskEnd(index), INDENT);
+        self.out.push('}');
+        self.trailing(Anchor::TaskEnd(index));
+    }
+
+    /// A statement inside a task, broken into one item per line when it is too long.
+    fn statement(&mut self, anchor: Anchor, text: &StatementText) {
+        let line = text.one_line();
+        if text.items.is_empty() || width(INDENT) + width(&line) <= MAX_WIDTH {
+            self.line(anchor, INDENT, &line);
+            return;
+        }
+        self.comment_lines(anchor, INDENT);
+        let _ = writeln!(self.out, "{INDENT}{}", text.head);
+        let last = text.items.len() - 1;
+        for (position, item) in text.items.iter().enumerate() {
+            let comma = if position == last { "" } else { "," };
+            let _ = write!(self.out, "{INDENT}{INDENT}{item}{comma}");
+            if position == last {
+                self.trailing(anchor);
+            } else {
+                self.out.push('\n');
+            }
+        }
+    }
+
+    /// One line of code for `anchor`, with its comments.
+    fn line(&mut self, anchor: Anchor, indent: &str, code: &str) {
+        self.comment_lines(anchor, indent);
+        self.out.push_str(indent);
+        self.out.push_str(code);
+        self.trailing(anchor);
+    }
+
+    /// Keeps the comments of a construct that is not written (it said the default) for the
+    /// next construct that is.
+    fn left_out(&mut self, anchor: Anchor) {
+        let comments: &'c [Comment] = self.comments;
+        self.carried
+            .extend(comments.iter().filter(|c| c.anchor == anchor));
+    }
+
+    /// The comments that go on their own lines before `anchor`, after any carried to it.
+    fn comment_lines(&mut self, anchor: Anchor, indent: &str) {
+        let carried = std::mem::take(&mut self.carried);
+        for comment in carried
+            .into_iter()
+            .chain(self.anchored(Place::Before, anchor))
+        {
+            let _ = writeln!(self.out, "{indent}#{}", comment.text);
+        }
+    }
+
+    /// Ends the current line with the comment that follows `anchor`, if any; any further one
+    /// (which only a hand-built comment list can have) goes on the lines after.
+    fn trailing(&mut self, anchor: Anchor) {
+        let mut after = self.anchored(Place::After, anchor);
+        if let Some(comment) = after.next() {
+            let _ = write!(self.out, "  #{}", comment.text);
+        }
+        self.out.push('\n');
+        for comment in after {
+            let _ = writeln!(self.out, "#{}", comment.text);
+        }
+    }
+
+    fn anchored(
+        &self,
+        place: Place,
+        anchor: Anchor,
+    ) -> impl Iterator<Item = &'c Comment> + use<'c> {
+        let comments: &'c [Comment] = self.comments;
+        comments
+            .iter()
+            .filter(move |c| c.place == place && c.anchor == anchor)
+    }
+
+    fn has_comments(&self, place: Place, anchor: Anchor) -> bool {
+        self.anchored(place, anchor).next().is_some()
+    }
+}
+
+/// A statement as words: the part that stays on the first line, and its list.
+struct StatementText {
+    head: String,
+    items: Vec<String>,
+}
+
+impl StatementText {
+    fn one_line(&self) -> String {
+        if self.items.is_empty() {
+            self.head.clone()
+        } else {
+            format!("{} {}", self.head, self.items.join(", "))
+        }
+    }
+}
+
+/// The statements a task writes, defaults left out, in canonical order.
+fn statements(task: &Task) -> Vec<(Statement, StatementText)> {
+    let strings = |templates: &[Template]| -> Vec<String> {
+        templates.iter().map(|t| quote(&t.text)).collect()
+    };
+    let codes = |codes: &Spanned<Vec<Spanned<u16>>>| -> Vec<String> {
+        codes.value.iter().map(|c| c.value.to_string()).collect()
+    };
+    let on_result = &task.on_result;
+    let mut written = Vec::with_capacity(Statement::ALL.len());
+    if !task.depends_on.is_empty() {
+        let text = StatementText {
+            head: "after".to_owned(),
+            items: strings(&task.depends_on),
+        };
+        written.push((Statement::After, text));
+    }
+    if task.executor.value != "shell" {
+        let text = StatementText {
+            head: format!("executor {}", quote(&task.executor.value)),
+            items: Vec::new(),
+        };
+        written.push((Statement::Executor, text));
+    }
+    let run = if task.arguments.is_empty() {
+        format!("run {}", quote(&task.command.text))
+    } else {
+        format!("run {} with", quote(&task.command.text))
+    };
+    let text = StatementText {
+        head: run,
+        items: strings(&task.arguments),
+    };
+    written.push((Statement::Run, text));
+    let continue_codes = codes(&on_result.continue_job);
+    if continue_codes.is_empty() {
+        let text = StatementText {
+            head: "continue never".to_owned(),
+            items: Vec::new(),
+        };
+        written.push((Statement::Continue, text));
+    } else if continue_codes != ["0"] {
+        let text = StatementText {
+            head: "continue on".to_owned(),
+            items: continue_codes,
+        };
+        written.push((Statement::Continue, text));
+    }
+    if !on_result.terminate_job_with_success.value.is_empty() {
+        let text = StatementText {
+            head: "finish on".to_owned(),
+            items: codes(&on_result.terminate_job_with_success),
+        };
+        written.push((Statement::Finish, text));
+    }
+    written
+}
+
+/// The width of `text` in columns, counting each character as one.
+fn width(text: &str) -> usize {
+    text.chars().count()
+}
