@@ -2,6 +2,7 @@
 
 mod cli;
 mod compat;
+mod dsl;
 mod hostile;
 mod run;
 mod samples;

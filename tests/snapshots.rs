@@ -1,13 +1,14 @@
-//! Snapshots of what `check` prints for each fixture under `tests/fixtures/check`: every
-//! diagnostic code has one, in both the human and the short format.
+//! Snapshots of what `check` prints for each fixture under `tests/fixtures/check` (JSON) and
+//! `tests/fixtures/dsl` (the DSL): every diagnostic code has one, in both the human and the
+//! short format.
 //!
-//! A fixture `NAME.factfile` may have `NAME.args` beside it: extra arguments, one per line.
-//! To add a case, add the file and run `cargo insta test --review` (or `cargo test` and then
-//! `cargo insta review`).
+//! A fixture `NAME.factfile` or `NAME.factotum` may have `NAME.args` beside it: extra
+//! arguments, one per line. To add a case, add the file and run `cargo insta test --review`
+//! (or `cargo test` and then `cargo insta review`).
 
 use std::path::Path;
 
-use crate::test::{Test, manifest_dir};
+use crate::test::Test;
 
 fn fixture_args(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path.with_extension("args"))
@@ -15,27 +16,35 @@ fn fixture_args(path: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What `check` prints for the fixture at `path`, in the human and the short format.
+fn human_and_short(path: &Path) -> String {
+    let dir = path.parent().expect("a folder");
+    let name = path.file_name().expect("a file name");
+    let extra = fixture_args(path);
+    let human = Test::in_dir(dir)
+        .args(["check", "--no-colour"])
+        .args(&extra)
+        .arg(name)
+        .run();
+    let short = Test::in_dir(dir)
+        .args(["check", "--format", "short"])
+        .args(&extra)
+        .arg(name)
+        .run();
+    format!("{}\n=== short\n{}", human.transcript(), short.transcript())
+}
+
 #[test]
 fn every_fixture_human_and_short() {
-    let dir = manifest_dir().join("tests/fixtures/check");
     insta::glob!("fixtures/check/*.factfile", |path| {
-        let name = path.file_name().expect("a file name");
-        let extra = fixture_args(path);
-        let human = Test::in_dir(&dir)
-            .args(["check", "--no-colour"])
-            .args(&extra)
-            .arg(name)
-            .run();
-        let short = Test::in_dir(&dir)
-            .args(["check", "--format", "short"])
-            .args(&extra)
-            .arg(name)
-            .run();
-        insta::assert_snapshot!(format!(
-            "{}\n=== short\n{}",
-            human.transcript(),
-            short.transcript()
-        ));
+        insta::assert_snapshot!(human_and_short(path));
+    });
+}
+
+#[test]
+fn every_dsl_fixture_human_and_short() {
+    insta::glob!("fixtures/dsl/*.factotum", |path| {
+        insta::assert_snapshot!(human_and_short(path));
     });
 }
 

@@ -9,7 +9,8 @@
 //! - a task that only says `run` goes on one line when it fits in [`MAX_WIDTH`] columns and has
 //!   no comment inside; consecutive one-line tasks are not separated by blank lines, every
 //!   other task is;
-//! - a statement longer than [`MAX_WIDTH`] puts each item of its list on a line of its own;
+//! - a statement longer than [`MAX_WIDTH`] puts its list on the lines after it, indented once
+//!   more: one string to a line, or as many exit codes as fit;
 //! - strings escape `"`, `\`, line breaks, tabs, control and bidirectional-override characters
 //!   and nothing else; exit codes are written in decimal without leading zeros.
 //!
@@ -159,10 +160,10 @@ impl<'c> Printer<'c> {
         }
         self.comment_lines(anchor, INDENT);
         let _ = writeln!(self.out, "{INDENT}{}", text.head);
-        let last = text.items.len() - 1;
-        for (position, item) in text.items.iter().enumerate() {
-            let comma = if position == last { "" } else { "," };
-            let _ = write!(self.out, "{INDENT}{INDENT}{item}{comma}");
+        let lines = text.wrapped_items();
+        let last = lines.len() - 1;
+        for (position, line) in lines.iter().enumerate() {
+            let _ = write!(self.out, "{INDENT}{INDENT}{line}");
             if position == last {
                 self.trailing(anchor);
             } else {
@@ -231,9 +232,32 @@ impl<'c> Printer<'c> {
 struct StatementText {
     head: String,
     items: Vec<String>,
+    /// Whether a broken list packs as many items to a line as fit (short exit codes) rather
+    /// than one (strings, which a reader scans down).
+    packed: bool,
 }
 
 impl StatementText {
+    /// The list's lines when it goes under the head, each item but the last followed by a
+    /// comma.
+    fn wrapped_items(&self) -> Vec<String> {
+        let room = MAX_WIDTH - 2 * width(INDENT);
+        let mut lines: Vec<String> = Vec::new();
+        let last = self.items.len().saturating_sub(1);
+        for (position, item) in self.items.iter().enumerate() {
+            let comma = if position == last { "" } else { "," };
+            let piece = format!("{item}{comma}");
+            match lines.last_mut() {
+                Some(line) if self.packed && width(line) + 1 + width(&piece) <= room => {
+                    line.push(' ');
+                    line.push_str(&piece);
+                }
+                _ => lines.push(piece),
+            }
+        }
+        lines
+    }
+
     fn one_line(&self) -> String {
         if self.items.is_empty() {
             self.head.clone()
@@ -257,6 +281,7 @@ fn statements(task: &Task) -> Vec<(Statement, StatementText)> {
         let text = StatementText {
             head: "after".to_owned(),
             items: strings(&task.depends_on),
+            packed: false,
         };
         written.push((Statement::After, text));
     }
@@ -264,6 +289,7 @@ fn statements(task: &Task) -> Vec<(Statement, StatementText)> {
         let text = StatementText {
             head: format!("executor {}", quote(&task.executor.value)),
             items: Vec::new(),
+            packed: false,
         };
         written.push((Statement::Executor, text));
     }
@@ -275,6 +301,7 @@ fn statements(task: &Task) -> Vec<(Statement, StatementText)> {
     let text = StatementText {
         head: run,
         items: strings(&task.arguments),
+        packed: false,
     };
     written.push((Statement::Run, text));
     let continue_codes = codes(&on_result.continue_job);
@@ -282,12 +309,14 @@ fn statements(task: &Task) -> Vec<(Statement, StatementText)> {
         let text = StatementText {
             head: "continue never".to_owned(),
             items: Vec::new(),
+            packed: false,
         };
         written.push((Statement::Continue, text));
     } else if continue_codes != ["0"] {
         let text = StatementText {
             head: "continue on".to_owned(),
             items: continue_codes,
+            packed: true,
         };
         written.push((Statement::Continue, text));
     }
@@ -295,6 +324,7 @@ fn statements(task: &Task) -> Vec<(Statement, StatementText)> {
         let text = StatementText {
             head: "finish on".to_owned(),
             items: codes(&on_result.terminate_job_with_success),
+            packed: true,
         };
         written.push((Statement::Finish, text));
     }

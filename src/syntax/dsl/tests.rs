@@ -301,7 +301,7 @@ fn statement(names: &'static [&'static str]) -> impl Strategy<Value = (usize, Ve
         list(name, 4).prop_map(move |names| (0, tokens(&["after"], names))),
         select(&["\"shell\"", "\"docker\""][..])
             .prop_map(move |e| (1, tokens(&["executor"], vec![e.to_owned()]))),
-        (literal(), vec(literal(), 0..4)).prop_map(move |(command, arguments)| {
+        (literal(), vec(literal(), 0..10)).prop_map(move |(command, arguments)| {
             let mut run = tokens(&["run"], vec![command]);
             if !arguments.is_empty() {
                 run.extend(tokens(&["with"], arguments));
@@ -310,7 +310,7 @@ fn statement(names: &'static [&'static str]) -> impl Strategy<Value = (usize, Ve
         }),
         prop_oneof![
             1 => Just(tokens(&["continue", "never"], Vec::new())),
-            4 => list(code().boxed(), 5).prop_map(move |codes| tokens(&["continue", "on"], codes)),
+            4 => list(code().boxed(), 30).prop_map(move |codes| tokens(&["continue", "on"], codes)),
         ]
         .prop_map(|t| (3, t)),
         list(code().boxed(), 5).prop_map(move |codes| (4, tokens(&["finish", "on"], codes))),

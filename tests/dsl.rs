@@ -1,0 +1,244 @@
+//! The DSL through the real binary: `fmt`, `convert`, and `run`, `check` and `validate` on
+//! `.factotum` files. Outputs a human reads are snapshots.
+
+use std::path::Path;
+
+use crate::test::{Test, manifest_dir, shared_data};
+
+const OK: &str = "tests/fixtures/dsl/ok-every-feature.factotum";
+const SYNTAX_ERROR: &str = "tests/fixtures/dsl/E600-task-name-expected.factotum";
+const UNFORMATTED: &str = "tests/fixtures/fmt/out-of-order.factotum";
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).expect("a readable file")
+}
+
+#[test]
+fn fmt_snapshots() {
+    insta::glob!("fixtures/fmt/*.factotum", |path| {
+        let run = Test::new().args(["fmt", "-"]).stdin(read(path)).run();
+        assert_eq!(run.status, 0, "{}", run.transcript());
+        let again = Test::new()
+            .args(["fmt", "-"])
+            .stdin(run.stdout.clone())
+            .run();
+        assert_eq!(again.stdout, run.stdout, "fmt is not idempotent");
+        insta::assert_snapshot!(run.transcript());
+    });
+}
+
+#[test]
+fn convert_snapshots() {
+    for (name, file, to) in [
+        (
+            "json-to-dsl",
+            "tests/fixtures/check/ok-every-feature.factfile",
+            "dsl",
+        ),
+        (
+            "json-with-constraints-to-dsl",
+            "tests/fixtures/check/ok-constraints.factfile",
+            "dsl",
+        ),
+        ("dsl-to-json", OK, "json"),
+        (
+            "dsl-comments-to-json",
+            "tests/fixtures/fmt/comments.factotum",
+            "json",
+        ),
+    ] {
+        let run = Test::new().args(["convert", file, "--to", to]).run();
+        insta::assert_snapshot!(name, run.transcript());
+    }
+}
+
+#[test]
+fn fmt_check_lists_what_differs_and_changes_nothing() {
+    let before = read(&manifest_dir().join(UNFORMATTED));
+    let run = Test::new().args(["fmt", "--check", OK, UNFORMATTED]).run();
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    assert_eq!(run.stdout, format!("{UNFORMATTED}\n"));
+    assert_eq!(read(&manifest_dir().join(UNFORMATTED)), before);
+    let clean = Test::new().args(["fmt", "--check", OK]).run();
+    assert_eq!(clean.transcript(), "exit: 0\n--- stdout\n--- stderr\n");
+    let stdin = Test::new()
+        .args(["fmt", "--check", "-"])
+        .stdin(before)
+        .run();
+    assert_eq!((stdin.status, stdin.stdout.as_str()), (1, "<stdin>\n"));
+}
+
+#[test]
+fn fmt_rewrites_files_in_place() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("job.factotum");
+    std::fs::copy(manifest_dir().join(UNFORMATTED), &path).expect("a copy");
+    let run = Test::in_dir(dir.path()).args(["fmt", "job.factotum"]).run();
+    assert_eq!(run.transcript(), "exit: 0\n--- stdout\n--- stderr\n");
+    let formatted = read(&path);
+    let expected = Test::new()
+        .args(["fmt"])
+        .stdin(read(&manifest_dir().join(UNFORMATTED)))
+        .run();
+    assert_eq!(formatted, expected.stdout, "no FILES reads standard input");
+    let check = Test::in_dir(dir.path())
+        .args(["fmt", "--check", "job.factotum"])
+        .run();
+    assert_eq!(check.status, 0);
+}
+
+#[test]
+fn fmt_refuses_json_and_broken_files() {
+    let json = Test::new()
+        .args(["fmt", "tests/fixtures/check/ok-every-feature.factfile"])
+        .run();
+    assert_eq!(json.status, 1);
+    assert_eq!(
+        json.stderr,
+        "error: `tests/fixtures/check/ok-every-feature.factfile` is a JSON factfile; `fmt` formats DSL files (`factotum convert tests/fixtures/check/ok-every-feature.factfile --to dsl` writes one)\n"
+    );
+    let broken = Test::new().args(["fmt", "--no-colour", SYNTAX_ERROR]).run();
+    assert_eq!(broken.status, 1);
+    assert!(broken.stdout.is_empty(), "{}", broken.transcript());
+    assert!(
+        broken
+            .stderr
+            .starts_with("error[E600]: expected a task name in quotes, found `{`"),
+        "{}",
+        broken.stderr
+    );
+    // Problems that leave every word of the job in place do not stop fmt.
+    let cycle = Test::new()
+        .args(["fmt", "--check", "tests/fixtures/dsl/E403-cycle.factotum"])
+        .run();
+    assert_eq!(cycle.transcript(), "exit: 0\n--- stdout\n--- stderr\n");
+}
+
+#[test]
+fn convert_writes_files_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let out = dir.path().join("job.factfile");
+    let ok = manifest_dir().join(OK);
+    let run = Test::new()
+        .arg("convert")
+        .arg(&ok)
+        .args(["--to", "json", "-o"])
+        .arg(&out)
+        .run();
+    assert_eq!(run.status, 0, "{}", run.transcript());
+    assert!(run.stdout.is_empty());
+    assert_eq!(
+        run.stderr,
+        format!(
+            "warning: JSON has no comments: 2 comments of `{}` were left out\n",
+            ok.display()
+        )
+    );
+    let again = Test::new()
+        .arg("convert")
+        .arg(&ok)
+        .args(["--to", "json", "-o"])
+        .arg(&out)
+        .run();
+    assert_eq!(again.status, 3);
+    assert!(
+        again
+            .stderr
+            .ends_with("already exists; add `--overwrite` to replace it\n")
+    );
+    let forced = Test::new()
+        .arg("convert")
+        .arg(&ok)
+        .args(["--to", "json", "--overwrite", "-o"])
+        .arg(&out)
+        .run();
+    assert_eq!(forced.status, 0, "{}", forced.transcript());
+    assert!(read(&out).starts_with("{\n    \"schema\": \"iglu:com.acme/"));
+    let broken = Test::new()
+        .args(["convert", SYNTAX_ERROR, "--to", "json"])
+        .run();
+    assert_eq!(broken.status, 1);
+    assert!(broken.stdout.is_empty());
+}
+
+#[test]
+fn convert_reads_standard_input_of_either_format() {
+    let dsl = "job \"j\"\n\ntask \"t\" { run \"echo\" }\n";
+    let json = Test::new()
+        .args(["convert", "-", "--to", "json"])
+        .stdin(dsl)
+        .run();
+    assert_eq!(json.status, 0, "{}", json.transcript());
+    let back = Test::new()
+        .args(["convert", "-", "--to", "dsl"])
+        .stdin(json.stdout)
+        .run();
+    assert_eq!(back.stdout, dsl);
+}
+
+#[test]
+fn run_check_and_validate_take_dsl_files() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let job = dir.path().join("job.factotum");
+    std::fs::write(
+        &job,
+        "job \"hello\"\ntask \"greet\" { run \"echo\" with \"hello {{ who }}\" }\ntask \"after\" {\n    after \"greet\"\n    run \"echo\" with \"done\"\n}\n",
+    )
+    .expect("a job file");
+    let run = Test::in_dir(dir.path())
+        .args([
+            "run",
+            "job.factotum",
+            "--env",
+            r#"{"who": "world"}"#,
+            "--no-colour",
+        ])
+        .run();
+    assert_eq!(run.status, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        "[greet] hello world\n[after] done\n2/2 tasks run in 0.0s\n"
+    );
+    let validate = Test::in_dir(dir.path())
+        .args(["validate", "job.factotum"])
+        .run();
+    assert_eq!(validate.stdout, "'job.factotum' is a valid Factfile!\n");
+    let check = Test::new()
+        .args(["check", "--format", "short", SYNTAX_ERROR])
+        .run();
+    assert_eq!(
+        check.stdout,
+        format!("{SYNTAX_ERROR}:3:6: error[E600]: expected a task name in quotes, found `{{`\n")
+    );
+}
+
+#[test]
+fn files_without_a_known_extension_are_judged_by_their_first_character() {
+    let json = Test::new()
+        .args(["check", "-"])
+        .stdin(read(
+            &manifest_dir().join("tests/fixtures/check/ok-every-feature.factfile"),
+        ))
+        .run();
+    assert_eq!(json.status, 0, "{}", json.transcript());
+    let dsl = Test::new()
+        .args(["check", "-"])
+        .stdin(read(&manifest_dir().join(OK)))
+        .run();
+    assert_eq!(dsl.status, 0, "{}", dsl.transcript());
+}
+
+/// Factotum 0.7's own files convert to the DSL and back to the same JSON value.
+#[test]
+fn factotum_0_7_files_convert_both_ways() {
+    let mut files: Vec<_> = std::fs::read_dir(shared_data().join("samples"))
+        .expect("the 0.7 samples are in shared/")
+        .map(|entry| entry.expect("an entry").path())
+        .collect();
+    files.push(shared_data().join("tests-resources/example_ok.factfile"));
+    files.sort();
+    assert!(files.len() >= 14);
+    for file in files {
+        crate::samples::assert_lossless_json(&file);
+    }
+}
