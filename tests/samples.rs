@@ -1,28 +1,122 @@
-//! The samples are documentation a newcomer runs first: every one must pass `check`, and the
-//! quick ones run as `samples/factotum-0.7/README.md` says.
+//! The samples are documentation a newcomer runs first: every one must pass `check`, the DSL
+//! ones must be in `fmt` form, every one converts both ways without loss, and the quick ones
+//! run as `samples/factotum-0.7/README.md` says.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::test::{Test, manifest_dir};
+use serde_json::Value;
 
-fn factfiles(dir: &str) -> Vec<PathBuf> {
+use crate::test::{Run, Test, manifest_dir};
+
+/// The files of `dir` whose extension is `extension`, sorted.
+fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join(dir))
         .expect("the samples folder exists")
         .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "factfile"))
+        .filter(|path| path.extension().is_some_and(|ext| ext == extension))
         .collect();
     files.sort();
     files
 }
 
+/// Every sample of `extension`, in `samples/` and `samples/factotum-0.7/`.
+fn samples(extension: &str) -> Vec<PathBuf> {
+    let mut samples = files("samples", extension);
+    samples.extend(files("samples/factotum-0.7", extension));
+    samples
+}
+
+fn convert(from: &str, to: &str) -> Run {
+    let run = Test::new()
+        .args(["convert", "-", "--to", to])
+        .stdin(from)
+        .run();
+    assert_eq!(run.status, 0, "{}", run.transcript());
+    run
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).expect("JSON")
+}
+
+/// JSON → DSL → JSON gives the same JSON value, and the DSL in between is in `fmt` form and
+/// is shorter.
+pub(crate) fn assert_lossless_json(file: &Path) {
+    let original = std::fs::read_to_string(file).expect("a readable file");
+    let dsl = convert(&original, "dsl").stdout;
+    let back = convert(&dsl, "json").stdout;
+    assert_eq!(json(&back), json(&original), "{}", file.display());
+    let fmt = Test::new()
+        .args(["fmt", "--check", "-"])
+        .stdin(dsl.as_str())
+        .run();
+    assert_eq!(fmt.status, 0, "{}: {dsl}", file.display());
+    assert!(dsl.len() < original.len(), "{}", file.display());
+}
+
+/// DSL → JSON → DSL gives the `fmt` form without the comments, which JSON cannot carry.
+fn assert_lossless_dsl(file: &Path) {
+    let original = std::fs::read_to_string(file).expect("a readable file");
+    let to_json = convert(&original, "json");
+    let back = convert(&to_json.stdout, "dsl").stdout;
+    let source = factotum::source::Source::new(file.display().to_string(), original.as_str());
+    let parsed = factotum::syntax::parse(&source);
+    let job = parsed.job.expect("a job");
+    assert_eq!(
+        back,
+        factotum::render::dsl::print(&job, &[]),
+        "{}",
+        file.display()
+    );
+    if !parsed.comments.is_empty() {
+        assert!(to_json.stderr.starts_with("warning: JSON has no comments"));
+    }
+}
+
+#[test]
+fn every_sample_converts_both_ways_without_loss() {
+    let dsl = samples("factotum");
+    let factfiles = samples("factfile");
+    assert!(dsl.len() >= 14 && dsl.len() == factfiles.len());
+    for file in &factfiles {
+        assert_lossless_json(file);
+    }
+    for file in &dsl {
+        assert_lossless_dsl(file);
+        // Each DSL sample says exactly what its JSON twin says.
+        let twin = file.with_extension("factfile");
+        let from_dsl = Test::new()
+            .arg("convert")
+            .arg(file)
+            .args(["--to", "json"])
+            .run();
+        let expected = std::fs::read_to_string(&twin).expect("a JSON twin");
+        assert_eq!(
+            json(&from_dsl.stdout),
+            json(&expected),
+            "{}",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn dsl_samples_are_in_fmt_form() {
+    let run = Test::new()
+        .args(["fmt", "--check"])
+        .args(samples("factotum"))
+        .run();
+    assert_eq!(run.transcript(), "exit: 0\n--- stdout\n--- stderr\n");
+}
+
 #[test]
 fn every_sample_passes_check() {
-    let mut samples = factfiles("samples");
-    samples.extend(factfiles("samples/factotum-0.7"));
-    assert!(samples.len() >= 14);
+    let mut all = samples("factfile");
+    all.extend(samples("factotum"));
+    assert!(all.len() >= 28);
     let run = Test::new()
         .args(["check", "--deny-warnings"])
-        .args(&samples)
+        .args(&all)
         .run();
     assert_eq!(run.transcript(), "exit: 0\n--- stdout\n--- stderr\n");
 }
@@ -32,6 +126,11 @@ fn samples_run_with_the_values_their_readme_gives() {
     let cases: &[(&str, &[&str], &str)] = &[
         (
             "samples/nightly-warehouse.factfile",
+            &["--env", r#"{"day": "2026-11-28"}"#],
+            "[notify] done: 2026-11-28\n",
+        ),
+        (
+            "samples/nightly-warehouse.factotum",
             &["--env", r#"{"day": "2026-11-28"}"#],
             "[notify] done: 2026-11-28\n",
         ),
