@@ -3,6 +3,7 @@
 mod cli;
 mod compat;
 mod dsl;
+mod editors;
 mod hostile;
 mod run;
 mod samples;

@@ -1,0 +1,50 @@
+" Vim syntax file
+" Language:   factotum job files (.factotum)
+" Keep in step with grammar/dsl.pest: a test checks that both name the same keywords.
+
+if exists('b:current_syntax')
+  finish
+endif
+
+let s:cpo_save = &cpo
+set cpo&vim
+
+" Words that start a job file's top-level items.
+syntax keyword factotumDeclaration job task schema constraint
+" Words that start and join a task's statements.
+syntax keyword factotumKeyword after executor run with continue finish on never
+
+syntax match factotumComment "#.*$" contains=factotumTodo,@Spell
+syntax keyword factotumTodo TODO FIXME XXX NOTE contained
+
+" A string ends on its line; an unclosed one ends there too, as the parser says.
+syntax region factotumString start=+"+ skip=+\\\\\|\\"+ end=+"+ end=+$+ oneline
+      \ contains=factotumEscape,factotumBadEscape,factotumPlaceholder
+syntax match factotumBadEscape +\\.+ contained
+syntax match factotumEscape +\\["\\nrt]+ contained
+syntax match factotumEscape +\\u{\x\{1,6}}+ contained
+syntax match factotumPlaceholder +{{.\{-}}}}\=+ contained
+
+" The name right after `task` is the task's own.
+syntax match factotumTaskName +\%(\<task\s\+\)\@<="\%([^"\\]\|\\.\)*"+
+      \ contains=factotumEscape,factotumBadEscape,factotumPlaceholder
+
+syntax match factotumNumber "\%([[:alnum:]_.-]\)\@<!-\=\d\+\%(\.\d\+\)\=\>"
+syntax match factotumDelimiter "[{},]"
+
+highlight default link factotumDeclaration Structure
+highlight default link factotumKeyword Keyword
+highlight default link factotumComment Comment
+highlight default link factotumTodo Todo
+highlight default link factotumString String
+highlight default link factotumTaskName Function
+highlight default link factotumEscape SpecialChar
+highlight default link factotumBadEscape Error
+highlight default link factotumPlaceholder Identifier
+highlight default link factotumNumber Number
+highlight default link factotumDelimiter Delimiter
+
+let b:current_syntax = 'factotum'
+
+let &cpo = s:cpo_save
+unlet s:cpo_save
