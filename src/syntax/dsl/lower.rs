@@ -1,7 +1,8 @@
 //! Lowering parsed DSL items into the IR: defaults filled in, each statement checked for
 //! repeats, strings decoded, and every token shown to the comment collector.
-
-use pest::iterators::Pair;
+//!
+//! Both parsers hand over each item as its tokens in order, named by the grammar's rules, so
+//! the IR does not depend on which parser read the file. The parsers guarantee the shape.
 
 use super::comments::Collector;
 use super::grammar::Rule;
@@ -13,14 +14,19 @@ use crate::span::{Span, Spanned};
 use crate::syntax::{Parsed, rules};
 use crate::template::Template;
 
+/// One token of an item: the grammar rule that matched it, and where it is in the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Token {
+    pub(super) rule: Rule,
+    pub(super) span: Span,
+}
+
 /// A list of exit codes with the span of the whole list.
 type Codes = Spanned<Vec<Spanned<u16>>>;
 
 /// The job as far as it has been read.
 pub(super) struct Lowerer<'t> {
     text: &'t str,
-    /// Where the item being lowered starts: pest's offsets are relative to it.
-    base: usize,
     diagnostics: Vec<Diagnostic>,
     /// False once a task had to be left out.
     complete: bool,
@@ -54,7 +60,6 @@ impl<'t> Lowerer<'t> {
     pub(super) fn new(text: &'t str) -> Self {
         Self {
             text,
-            base: 0,
             diagnostics: Vec::new(),
             complete: true,
             job: None,
@@ -67,15 +72,14 @@ impl<'t> Lowerer<'t> {
         }
     }
 
-    /// Lowers one top-level item, which pest parsed from byte `base` of the text.
-    pub(super) fn item(&mut self, pair: Pair<'_, Rule>, base: usize) {
-        self.base = base;
-        match pair.as_rule() {
-            Rule::job_line => self.job_line(pair),
-            Rule::schema_line => self.schema_line(pair),
-            Rule::constraint_line => self.constraint_line(pair),
-            Rule::task => self.task(pair),
-            rule => unreachable!("{rule:?} is not an item"),
+    /// Lowers the tokens of one top-level item.
+    pub(super) fn item(&mut self, tokens: &[Token]) {
+        match tokens.first().map(|token| token.rule) {
+            Some(Rule::kw_job) => self.job_line(tokens),
+            Some(Rule::kw_schema) => self.schema_line(tokens),
+            Some(Rule::kw_constraint) => self.constraint_line(tokens),
+            Some(Rule::kw_task) => self.task(tokens),
+            rule => unreachable!("{rule:?} does not start an item"),
         }
     }
 
@@ -118,14 +122,14 @@ impl<'t> Lowerer<'t> {
         }
     }
 
-    fn job_line(&mut self, pair: Pair<'_, Rule>) {
+    fn job_line(&mut self, tokens: &[Token]) {
         let mut keyword = Span::default();
         let mut name = None;
-        for token in pair.into_inner() {
-            let span = self.token(&token, Anchor::Job);
-            match token.as_rule() {
+        for &token in tokens {
+            let span = self.token(token, Anchor::Job);
+            match token.rule {
                 Rule::kw_job => keyword = span,
-                Rule::job_name => name = self.template(&token),
+                Rule::job_name => name = self.template(span),
                 rule => unreachable!("{rule:?} in a job line"),
             }
         }
@@ -137,14 +141,14 @@ impl<'t> Lowerer<'t> {
         }
     }
 
-    fn schema_line(&mut self, pair: Pair<'_, Rule>) {
+    fn schema_line(&mut self, tokens: &[Token]) {
         let mut keyword = Span::default();
         let mut uri = None;
-        for token in pair.into_inner() {
-            let span = self.token(&token, Anchor::Schema);
-            match token.as_rule() {
+        for &token in tokens {
+            let span = self.token(token, Anchor::Schema);
+            match token.rule {
                 Rule::kw_schema => keyword = span,
-                Rule::schema_uri => uri = self.plain(&token),
+                Rule::schema_uri => uri = self.plain(span),
                 rule => unreachable!("{rule:?} in a schema line"),
             }
         }
@@ -168,15 +172,15 @@ impl<'t> Lowerer<'t> {
         self.schema = Some((keyword, uri));
     }
 
-    fn constraint_line(&mut self, pair: Pair<'_, Rule>) {
+    fn constraint_line(&mut self, tokens: &[Token]) {
         let anchor = Anchor::Constraint(self.constraint_count);
         self.constraint_count += 1;
-        for token in pair.into_inner() {
-            self.token(&token, anchor);
-            match token.as_rule() {
+        for &token in tokens {
+            let span = self.token(token, anchor);
+            match token.rule {
                 Rule::kw_constraint => {}
                 Rule::constraint_text => {
-                    if let Some(text) = self.plain(&token) {
+                    if let Some(text) = self.plain(span) {
                         self.constraints.push(text);
                     }
                 }
@@ -205,32 +209,39 @@ impl<'t> Lowerer<'t> {
         );
     }
 
-    fn task(&mut self, pair: Pair<'_, Rule>) {
+    fn task(&mut self, tokens: &[Token]) {
         let index = self.task_count;
         self.task_count += 1;
         let mut name: Option<Template> = None;
         let mut name_span = Span::default();
-        let mut raw_name = "";
         let mut body = Body::default();
-        for child in pair.into_inner() {
-            match child.as_rule() {
+        let mut position = 0;
+        while let Some(&token) = tokens.get(position) {
+            position += 1;
+            match token.rule {
                 Rule::kw_task | Rule::open_brace => {
-                    self.token(&child, Anchor::Task(index));
+                    self.token(token, Anchor::Task(index));
                 }
                 Rule::task_name => {
-                    name_span = self.token(&child, Anchor::Task(index));
-                    raw_name = child.as_str();
-                    name = self.template(&child);
+                    name_span = self.token(token, Anchor::Task(index));
+                    name = self.template(name_span);
                 }
                 Rule::close_brace => {
-                    self.token(&child, Anchor::TaskEnd(index));
+                    self.token(token, Anchor::TaskEnd(index));
                 }
                 _ => {
+                    // A statement runs up to the next statement's keyword or the `}`.
+                    let end = tokens[position..]
+                        .iter()
+                        .position(|t| starts_statement(t.rule) || t.rule == Rule::close_brace)
+                        .map_or(tokens.len(), |len| position + len);
                     // Messages name the task as written when its name could not be decoded.
-                    let task = name
-                        .as_ref()
-                        .map_or_else(|| raw_name.to_owned(), |name| name.text.clone());
-                    self.statement(child, index, &task, &mut body);
+                    let task = name.as_ref().map_or_else(
+                        || self.text[name_span.range()].to_owned(),
+                        |name| name.text.clone(),
+                    );
+                    self.statement(&tokens[position - 1..end], index, &task, &mut body);
+                    position = end;
                 }
             }
         }
@@ -273,14 +284,14 @@ impl<'t> Lowerer<'t> {
     }
 
     /// Lowers one statement of task number `index`, called `task`, into `body`.
-    fn statement(&mut self, pair: Pair<'_, Rule>, index: usize, task: &str, body: &mut Body) {
-        let statement = match pair.as_rule() {
-            Rule::after_line => Statement::After,
-            Rule::executor_line => Statement::Executor,
-            Rule::run_line => Statement::Run,
-            Rule::continue_line => Statement::Continue,
-            Rule::finish_line => Statement::Finish,
-            rule => unreachable!("{rule:?} in a task"),
+    fn statement(&mut self, tokens: &[Token], index: usize, task: &str, body: &mut Body) {
+        let statement = match tokens.first().map(|token| token.rule) {
+            Some(Rule::kw_after) => Statement::After,
+            Some(Rule::kw_executor) => Statement::Executor,
+            Some(Rule::kw_run) => Statement::Run,
+            Some(Rule::kw_continue) => Statement::Continue,
+            Some(Rule::kw_finish) => Statement::Finish,
+            rule => unreachable!("{rule:?} does not start a statement"),
         };
         let anchor = Anchor::Statement(index, statement);
         let mut keyword = None;
@@ -289,9 +300,9 @@ impl<'t> Lowerer<'t> {
         let mut codes = Vec::new();
         let mut codes_span: Option<Span> = None;
         let mut codes_valid = true;
-        for token in pair.into_inner() {
-            let span = self.token(&token, anchor);
-            match token.as_rule() {
+        for &token in tokens {
+            let span = self.token(token, anchor);
+            match token.rule {
                 Rule::kw_after
                 | Rule::kw_executor
                 | Rule::kw_run
@@ -300,15 +311,15 @@ impl<'t> Lowerer<'t> {
                 Rule::kw_with | Rule::kw_on | Rule::comma => {}
                 Rule::kw_never => codes_span = Some(span),
                 Rule::dependency | Rule::command | Rule::argument => {
-                    strings.push(self.template(&token));
+                    strings.push(self.template(span));
                 }
-                Rule::executor_name => executor = self.plain(&token),
+                Rule::executor_name => executor = self.plain(span),
                 Rule::exit_code => {
                     codes_span = Some(codes_span.map_or(span, |first| Span {
                         start: first.start,
                         end: span.end,
                     }));
-                    match rules::exit_code(token.as_str()) {
+                    match rules::exit_code(&self.text[span.range()]) {
                         Ok(code) => codes.push(Spanned::new(code, span)),
                         Err(problem) => {
                             codes_valid = false;
@@ -344,21 +355,14 @@ impl<'t> Lowerer<'t> {
         }
     }
 
-    /// Shows a token to the comment collector and returns its span in the whole text.
-    fn token(&mut self, pair: &Pair<'_, Rule>, anchor: Anchor) -> Span {
-        let span = self.span(pair);
-        self.comments.token(span, anchor);
-        span
+    /// Shows a token to the comment collector and returns its span.
+    fn token(&mut self, token: Token, anchor: Anchor) -> Span {
+        self.comments.token(token.span, anchor);
+        token.span
     }
 
-    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let span = pair.as_span();
-        Span::new(self.base + span.start(), self.base + span.end())
-    }
-
-    /// Decodes a string token and parses its placeholders.
-    fn template(&mut self, pair: &Pair<'_, Rule>) -> Option<Template> {
-        let span = self.span(pair);
+    /// Decodes the string token at `span` and parses its placeholders.
+    fn template(&mut self, span: Span) -> Option<Template> {
         let start = span.start as usize;
         match string::decode(&self.text[span.range()], start) {
             Ok(decoded) => Some(decoded.into_template(span, start + 1, &mut self.diagnostics)),
@@ -369,9 +373,8 @@ impl<'t> Lowerer<'t> {
         }
     }
 
-    /// Decodes a string token that has no placeholders.
-    fn plain(&mut self, pair: &Pair<'_, Rule>) -> Option<Spanned<String>> {
-        let span = self.span(pair);
+    /// Decodes the string token at `span`, which has no placeholders.
+    fn plain(&mut self, span: Span) -> Option<Spanned<String>> {
         match string::decode(&self.text[span.range()], span.start as usize) {
             Ok(decoded) => Some(Spanned::new(decoded.into_text(), span)),
             Err(diagnostic) => {
@@ -380,6 +383,14 @@ impl<'t> Lowerer<'t> {
             }
         }
     }
+}
+
+/// Whether a token of rule `rule` starts a task's statement.
+fn starts_statement(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_after | Rule::kw_executor | Rule::kw_run | Rule::kw_continue | Rule::kw_finish
+    )
 }
 
 /// A statement written twice: the second is ignored.

@@ -1,12 +1,18 @@
 //! The DSL front end: `.factotum` files into the IR, with their comments beside it.
 //!
-//! pest parses one top-level item at a time (`item` in `grammar/dsl.pest`), starting where the
-//! last one ended, and each item is lowered before the next is parsed. pest's pairs cost about
-//! twelve times their text in memory; held for one task at a time they cost nothing, and a job
-//! of 100,000 tasks needs no more memory than its IR. The first syntax error ends the parse;
-//! everything after it is unknown.
+//! Two paths produce the same IR, as for JSON. Most files are right, so a hand-written reader
+//! ([`fast`]) takes them first; at the first syntax error it gives up, and pest ([`exact`])
+//! parses the file again and says what is wrong. Both hand each top-level item to the same
+//! lowering ([`lower`]) as a list of tokens named by the grammar's rules.
+//!
+//! pest parses one item at a time (`item` in `grammar/dsl.pest`), starting where the last one
+//! ended: its pairs cost about twelve times their text in memory, and held for one task at a
+//! time they cost nothing. The first syntax error ends the parse; everything after it is
+//! unknown.
 
 mod comments;
+mod exact;
+mod fast;
 mod lower;
 mod string;
 mod syntax_error;
@@ -14,10 +20,6 @@ mod syntax_error;
 #[cfg(test)]
 mod tests;
 
-use pest::Parser as _;
-
-use self::grammar::{DslParser, Rule};
-use self::lower::Lowerer;
 use super::Parsed;
 
 /// The pest parser of `grammar/dsl.pest`.
@@ -28,35 +30,8 @@ mod grammar {
     pub(super) struct DslParser;
 }
 
-/// Parses and lowers a DSL file, reporting every problem after the first syntax error too,
-/// when there is none.
+/// Parses and lowers a DSL file: the job, every problem (or the first syntax error), and the
+/// comments.
 pub(crate) fn parse(text: &str) -> Parsed {
-    let mut lowerer = Lowerer::new(text);
-    let mut offset = 0;
-    loop {
-        let rest = &text[offset..];
-        let mut pairs = match DslParser::parse(Rule::item, rest) {
-            Ok(pairs) => pairs,
-            Err(error) => {
-                let diagnostic = syntax_error::diagnostic(&error, text, offset);
-                return Parsed {
-                    job: None,
-                    diagnostics: vec![diagnostic],
-                    complete: false,
-                    comments: Vec::new(),
-                };
-            }
-        };
-        // `item` always yields exactly one pair: an item, or the end of the input.
-        let Some(pair) = pairs.next() else {
-            break;
-        };
-        if pair.as_rule() == Rule::EOI {
-            break;
-        }
-        let end = offset + pair.as_span().end();
-        lowerer.item(pair, offset);
-        offset = end;
-    }
-    lowerer.finish()
+    fast::parse(text).unwrap_or_else(|| exact::parse(text))
 }

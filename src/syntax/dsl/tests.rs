@@ -1,13 +1,14 @@
 //! Property tests of the DSL front end and of `fmt`: hostile input never panics and only points
-//! inside the text; the canonical form re-parses to the same job with the same comments, and is
-//! reached in one step; JSON and the DSL convert into each other without loss.
+//! inside the text; the fast and the exact path agree; the canonical form re-parses to the same
+//! job with the same comments, and is reached in one step; JSON and the DSL convert into each
+//! other without loss.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::TestCaseError;
 
-use super::parse;
+use super::{exact, fast, parse};
 use crate::comment::{Anchor, Place};
 use crate::diag::Diagnostic;
 use crate::ir::{SCHEMA_1_0_0, SCHEMA_1_1_0};
@@ -40,8 +41,27 @@ fn comment_texts(parsed: &Parsed) -> Vec<String> {
     texts
 }
 
-/// Whatever `text` is, parsing returns, and every span points into it.
+/// When the fast path takes `text`, the exact path builds the same job, diagnostics and
+/// comments; when the exact path finds no syntax error, the fast path takes the file.
+fn paths_agree(text: &str) -> Result<(), TestCaseError> {
+    let exact = exact::parse(text);
+    let Some(fast) = fast::parse(text) else {
+        prop_assert!(
+            exact.diagnostics.iter().any(|d| d.problem.code() == "E600"),
+            "the fast path refused a file without syntax errors: {text:?}"
+        );
+        return Ok(());
+    };
+    prop_assert_eq!(&fast.job, &exact.job, "the jobs differ for {:?}", text);
+    prop_assert_eq!(&fast.diagnostics, &exact.diagnostics, "for {:?}", text);
+    prop_assert_eq!(&fast.comments, &exact.comments, "for {:?}", text);
+    prop_assert_eq!(fast.complete, exact.complete, "for {:?}", text);
+    Ok(())
+}
+
+/// Whatever `text` is, parsing returns, both paths agree, and every span points into it.
 fn parse_survives(text: &str) -> Result<Parsed, TestCaseError> {
+    paths_agree(text)?;
     let parsed = parse(text);
     diagnostics_point_into(text, &parsed.diagnostics)?;
     if let Some(job) = &parsed.job {
