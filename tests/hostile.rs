@@ -6,8 +6,13 @@ use std::fmt::Write as _;
 use crate::test::Test;
 
 fn check_text(bytes: &[u8]) -> crate::test::Run {
+    check_file("hostile.factfile", bytes)
+}
+
+/// `check --format short` on `bytes` saved as `name`.
+fn check_file(name: &str, bytes: &[u8]) -> crate::test::Run {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hostile.factfile");
+    let path = dir.path().join(name);
     std::fs::write(&path, bytes).unwrap();
     Test::new()
         .args(["check", "--format", "short"])
@@ -16,7 +21,11 @@ fn check_text(bytes: &[u8]) -> crate::test::Run {
 }
 
 fn assert_rejected(bytes: &[u8], code: &str) {
-    let run = check_text(bytes);
+    assert_file_rejected("hostile.factfile", bytes, code);
+}
+
+fn assert_file_rejected(name: &str, bytes: &[u8], code: &str) {
+    let run = check_file(name, bytes);
     assert_eq!(run.status, 1, "{}", run.transcript());
     assert!(
         run.stdout.contains(&format!("error[{code}]")),
@@ -118,6 +127,45 @@ fn a_hundred_megabyte_file() {
     assert!(
         run.stdout
             .contains("error[E403]: dependency cycle `task 0 -> task 1 -> task 2"),
+        "{}",
+        &run.stdout[..200.min(run.stdout.len())]
+    );
+}
+
+/// The DSL has no nesting to overflow, and no line or file length that it cannot read.
+#[test]
+fn dsl_hostile_input() {
+    let dsl = |bytes: &[u8], code: &str| assert_file_rejected("hostile.factotum", bytes, code);
+    dsl(b"", "E603");
+    dsl("task \"a\" {".repeat(200_000).as_bytes(), "E600");
+    dsl("{".repeat(200_000).as_bytes(), "E600");
+    dsl(format!("job \"{}", "x".repeat(10_000_000)).as_bytes(), "E600");
+    dsl(format!("job \"{}\"", "\\q".repeat(1_000_000)).as_bytes(), "E601");
+    dsl(b"job \"j\" task \"t\" { run \"x\" continue on 99999999999999999999999 }", "E205");
+    dsl(b"job \"\\u{110000}\"", "E601");
+    dsl(b"job \"j\"\0", "E600");
+}
+
+/// About 100 MB of DSL (as many tasks as the JSON one, with longer arguments) with one cycle
+/// at the very end.
+#[test]
+fn a_hundred_megabyte_dsl_file() {
+    let count = 460_000;
+    let long = "a longer argument to make the file large: ".repeat(3);
+    let mut text = String::from("job \"big\"\n");
+    for i in 0..count {
+        let dependency = (i + count - 1) % count;
+        let _ = writeln!(
+            text,
+            "task \"task {i}\" {{\n    after \"task {dependency}\"\n    run \"echo\" with \"{i}\", \"{long}\"\n}}"
+        );
+    }
+    assert!(text.len() > 100_000_000, "{}", text.len());
+    let run = check_file("big.factotum", text.as_bytes());
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("error[E403]: dependency cycle `task 0 -> task 1 -> task 2"),
         "{}",
         &run.stdout[..200.min(run.stdout.len())]
     );
