@@ -65,6 +65,26 @@ pub struct RunArgs {
     /// Seconds between SIGTERM and SIGKILL for running tasks when factotum is stopped.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_seconds)]
     pub grace: f64,
+
+    /// POST the job's progress to this URL (Factotum 0.7's `job_update` and `task_update` events).
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+
+    /// With --webhook: also send the running tasks' state and output every N seconds.
+    #[arg(long, value_name = "N")]
+    pub heartbeat_interval: Option<std::num::NonZeroU64>,
+
+    /// With --webhook: keep the last N characters of each task's stdout and stderr.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_stdouterr_size: usize,
+
+    /// With --webhook: seconds one request may take before it counts as failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
+    pub webhook_timeout: f64,
+
+    /// With --webhook: seconds the end of the run waits for events still being sent.
+    #[arg(long, value_name = "SECONDS", default_value_t = 45.0, value_parser = parse_seconds)]
+    pub webhook_drain: f64,
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {

@@ -19,6 +19,7 @@ pub mod span;
 pub mod suggest;
 pub mod syntax;
 pub mod template;
+pub mod webhook;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -7,3 +7,4 @@ mod run;
 mod samples;
 mod snapshots;
 mod test;
+mod webhooks;
