@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::test::{Run, shared_data};
+use crate::test::{Run, T, job, shared_data};
 
 /// How the test endpoint answers.
 #[derive(Clone, Copy)]
@@ -367,13 +367,11 @@ fn factfile_and_references_can_be_recomputed() {
 fn heartbeats_carry_running_tasks_and_their_output() {
     let endpoint = Endpoint::start(Answer::Status(200));
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("slow.factfile");
-    std::fs::write(
-        &path,
-        r#"{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0", "data": {"name": "slow", "tasks": [
-            {"name": "slow", "executor": "shell", "command": "echo one; sleep 2.5; echo two", "arguments": [], "dependsOn": [], "onResult": {"terminateJobWithSuccess": [], "continueJob": [0]}}]}}"#,
-    )
-    .unwrap();
+    let path = job(
+        dir.path(),
+        "slow.factfile",
+        &[T("slow", "echo one; sleep 2.5; echo two", &[], &[])],
+    );
     let run = factotum(
         dir.path(),
         &[
@@ -416,13 +414,11 @@ fn heartbeats_carry_running_tasks_and_their_output() {
 fn output_tails_are_cut_to_the_limit_in_characters() {
     let endpoint = Endpoint::start(Answer::Status(200));
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("seq.factfile");
-    std::fs::write(
-        &path,
-        r#"{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0", "data": {"name": "seq", "tasks": [
-            {"name": "seq", "executor": "shell", "command": "seq 1 5000", "arguments": [], "dependsOn": [], "onResult": {"terminateJobWithSuccess": [], "continueJob": [0]}}]}}"#,
-    )
-    .unwrap();
+    let path = job(
+        dir.path(),
+        "seq.factfile",
+        &[T("seq", "seq 1 5000", &[], &[])],
+    );
     let run = factotum(
         dir.path(),
         &[
