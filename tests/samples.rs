@@ -10,7 +10,12 @@ fn every_sample_passes_check_with_its_variables() {
         .collect();
     assert!(!samples.is_empty());
     let run = Test::new()
-        .args(["check", "--deny-warnings", "--env", r#"{"day": "2026-11-28"}"#])
+        .args([
+            "check",
+            "--deny-warnings",
+            "--env",
+            r#"{"day": "2026-11-28"}"#,
+        ])
         .args(&samples)
         .run();
     assert_eq!(run.transcript(), "exit: 0\n--- stdout\n--- stderr\n");
