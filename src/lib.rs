@@ -26,6 +26,7 @@ use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Command};
 use crate::diag::Diagnostic;
+use crate::ir::Job;
 use crate::source::Source;
 use crate::template::Variables;
 
@@ -46,10 +47,18 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-/// Every problem of one source: syntax, schema, templates and the task graph, sorted by
-/// position. With `variables`, names are compared after rendering and every placeholder must
-/// have a value.
-pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> {
+/// A source turned into a job, with every problem found on the way.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The job, when the source was usable enough to build one; it may still have errors.
+    pub job: Option<Job>,
+    /// Syntax, schema, template and task-graph problems, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses and lints one source. With `variables`, names are compared after rendering and every
+/// placeholder must have a value.
+pub fn compile(source: &Source, variables: Option<&Variables>) -> Compiled {
     let parsed = syntax::parse(source);
     let mut diagnostics = parsed.diagnostics;
     if let Some(job) = &parsed.job {
@@ -60,7 +69,17 @@ pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> 
         diagnostics.extend(lint::check(job, options));
     }
     diag::sort(&mut diagnostics);
-    diagnostics
+    Compiled {
+        job: parsed.job,
+        diagnostics,
+    }
+}
+
+/// Every problem of one source: syntax, schema, templates and the task graph, sorted by
+/// position. With `variables`, names are compared after rendering and every placeholder must
+/// have a value.
+pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> {
+    compile(source, variables).diagnostics
 }
 
 /// Runs the command line `args` (program name first).

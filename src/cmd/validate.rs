@@ -1,6 +1,6 @@
 //! `factotum validate FILE`: Factotum 0.7's contract, with diagnostics instead of one line.
 
-use std::io::Write;
+use std::io::{self, Write};
 
 use codespan_reporting::term::termcolor::{Color, ColorSpec, StandardStream, WriteColor};
 
@@ -16,7 +16,7 @@ pub fn run(args: &ValidateArgs) -> ExitStatus {
         .diagnostics
         .iter()
         .all(|d| d.severity() != Severity::Error);
-    let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour));
+    let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour, &io::stdout()));
     let name = args.factfile.display();
     let written = print_human(&mut stdout, &report).and_then(|()| {
         let (colour, verdict) = if valid {
