@@ -24,6 +24,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Check one job file, as Factotum 0.7 did: `'<file>' is a valid Factfile!` or the problems.
     Validate(ValidateArgs),
+    /// Draw a job's task graph as Graphviz dot (Factotum 0.7's format) or a Mermaid flowchart.
+    Dot(DotArgs),
 }
 
 /// Arguments of `factotum check`.
@@ -59,6 +61,42 @@ pub struct ValidateArgs {
     /// Never colour the output.
     #[arg(long)]
     pub no_colour: bool,
+}
+
+/// Arguments of `factotum dot`.
+#[derive(Debug, clap::Args)]
+pub struct DotArgs {
+    /// The job file; `-` reads standard input.
+    pub factfile: PathBuf,
+
+    /// Draw only this task and the tasks that depend on it, directly or not.
+    #[arg(long, value_name = "TASK")]
+    pub start: Option<String>,
+
+    /// Write the drawing to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace the `--output` file if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// The drawing's language.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+
+    /// Never colour the output.
+    #[arg(long)]
+    pub no_colour: bool,
+}
+
+/// Output formats for drawings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz dot, as Factotum 0.7 wrote it (render with `dot -Tsvg`).
+    Dot,
+    /// A Mermaid `flowchart TD`, which GitHub renders in Markdown.
+    Mermaid,
 }
 
 /// Output formats for diagnostics.

@@ -25,7 +25,7 @@ use clap::Parser as _;
 use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Command};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Severity};
 use crate::ir::Job;
 use crate::source::Source;
 use crate::template::Variables;
@@ -54,6 +54,17 @@ pub struct Compiled {
     pub job: Option<Job>,
     /// Syntax, schema, template and task-graph problems, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    /// The job, unless it is missing or has errors: what backends may draw or run.
+    pub fn valid_job(&self) -> Option<&Job> {
+        let has_errors = self
+            .diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.severity() == Severity::Error);
+        self.job.as_ref().filter(|_| !has_errors)
+    }
 }
 
 /// Parses and lints one source. With `variables`, names are compared after rendering and every
@@ -99,6 +110,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match &cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Validate(args) => cmd::validate::run(args),
+        Command::Dot(args) => cmd::dot::run(args),
     }
     .into()
 }

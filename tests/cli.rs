@@ -35,6 +35,9 @@ fn usage_errors_exit_three_not_two() {
         vec!["check", "--format", "xml", OK],
         vec!["validate"],
         vec!["validate", "--env", "{}", OK],
+        vec!["dot"],
+        vec!["dot", "--format", "png", OK],
+        vec!["dot", "--env", "{}", OK],
     ] {
         let run = Test::new().args(&args).run();
         assert_eq!(run.status, 3, "{args:?}: {}", run.transcript());

@@ -1,11 +1,12 @@
 //! One module per sub-command.
 
 pub mod check;
+pub mod dot;
 pub mod validate;
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal};
 
-use codespan_reporting::term::termcolor::ColorChoice;
+use codespan_reporting::term::termcolor::{Color, ColorChoice, ColorSpec, WriteColor};
 
 /// Colour for `stream` (stdout or stderr): never with `--no-colour`, `NO_COLOR` or
 /// `CLICOLOR=0`; forced by `CLICOLOR_FORCE`; otherwise only when `stream` is a terminal.
@@ -21,4 +22,12 @@ pub(crate) fn colour_choice(no_colour: bool, stream: &impl IsTerminal) -> ColorC
     } else {
         ColorChoice::Never
     }
+}
+
+/// Writes `text` in `colour` (when `out` colours at all), then a plain newline.
+pub(crate) fn write_line_in(out: &mut dyn WriteColor, colour: Color, text: &str) -> io::Result<()> {
+    out.set_color(ColorSpec::new().set_fg(Some(colour)))?;
+    write!(out, "{text}")?;
+    out.reset()?;
+    writeln!(out)
 }

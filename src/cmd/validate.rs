@@ -1,8 +1,8 @@
 //! `factotum validate FILE`: Factotum 0.7's contract, with diagnostics instead of one line.
 
-use std::io::{self, Write};
+use std::io;
 
-use codespan_reporting::term::termcolor::{Color, ColorSpec, StandardStream, WriteColor};
+use codespan_reporting::term::termcolor::{Color, StandardStream};
 
 use super::check::{check_file, print_human};
 use crate::ExitStatus;
@@ -27,10 +27,7 @@ pub fn run(args: &ValidateArgs) -> ExitStatus {
                 format!("'{name}' is not a valid factotum factfile"),
             )
         };
-        stdout.set_color(ColorSpec::new().set_fg(Some(colour)))?;
-        write!(stdout, "{verdict}")?;
-        stdout.reset()?;
-        writeln!(stdout)
+        super::write_line_in(&mut stdout, colour, &verdict)
     });
     if let Err(error) = written {
         eprintln!("error: cannot write the report: {error}");
