@@ -26,6 +26,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Draw a job's task graph as Graphviz dot (Factotum 0.7's format) or a Mermaid flowchart.
     Dot(DotArgs),
+    /// Print a completion script for a shell.
+    Completions(CompletionsArgs),
 }
 
 /// Arguments of `factotum check`.
@@ -97,6 +99,25 @@ pub enum GraphFormat {
     Dot,
     /// A Mermaid `flowchart TD`, which GitHub renders in Markdown.
     Mermaid,
+}
+
+/// Arguments of `factotum completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells `factotum completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash: `source <(factotum completions bash)`.
+    Bash,
+    /// Zsh: save as `_factotum` in a folder of `$fpath`.
+    Zsh,
+    /// Fish: save as `~/.config/fish/completions/factotum.fish`.
+    Fish,
 }
 
 /// Output formats for diagnostics.

@@ -111,6 +111,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Dot(args) => cmd::dot::run(args),
+        Command::Completions(args) => cmd::completions::run(args),
     }
     .into()
 }

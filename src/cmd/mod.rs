@@ -1,6 +1,7 @@
 //! One module per sub-command.
 
 pub mod check;
+pub mod completions;
 pub mod dot;
 pub mod validate;
 
