@@ -32,11 +32,15 @@ pub fn render(drawing: &Drawing<'_>) -> String {
 /// backtick that starts a Markdown string) and `:`, because Mermaid strips the last `;` of any
 /// line matching `style…:…#…;` before parsing, which would break an entity code. A newline
 /// becomes `<br>`; other control characters become numeric codes. Everything else, brackets,
-/// pipes and any Unicode included, is safe inside quotes.
+/// pipes and any Unicode included, is safe inside quotes. An empty name is written as a space:
+/// Mermaid refuses `[""]`.
 struct Label<'a>(&'a str);
 
 impl fmt::Display for Label<'_> {
     fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return out.write_char(' ');
+        }
         for character in self.0.chars() {
             match character {
                 '"' => out.write_str("#quot;")?,
@@ -77,5 +81,10 @@ mod tests {
             "#96;a#96; #lt;b#gt;#amp;#35;35;#lt;/b#gt;#58; c"
         );
         assert_eq!(label("two\nlines\ttab\0"), "two<br>lines#9;tab#0;");
+    }
+
+    #[test]
+    fn an_empty_name_is_a_space() {
+        assert_eq!(label(""), " ");
     }
 }
