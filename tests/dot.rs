@@ -407,3 +407,22 @@ fn dash_reads_the_job_from_standard_input() {
             .unwrap();
     assert_eq!(run.stdout, expected);
 }
+
+#[test]
+fn errors_are_red_only_when_colour_is_wanted() {
+    let job = fixture("example_apples.factfile");
+    let coloured = |extra: &[&str]| {
+        let run = Test::new()
+            .env("CLICOLOR_FORCE", "1")
+            .arg("dot")
+            .arg(&job)
+            .args(["--start", "nope"])
+            .args(extra)
+            .run();
+        assert_eq!(run.status, 3);
+        run.stderr
+            .contains("\u{1b}[31mError: the task specified could not be found")
+    };
+    assert!(coloured(&[]), "CLICOLOR_FORCE colours stderr");
+    assert!(!coloured(&["--no-colour"]), "--no-colour wins");
+}
