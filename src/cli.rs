@@ -26,6 +26,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run a job: each task starts as soon as the tasks it waits for have succeeded.
     Run(RunArgs),
+    /// Draw a job's task graph as Graphviz dot (Factotum 0.7's format) or a Mermaid flowchart.
+    Dot(DotArgs),
+    /// Print a completion script for a shell.
+    Completions(CompletionsArgs),
 }
 
 /// Arguments of `factotum run`.
@@ -133,6 +137,61 @@ pub struct ValidateArgs {
     /// Never colour the output.
     #[arg(long)]
     pub no_colour: bool,
+}
+
+/// Arguments of `factotum dot`.
+#[derive(Debug, clap::Args)]
+pub struct DotArgs {
+    /// The job file; `-` reads standard input.
+    pub factfile: PathBuf,
+
+    /// Draw only this task and the tasks that depend on it, directly or not.
+    #[arg(long, value_name = "TASK")]
+    pub start: Option<String>,
+
+    /// Write the drawing to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace the `--output` file if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// The drawing's language.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+
+    /// Never colour the output.
+    #[arg(long)]
+    pub no_colour: bool,
+}
+
+/// Output formats for drawings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz dot, as Factotum 0.7 wrote it (render with `dot -Tsvg`).
+    Dot,
+    /// A Mermaid `flowchart TD`, which GitHub renders in Markdown.
+    Mermaid,
+}
+
+/// Arguments of `factotum completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells `factotum completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash: `source <(factotum completions bash)`.
+    Bash,
+    /// Zsh: save as `_factotum` in a folder of `$fpath`.
+    Zsh,
+    /// Fish: save as `~/.config/fish/completions/factotum.fish`.
+    Fish,
 }
 
 /// Output formats for diagnostics.

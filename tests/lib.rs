@@ -2,6 +2,7 @@
 
 mod cli;
 mod compat;
+mod dot;
 mod hostile;
 mod run;
 mod samples;

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
-use super::check::{Report, load, print_human};
+use super::check::{Report, print_human};
 use crate::cli::RunArgs;
 use crate::constraint::{HostConstraint, split_key_value};
 use crate::exec::{self, State, clock};
 use crate::ir::Job;
 use crate::plan::{Plan, StartError};
+use crate::source::Source;
 use crate::span::Spanned;
 use crate::template::{Template, Variables};
 use crate::{ExitStatus, env, webhook};
@@ -23,7 +24,7 @@ const RESET: &str = "\u{1b}[0m";
 
 /// Runs `run`.
 pub fn run(args: &RunArgs) -> ExitStatus {
-    let colour = super::colour_choice(args.no_colour) == ColorChoice::Always;
+    let colour = super::colour_choice(args.no_colour, &std::io::stdout()) == ColorChoice::Always;
     let variables = match preflight(args, colour) {
         Ok(variables) => variables,
         Err(status) => return status,
@@ -172,13 +173,16 @@ fn preflight(args: &RunArgs, colour: bool) -> Result<Variables, ExitStatus> {
 
 /// Reads and checks the job; its diagnostics (warnings too) are printed as `check` prints them.
 fn load_job(args: &RunArgs, variables: &Variables) -> Result<Job, ExitStatus> {
-    let (source, unreadable) = load(&args.factfile);
-    let (job, diagnostics) = match unreadable {
-        Some(diagnostic) => (None, vec![diagnostic]),
-        None => crate::compile(&source, Some(variables)),
+    let (source, unreadable) = Source::read_argument(&args.factfile);
+    let (job, diagnostics) = if let Some(diagnostic) = unreadable {
+        (None, vec![diagnostic])
+    } else {
+        let compiled = crate::compile(&source, Some(variables));
+        (compiled.valid_job().cloned(), compiled.diagnostics)
     };
     if !diagnostics.is_empty() {
-        let mut out = StandardStream::stdout(super::colour_choice(args.no_colour));
+        let mut out =
+            StandardStream::stdout(super::colour_choice(args.no_colour, &std::io::stdout()));
         let report = Report {
             source,
             diagnostics,
