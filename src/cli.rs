@@ -30,6 +30,10 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Convert a job between a JSON factfile and the DSL, losing nothing but comments.
     Convert(ConvertArgs),
+    /// Draw a job's task graph as Graphviz dot (Factotum 0.7's format) or a Mermaid flowchart.
+    Dot(DotArgs),
+    /// Print a completion script for a shell.
+    Completions(CompletionsArgs),
 }
 
 /// Arguments of `factotum fmt`.
@@ -117,6 +121,26 @@ pub struct RunArgs {
     /// Seconds between SIGTERM and SIGKILL for running tasks when factotum is stopped.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_seconds)]
     pub grace: f64,
+
+    /// POST the job's progress to this URL (Factotum 0.7's `job_update` and `task_update` events).
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+
+    /// With --webhook: also send the running tasks' state and output every N seconds.
+    #[arg(long, value_name = "N")]
+    pub heartbeat_interval: Option<std::num::NonZeroU64>,
+
+    /// With --webhook: keep the last N characters of each task's stdout and stderr.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_stdouterr_size: usize,
+
+    /// With --webhook: seconds one request may take before it counts as failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
+    pub webhook_timeout: f64,
+
+    /// With --webhook: seconds the end of the run waits for events still being sent.
+    #[arg(long, value_name = "SECONDS", default_value_t = 45.0, value_parser = parse_seconds)]
+    pub webhook_drain: f64,
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -165,6 +189,61 @@ pub struct ValidateArgs {
     /// Never colour the output.
     #[arg(long)]
     pub no_colour: bool,
+}
+
+/// Arguments of `factotum dot`.
+#[derive(Debug, clap::Args)]
+pub struct DotArgs {
+    /// The job file; `-` reads standard input.
+    pub factfile: PathBuf,
+
+    /// Draw only this task and the tasks that depend on it, directly or not.
+    #[arg(long, value_name = "TASK")]
+    pub start: Option<String>,
+
+    /// Write the drawing to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace the `--output` file if it exists.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// The drawing's language.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+
+    /// Never colour the output.
+    #[arg(long)]
+    pub no_colour: bool,
+}
+
+/// Output formats for drawings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz dot, as Factotum 0.7 wrote it (render with `dot -Tsvg`).
+    Dot,
+    /// A Mermaid `flowchart TD`, which GitHub renders in Markdown.
+    Mermaid,
+}
+
+/// Arguments of `factotum completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells `factotum completions` writes scripts for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash: `source <(factotum completions bash)`.
+    Bash,
+    /// Zsh: save as `_factotum` in a folder of `$fpath`.
+    Zsh,
+    /// Fish: save as `~/.config/fish/completions/factotum.fish`.
+    Fish,
 }
 
 /// Output formats for diagnostics.

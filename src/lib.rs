@@ -20,6 +20,7 @@ pub mod span;
 pub mod suggest;
 pub mod syntax;
 pub mod template;
+pub mod webhook;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -28,7 +29,8 @@ use clap::Parser as _;
 use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Command};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Severity};
+use crate::ir::Job;
 use crate::source::Source;
 use crate::template::Variables;
 
@@ -51,18 +53,29 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-/// Every problem of one source: syntax, schema, templates and the task graph, sorted by
-/// position. With `variables`, names are compared after rendering and every placeholder must
-/// have a value.
-pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> {
-    compile(source, variables).1
+/// A source turned into a job, with every problem found on the way.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The job, when the source was usable enough to build one; it may still have errors.
+    pub job: Option<Job>,
+    /// Syntax, schema, template and task-graph problems, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
-/// The job of one source, when it has no errors, and every problem found, sorted by position.
-pub fn compile(
-    source: &Source,
-    variables: Option<&Variables>,
-) -> (Option<ir::Job>, Vec<Diagnostic>) {
+impl Compiled {
+    /// The job, unless it is missing or has errors: what backends may draw or run.
+    pub fn valid_job(&self) -> Option<&Job> {
+        let has_errors = self
+            .diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.severity() == Severity::Error);
+        self.job.as_ref().filter(|_| !has_errors)
+    }
+}
+
+/// Parses and lints one source. With `variables`, names are compared after rendering and every
+/// placeholder must have a value.
+pub fn compile(source: &Source, variables: Option<&Variables>) -> Compiled {
     let parsed = syntax::parse(source);
     let mut diagnostics = parsed.diagnostics;
     if let Some(job) = &parsed.job {
@@ -73,10 +86,17 @@ pub fn compile(
         diagnostics.extend(lint::check(job, options));
     }
     diag::sort(&mut diagnostics);
-    let valid = diagnostics
-        .iter()
-        .all(|d| d.severity() != diag::Severity::Error);
-    (parsed.job.filter(|_| valid), diagnostics)
+    Compiled {
+        job: parsed.job,
+        diagnostics,
+    }
+}
+
+/// Every problem of one source: syntax, schema, templates and the task graph, sorted by
+/// position. With `variables`, names are compared after rendering and every placeholder must
+/// have a value.
+pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> {
+    compile(source, variables).diagnostics
 }
 
 /// Runs the command line `args` (program name first).
@@ -99,6 +119,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Run(args) => cmd::run::run(args),
         Command::Fmt(args) => cmd::fmt::run(args),
         Command::Convert(args) => cmd::convert::run(args),
+        Command::Dot(args) => cmd::dot::run(args),
+        Command::Completions(args) => cmd::completions::run(args),
     }
     .into()
 }

@@ -1,5 +1,6 @@
 //! Reading job files: the text and the name a user gave for it.
 
+use std::io::Read as _;
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Problem};
@@ -26,21 +27,27 @@ impl Source {
         }
     }
 
+    /// Reads a file named on the command line, where `-` means standard input (named
+    /// `<stdin>`). Failures are reported as by [`Source::read`].
+    pub fn read_argument(path: &Path) -> (Self, Option<Diagnostic>) {
+        if path != Path::new("-") {
+            return Self::read(path);
+        }
+        let name = "<stdin>".to_owned();
+        let mut bytes = Vec::new();
+        match std::io::stdin().read_to_end(&mut bytes) {
+            Ok(_) => Self::from_bytes(name, bytes),
+            Err(error) => (Self::new(name, String::new()), Some(unreadable(&error))),
+        }
+    }
+
     /// Reads `path`. Every failure is a diagnostic, returned beside the text that could be
     /// shown: empty when the file could not be read, decoded lossily when it is not UTF-8.
     pub fn read(path: &Path) -> (Self, Option<Diagnostic>) {
         let name = path.display().to_string();
         match std::fs::read(path) {
             Ok(bytes) => Self::from_bytes(name, bytes),
-            Err(error) => {
-                let problem = Problem::Unreadable {
-                    reason: io_reason(&error),
-                };
-                (
-                    Self::new(name, String::new()),
-                    Some(Diagnostic::new(problem)),
-                )
-            }
+            Err(error) => (Self::new(name, String::new()), Some(unreadable(&error))),
         }
     }
 
@@ -68,6 +75,13 @@ impl Source {
             }
         }
     }
+}
+
+/// The diagnostic for input that could not be read.
+fn unreadable(error: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(Problem::Unreadable {
+        reason: io_reason(error),
+    })
 }
 
 /// The operating system's reason without Rust's `(os error N)` suffix, lower-cased like our

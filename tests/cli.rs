@@ -35,6 +35,9 @@ fn usage_errors_exit_three_not_two() {
         vec!["check", "--format", "xml", OK],
         vec!["validate"],
         vec!["validate", "--env", "{}", OK],
+        vec!["dot"],
+        vec!["dot", "--format", "png", OK],
+        vec!["dot", "--env", "{}", OK],
     ] {
         let run = Test::new().args(&args).run();
         assert_eq!(run.status, 3, "{args:?}: {}", run.transcript());
@@ -306,4 +309,48 @@ fn unreadable_files_are_diagnostics() {
         "missing.factfile: error[E001]: cannot read the file: no such file or directory\n\
          .: error[E001]: cannot read the file: is a directory\n"
     );
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = Test::new().args(["completions", shell]).run();
+        assert_eq!(run.status, 0, "{shell}: {}", run.stderr);
+        for command in ["check", "dot"] {
+            assert!(run.stdout.contains(command), "{shell} lacks `{command}`");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("factotum.bash");
+    std::fs::write(
+        &script,
+        Test::new().args(["completions", "bash"]).run().stdout,
+    )
+    .unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .expect("bash runs");
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+    // What a user gets for `factotum d<TAB>` and `factotum dot x --format <TAB>`.
+    let complete = |words: &str| {
+        let program = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _factotum factotum \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD - 1]}}\"; \
+             echo \"${{COMPREPLY[*]}}\"",
+            script.display()
+        );
+        let output = std::process::Command::new("bash")
+            .args(["-c", &program])
+            .output()
+            .expect("bash runs");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(complete("factotum d"), "dot\n");
+    assert_eq!(complete("factotum dot job --format ''"), "dot mermaid\n");
 }

@@ -106,7 +106,7 @@ fn a_hundred_megabyte_file() {
     let mut text = String::from(
         r#"{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0", "data": {"name": "big", "tasks": ["#,
     );
-    let count = 460_000;
+    let count = 500_000;
     for i in 0..count {
         let dependency = if i == 0 {
             format!("task {}", count - 1)
@@ -139,9 +139,18 @@ fn dsl_hostile_input() {
     dsl(b"", "E603");
     dsl("task \"a\" {".repeat(200_000).as_bytes(), "E600");
     dsl("{".repeat(200_000).as_bytes(), "E600");
-    dsl(format!("job \"{}", "x".repeat(10_000_000)).as_bytes(), "E600");
-    dsl(format!("job \"{}\"", "\\q".repeat(1_000_000)).as_bytes(), "E601");
-    dsl(b"job \"j\" task \"t\" { run \"x\" continue on 99999999999999999999999 }", "E205");
+    dsl(
+        format!("job \"{}", "x".repeat(10_000_000)).as_bytes(),
+        "E600",
+    );
+    dsl(
+        format!("job \"{}\"", "\\q".repeat(1_000_000)).as_bytes(),
+        "E601",
+    );
+    dsl(
+        b"job \"j\" task \"t\" { run \"x\" continue on 99999999999999999999999 }",
+        "E205",
+    );
     dsl(b"job \"\\u{110000}\"", "E601");
     dsl(b"job \"j\"\0", "E600");
 }
@@ -150,7 +159,7 @@ fn dsl_hostile_input() {
 /// at the very end.
 #[test]
 fn a_hundred_megabyte_dsl_file() {
-    let count = 460_000;
+    let count = 500_000;
     let long = "a longer argument to make the file large: ".repeat(3);
     let mut text = String::from("job \"big\"\n");
     for i in 0..count {
@@ -165,7 +174,8 @@ fn a_hundred_megabyte_dsl_file() {
     assert_eq!(run.status, 1, "{}", run.transcript());
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
     assert!(
-        run.stdout.contains("error[E403]: dependency cycle `task 0 -> task 1 -> task 2"),
+        run.stdout
+            .contains("error[E403]: dependency cycle `task 0 -> task 1 -> task 2"),
         "{}",
         &run.stdout[..200.min(run.stdout.len())]
     );

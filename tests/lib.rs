@@ -2,6 +2,7 @@
 
 mod cli;
 mod compat;
+mod dot;
 mod dsl;
 mod editors;
 mod hostile;
@@ -9,3 +10,4 @@ mod run;
 mod samples;
 mod snapshots;
 mod test;
+mod webhooks;

@@ -2,33 +2,11 @@
 //! host constraints, signals and large output.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-
-use crate::test::{Run, Test, shared_data};
-
-/// A task for [`job`]: name, command, arguments, dependencies.
-struct T<'a>(&'a str, &'a str, &'a [&'a str], &'a [&'a str]);
-
-/// Writes a 1-0-0 factfile of `tasks` (continue on 0, no early finish) into `dir`.
-fn job(dir: &Path, file: &str, tasks: &[T<'_>]) -> PathBuf {
-    let tasks: Vec<Value> = tasks
-        .iter()
-        .map(|T(name, command, arguments, depends_on)| {
-            json!({"name": name, "executor": "shell", "command": command, "arguments": arguments,
-                   "dependsOn": depends_on,
-                   "onResult": {"terminateJobWithSuccess": [], "continueJob": [0]}})
-        })
-        .collect();
-    let text = json!({"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0",
-                      "data": {"name": "test job", "tasks": tasks}});
-    let path = dir.join(file);
-    std::fs::write(&path, serde_json::to_string_pretty(&text).unwrap()).unwrap();
-    path
-}
+use crate::test::{Run, T, Test, job, shared_data};
 
 fn run_in(dir: &Path, args: &[&str]) -> Run {
     Test::in_dir(dir).arg("run").args(args).run()

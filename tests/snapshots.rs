@@ -10,7 +10,8 @@ use std::path::Path;
 
 use crate::test::Test;
 
-fn fixture_args(path: &Path) -> Vec<String> {
+/// The extra arguments in `NAME.args` beside the fixture `NAME.factfile`, one per line.
+pub(crate) fn fixture_args(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path.with_extension("args"))
         .map(|text| text.lines().map(str::to_owned).collect())
         .unwrap_or_default()

@@ -1,6 +1,8 @@
 //! A small builder around the compiled binary, so every test reads the same way.
 
 use std::io::Write as _;
+
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -110,4 +112,29 @@ impl Run {
             self.status, self.stdout, self.stderr
         )
     }
+}
+
+/// A task for [`job`]: name, command, arguments, dependencies.
+pub(crate) struct T<'a>(
+    pub(crate) &'a str,
+    pub(crate) &'a str,
+    pub(crate) &'a [&'a str],
+    pub(crate) &'a [&'a str],
+);
+
+/// Writes a 1-0-0 factfile of `tasks` (continue on 0, no early finish) into `dir`.
+pub(crate) fn job(dir: &Path, file: &str, tasks: &[T<'_>]) -> PathBuf {
+    let tasks: Vec<Value> = tasks
+        .iter()
+        .map(|T(name, command, arguments, depends_on)| {
+            json!({"name": name, "executor": "shell", "command": command, "arguments": arguments,
+                   "dependsOn": depends_on,
+                   "onResult": {"terminateJobWithSuccess": [], "continueJob": [0]}})
+        })
+        .collect();
+    let text = json!({"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0",
+                      "data": {"name": "test job", "tasks": tasks}});
+    let path = dir.join(file);
+    std::fs::write(&path, serde_json::to_string_pretty(&text).unwrap()).unwrap();
+    path
 }

@@ -1,6 +1,6 @@
 //! `factotum check FILES...`: every problem of every file, in one pass.
 
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -46,7 +46,7 @@ pub fn run(args: &CheckArgs) -> ExitStatus {
         }
     }
     let reports = check_files(&args.files, variables.as_ref());
-    let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour));
+    let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour, &io::stdout()));
     if let Err(error) = print(&mut stdout, args.format, &reports) {
         if error.kind() != io::ErrorKind::BrokenPipe {
             eprintln!("error: cannot write the report: {error}");
@@ -73,7 +73,7 @@ pub fn run(args: &CheckArgs) -> ExitStatus {
 
 /// Reads and checks one file (`-` for standard input).
 pub fn check_file(path: &Path, variables: Option<&Variables>) -> Report {
-    let (source, unreadable) = load(path);
+    let (source, unreadable) = Source::read_argument(path);
     let diagnostics = match unreadable {
         Some(diagnostic) => vec![diagnostic],
         None => crate::check(&source, variables),
@@ -81,24 +81,6 @@ pub fn check_file(path: &Path, variables: Option<&Variables>) -> Report {
     Report {
         source,
         diagnostics,
-    }
-}
-
-/// Reads a job file (`-` for standard input); a failure is a diagnostic beside what was read.
-pub fn load(path: &Path) -> (Source, Option<Diagnostic>) {
-    if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        match io::stdin().read_to_end(&mut bytes) {
-            Ok(_) => Source::from_bytes("<stdin>".to_owned(), bytes),
-            Err(error) => {
-                let problem = crate::diag::Problem::Unreadable {
-                    reason: error.to_string(),
-                };
-                (Source::new("<stdin>", ""), Some(Diagnostic::new(problem)))
-            }
-        }
-    } else {
-        Source::read(path)
     }
 }
 

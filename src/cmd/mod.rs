@@ -1,15 +1,19 @@
 //! One module per sub-command.
 
 pub mod check;
+pub mod completions;
 pub mod convert;
+pub mod dot;
 pub mod fmt;
 pub mod run;
 pub mod validate;
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal};
 use std::path::Path;
 
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::{
+    Color, ColorChoice, ColorSpec, StandardStream, WriteColor,
+};
 
 use crate::comment::Comment;
 use crate::diag::Diagnostic;
@@ -17,26 +21,16 @@ use crate::ir::Job;
 use crate::source::Source;
 use crate::syntax::Format;
 
-/// Colour for stdout: never with `--no-colour`, `NO_COLOR` or `CLICOLOR=0`; forced by
-/// `CLICOLOR_FORCE`; otherwise only on a terminal.
-pub(crate) fn colour_choice(no_colour: bool) -> ColorChoice {
-    colour_for(no_colour, std::io::stdout().is_terminal())
-}
-
-/// The same choice for stderr, where `fmt` and `convert` print diagnostics: their stdout may
-/// be the job itself.
-fn stderr_colour_choice(no_colour: bool) -> ColorChoice {
-    colour_for(no_colour, std::io::stderr().is_terminal())
-}
-
-fn colour_for(no_colour: bool, terminal: bool) -> ColorChoice {
+/// Colour for `stream` (stdout or stderr): never with `--no-colour`, `NO_COLOR` or
+/// `CLICOLOR=0`; forced by `CLICOLOR_FORCE`; otherwise only when `stream` is a terminal.
+pub(crate) fn colour_choice(no_colour: bool, stream: &impl IsTerminal) -> ColorChoice {
     let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
     let clicolor_off = std::env::var_os("CLICOLOR").is_some_and(|value| value == "0");
     let forced =
         std::env::var_os("CLICOLOR_FORCE").is_some_and(|value| !value.is_empty() && value != "0");
     if no_colour || set("NO_COLOR") || clicolor_off {
         ColorChoice::Never
-    } else if forced || terminal {
+    } else if forced || stream.is_terminal() {
         ColorChoice::Always
     } else {
         ColorChoice::Never
@@ -55,7 +49,7 @@ struct Rewritable {
 /// file, so they are printed to stderr and the file is refused; other problems (templates, the
 /// task graph) do not change a word of the job and are left to `check`.
 fn read_rewritable(path: &Path, no_colour: bool) -> Option<Rewritable> {
-    let (source, unreadable) = check::load(path);
+    let (source, unreadable) = Source::read_argument(path);
     let parsed = match unreadable {
         Some(diagnostic) => crate::syntax::Parsed {
             job: None,
@@ -83,9 +77,18 @@ fn read_rewritable(path: &Path, no_colour: bool) -> Option<Rewritable> {
                 source,
                 diagnostics: blocking,
             };
-            let mut stderr = StandardStream::stderr(stderr_colour_choice(no_colour));
+            // stderr, because the job itself may be going to stdout.
+            let mut stderr = StandardStream::stderr(colour_choice(no_colour, &io::stderr()));
             let _ = check::print_human(&mut stderr, &report);
             None
         }
     }
+}
+
+/// Writes `text` in `colour` (when `out` colours at all), then a plain newline.
+pub(crate) fn write_line_in(out: &mut dyn WriteColor, colour: Color, text: &str) -> io::Result<()> {
+    out.set_color(ColorSpec::new().set_fg(Some(colour)))?;
+    write!(out, "{text}")?;
+    out.reset()?;
+    writeln!(out)
 }

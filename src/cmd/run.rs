@@ -5,64 +5,33 @@ use std::time::Duration;
 
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
-use super::check::{Report, load, print_human};
+use super::check::{Report, print_human};
 use crate::cli::RunArgs;
 use crate::constraint::{HostConstraint, split_key_value};
 use crate::exec::{self, State, clock};
 use crate::ir::Job;
 use crate::plan::{Plan, StartError};
+use crate::source::Source;
+use crate::span::Spanned;
 use crate::template::{Template, Variables};
-use crate::{ExitStatus, env};
+use crate::{ExitStatus, env, webhook};
 
 const GREEN: &str = "\u{1b}[32m";
+const RED: &str = "\u{1b}[31m";
 const YELLOW: &str = "\u{1b}[33m";
 const CYAN: &str = "\u{1b}[36m";
 const RESET: &str = "\u{1b}[0m";
 
 /// Runs `run`.
 pub fn run(args: &RunArgs) -> ExitStatus {
-    let colour = super::colour_choice(args.no_colour) == ColorChoice::Always;
-    let mut variables = match args.env.as_deref().map(env::parse).transpose() {
-        Ok(variables) => variables.unwrap_or_default(),
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitStatus::OtherError;
-        }
+    let colour = super::colour_choice(args.no_colour, &std::io::stdout()) == ColorChoice::Always;
+    let variables = match preflight(args, colour) {
+        Ok(variables) => variables,
+        Err(status) => return status,
     };
-    variables.extend(tags(&args.tags));
-    // Command-line constraints are decided before the job is read, as in 0.7: a server that is
-    // not the one meant says so and succeeds even when the file is not deployed there.
-    let mut constraints = Vec::with_capacity(args.constraints.len());
-    for text in &args.constraints {
-        match HostConstraint::parse(text) {
-            Ok(constraint) => constraints.push((text.clone(), constraint)),
-            Err(error) => {
-                eprintln!("error: `--constraint {text}`: {error}");
-                return ExitStatus::OtherError;
-            }
-        }
-    }
-    if let Some(status) = refuse_on_mismatch(&constraints, colour) {
-        return status;
-    }
-
-    let (source, unreadable) = load(&args.factfile);
-    let (job, diagnostics) = match unreadable {
-        Some(diagnostic) => (None, vec![diagnostic]),
-        None => crate::compile(&source, Some(&variables)),
-    };
-    if !diagnostics.is_empty() {
-        let mut out = StandardStream::stdout(super::colour_choice(args.no_colour));
-        let report = Report {
-            source,
-            diagnostics,
-        };
-        if print_human(&mut out, &report).is_err() {
-            return ExitStatus::OtherError;
-        }
-    }
-    let Some(job) = job else {
-        return ExitStatus::Invalid;
+    let job = match load_job(args, &variables) {
+        Ok(job) => job,
+        Err(status) => return status,
     };
     let file_constraints: Vec<(String, HostConstraint)> = job
         .constraints
@@ -77,21 +46,12 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         return status;
     }
 
-    let tasks = prepare(&job, &variables);
-    let names: Vec<&str> = tasks.iter().map(|task| task.name.as_str()).collect();
-    let dependencies: Vec<Vec<String>> = job
-        .tasks
+    let rendered = render_tasks(&job, &variables);
+    let tasks: Vec<exec::Task> = rendered.iter().map(RenderedTask::to_exec).collect();
+    let names: Vec<&str> = rendered.iter().map(|task| task.name.as_str()).collect();
+    let dependency_names: Vec<Vec<&str>> = rendered
         .iter()
-        .map(|task| {
-            task.depends_on
-                .iter()
-                .map(|d| render(d, &variables))
-                .collect()
-        })
-        .collect();
-    let dependency_names: Vec<Vec<&str>> = dependencies
-        .iter()
-        .map(|names| names.iter().map(String::as_str).collect())
+        .map(|task| task.depends_on.iter().map(String::as_str).collect())
         .collect();
     let plan = Plan::new(&names, &dependency_names);
     let start = match &args.start {
@@ -115,15 +75,132 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         grace: Duration::from_secs_f64(args.grace),
         colour,
         tasks_without_colour: args.no_colour,
+        keep_output: args.webhook.as_ref().map(|_| args.max_stdouterr_size),
+        heartbeat: args
+            .webhook
+            .as_ref()
+            .and(args.heartbeat_interval)
+            .map(|seconds| Duration::from_secs(seconds.get())),
     };
-    let report = match exec::execute(&tasks, &plan, &members, &options) {
+    let order = || in_plan_order(&plan, start, &members);
+    let mut webhook = args.webhook.as_ref().map(|url| {
+        let settings = webhook::Settings {
+            url: url.clone(),
+            timeout: Duration::from_secs_f64(args.webhook_timeout),
+            drain: Duration::from_secs_f64(args.webhook_drain),
+            live_output: options.heartbeat.is_some(),
+        };
+        let factfile = compact_factfile(&job, &variables, &rendered);
+        let job = webhook::Job {
+            factfile: &factfile,
+            tags: tags(&args.tags)
+                .into_iter()
+                .map(|(key, value)| (key["tag:".len()..].to_owned(), value))
+                .collect(),
+            names: names.iter().map(|name| (*name).to_owned()).collect(),
+            order: order(),
+        };
+        webhook::Webhook::start(&settings, job)
+    });
+    let mut quiet = exec::Quiet;
+    let observer: &mut dyn exec::Observer = match &mut webhook {
+        Some(webhook) => webhook,
+        None => &mut quiet,
+    };
+    let report = match exec::execute(&tasks, &plan, &members, &options, observer) {
         Ok(report) => report,
         Err(error) => {
             eprintln!("error: cannot run the job: {error}");
             return ExitStatus::OtherError;
         }
     };
-    summarise(&tasks, &plan, start, &members, &report, colour)
+    let status = summarise(&tasks, &order, &members, &report, colour);
+    if let Some(webhook) = webhook {
+        webhook.finish(colour);
+    }
+    status
+}
+
+/// The run's tasks in 0.7's plan order, for summaries and webhooks.
+fn in_plan_order(plan: &Plan, start: Option<usize>, members: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = plan.tiers(start).into_iter().flatten().collect();
+    order.retain(|task| members.binary_search(task).is_ok());
+    order
+}
+
+/// Everything decided before the job is read, in 0.7's order: `--env` and `--tag` (the
+/// template variables they give are returned), the webhook flags, then command-line
+/// constraints, so a server that is not the one meant succeeds even when the file is absent.
+fn preflight(args: &RunArgs, colour: bool) -> Result<Variables, ExitStatus> {
+    let mut variables = match args.env.as_deref().map(env::parse).transpose() {
+        Ok(variables) => variables.unwrap_or_default(),
+        Err(error) => {
+            eprintln!("error: {error}");
+            return Err(ExitStatus::OtherError);
+        }
+    };
+    variables.extend(tags(&args.tags));
+    if let Some(url) = &args.webhook {
+        if args.dry_run {
+            print_error(
+                "Error: --webhook cannot be used with the --dry-run option",
+                colour,
+            );
+            return Err(ExitStatus::OtherError);
+        }
+        if let Err(reason) = webhook::check_url(url) {
+            let line =
+                format!("Error: the specifed webhook URL \"{url}\" is invalid. Reason: {reason}");
+            print_error(&line, colour);
+            return Err(ExitStatus::OtherError);
+        }
+    }
+    let mut constraints = Vec::with_capacity(args.constraints.len());
+    for text in &args.constraints {
+        match HostConstraint::parse(text) {
+            Ok(constraint) => constraints.push((text.clone(), constraint)),
+            Err(error) => {
+                eprintln!("error: `--constraint {text}`: {error}");
+                return Err(ExitStatus::OtherError);
+            }
+        }
+    }
+    match refuse_on_mismatch(&constraints, colour) {
+        Some(status) => Err(status),
+        None => Ok(variables),
+    }
+}
+
+/// Reads and checks the job; its diagnostics (warnings too) are printed as `check` prints them.
+fn load_job(args: &RunArgs, variables: &Variables) -> Result<Job, ExitStatus> {
+    let (source, unreadable) = Source::read_argument(&args.factfile);
+    let (job, diagnostics) = if let Some(diagnostic) = unreadable {
+        (None, vec![diagnostic])
+    } else {
+        let compiled = crate::compile(&source, Some(variables));
+        (compiled.valid_job().cloned(), compiled.diagnostics)
+    };
+    if !diagnostics.is_empty() {
+        let mut out =
+            StandardStream::stdout(super::colour_choice(args.no_colour, &std::io::stdout()));
+        let report = Report {
+            source,
+            diagnostics,
+        };
+        if print_human(&mut out, &report).is_err() {
+            return Err(ExitStatus::OtherError);
+        }
+    }
+    job.ok_or(ExitStatus::Invalid)
+}
+
+/// 0.7's error lines for webhook flags: red, on stdout.
+fn print_error(line: &str, colour: bool) {
+    if colour {
+        println!("{RED}{line}{RESET}");
+    } else {
+        println!("{line}");
+    }
 }
 
 /// Tags as template variables `tag:KEY`, parsed as 0.7 did; later duplicates win.
@@ -175,32 +252,77 @@ fn render(template: &Template, variables: &Variables) -> String {
         .map_or_else(|_| template.text.clone(), std::borrow::Cow::into_owned)
 }
 
-/// Each task's rendered name and the exact line `sh -c` runs: the command, a space, then each
-/// argument in double quotes, unescaped, as Factotum 0.7 built it.
-fn prepare(job: &Job, variables: &Variables) -> Vec<exec::Task> {
+/// A task with its templates rendered.
+struct RenderedTask<'j> {
+    name: String,
+    executor: &'j str,
+    command: String,
+    arguments: Vec<String>,
+    depends_on: Vec<String>,
+    continue_codes: Vec<u16>,
+    terminate_codes: Vec<u16>,
+}
+
+impl RenderedTask<'_> {
+    /// The task as the executor runs it: `sh -c` gets the command, a space, then each argument
+    /// in double quotes, unescaped, as Factotum 0.7 built the line.
+    fn to_exec(&self) -> exec::Task {
+        let arguments: Vec<String> = self.arguments.iter().map(|a| format!("\"{a}\"")).collect();
+        exec::Task {
+            name: self.name.clone(),
+            command_line: format!("{} {}", self.command, arguments.join(" ")),
+            continue_codes: self.continue_codes.clone(),
+            terminate_codes: self.terminate_codes.clone(),
+        }
+    }
+}
+
+fn render_tasks<'j>(job: &'j Job, variables: &Variables) -> Vec<RenderedTask<'j>> {
+    let codes =
+        |list: &Spanned<Vec<Spanned<u16>>>| list.value.iter().map(|code| code.value).collect();
+    let all = |templates: &[Template]| templates.iter().map(|t| render(t, variables)).collect();
     job.tasks
         .iter()
-        .map(|task| {
-            let arguments: Vec<String> = task
-                .arguments
-                .iter()
-                .map(|argument| format!("\"{}\"", render(argument, variables)))
-                .collect();
-            let codes = |list: &crate::span::Spanned<Vec<crate::span::Spanned<u16>>>| {
-                list.value.iter().map(|code| code.value).collect()
-            };
-            exec::Task {
-                name: render(&task.name, variables),
-                command_line: format!(
-                    "{} {}",
-                    render(&task.command, variables),
-                    arguments.join(" ")
-                ),
-                continue_codes: codes(&task.on_result.continue_job),
-                terminate_codes: codes(&task.on_result.terminate_job_with_success),
-            }
+        .map(|task| RenderedTask {
+            name: render(&task.name, variables),
+            executor: &task.executor.value,
+            command: render(&task.command, variables),
+            arguments: all(&task.arguments),
+            depends_on: all(&task.depends_on),
+            continue_codes: codes(&task.on_result.continue_job),
+            terminate_codes: codes(&task.on_result.terminate_job_with_success),
         })
         .collect()
+}
+
+/// The job as 0.7 re-encoded it for webhooks: compact, in its key order, templates rendered.
+fn compact_factfile(
+    job: &Job,
+    variables: &Variables,
+    rendered: &[RenderedTask<'_>],
+) -> webhook::CompactFactfile {
+    let tasks = rendered
+        .iter()
+        .map(|task| webhook::CompactTask {
+            name: task.name.clone(),
+            executor: task.executor.to_owned(),
+            command: task.command.clone(),
+            arguments: task.arguments.clone(),
+            depends_on: task.depends_on.clone(),
+            on_result: webhook::CompactOnResult {
+                terminate_job_with_success: task.terminate_codes.clone(),
+                continue_job: task.continue_codes.clone(),
+            },
+        })
+        .collect();
+    webhook::CompactFactfile {
+        schema: job.schema.value.clone(),
+        data: webhook::CompactJob {
+            name: render(&job.name, variables),
+            tasks,
+            constraints: job.constraints.iter().map(|c| c.value.clone()).collect(),
+        },
+    }
 }
 
 /// Prints what would run, in start order, with the exact command line, quoted for a shell.
@@ -231,8 +353,7 @@ fn shell_quote(text: &str) -> String {
 /// Prints 0.7's summary lines and decides the exit code.
 fn summarise(
     tasks: &[exec::Task],
-    plan: &Plan,
-    start: Option<usize>,
+    in_plan_order: &dyn Fn() -> Vec<usize>,
     members: &[usize],
     report: &exec::Report,
     colour: bool,
@@ -248,11 +369,6 @@ fn summarise(
     } else {
         println!("{summary}");
     }
-    let in_plan_order = || -> Vec<usize> {
-        let mut order: Vec<usize> = plan.tiers(start).into_iter().flatten().collect();
-        order.retain(|task| members.binary_search(task).is_ok());
-        order
-    };
     let listed = |order: &[usize], keep: &dyn Fn(&State) -> bool| -> String {
         let names: Vec<String> = order
             .iter()

@@ -1,8 +1,8 @@
 //! `factotum validate FILE`: Factotum 0.7's contract, with diagnostics instead of one line.
 
-use std::io::Write;
+use std::io;
 
-use codespan_reporting::term::termcolor::{Color, ColorSpec, StandardStream, WriteColor};
+use codespan_reporting::term::termcolor::{Color, StandardStream};
 
 use super::check::{check_file, print_human};
 use crate::ExitStatus;
@@ -16,7 +16,7 @@ pub fn run(args: &ValidateArgs) -> ExitStatus {
         .diagnostics
         .iter()
         .all(|d| d.severity() != Severity::Error);
-    let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour));
+    let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour, &io::stdout()));
     let name = args.factfile.display();
     let written = print_human(&mut stdout, &report).and_then(|()| {
         let (colour, verdict) = if valid {
@@ -27,10 +27,7 @@ pub fn run(args: &ValidateArgs) -> ExitStatus {
                 format!("'{name}' is not a valid factotum factfile"),
             )
         };
-        stdout.set_color(ColorSpec::new().set_fg(Some(colour)))?;
-        write!(stdout, "{verdict}")?;
-        stdout.reset()?;
-        writeln!(stdout)
+        super::write_line_in(&mut stdout, colour, &verdict)
     });
     if let Err(error) = written {
         eprintln!("error: cannot write the report: {error}");

@@ -2,18 +2,57 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// `2026-11-28 06:24:42.768162940 UTC`.
+/// `2026-11-28 06:24:42.768162940 UTC`, as the terminal lines show start times.
 pub(crate) fn timestamp(at: SystemTime) -> String {
+    let (date, time, nanos) = utc(at);
+    format!("{date} {time}.{nanos:09} UTC")
+}
+
+/// `2026-11-28T06:24:42.768Z`, as webhooks show start times.
+pub(crate) fn iso_timestamp(at: SystemTime) -> String {
+    let (date, time, nanos) = utc(at);
+    format!("{date}T{time}.{:03}Z", nanos / 1_000_000)
+}
+
+/// An ISO-8601 duration as 0.7's webhooks wrote it: days split out, then seconds with as many
+/// fractional digits (3, 6 or 9) as the precision needs: `PT0S`, `PT7.000418798S`, `P1DT5S`.
+pub(crate) fn iso_duration(duration: Duration) -> String {
+    let days = duration.as_secs() / 86_400;
+    let seconds = duration.as_secs() % 86_400;
+    let nanos = duration.subsec_nanos();
+    let fraction = if nanos == 0 {
+        String::new()
+    } else if nanos % 1_000_000 == 0 {
+        format!(".{:03}", nanos / 1_000_000)
+    } else if nanos % 1000 == 0 {
+        format!(".{:06}", nanos / 1000)
+    } else {
+        format!(".{nanos:09}")
+    };
+    let days = if days > 0 {
+        format!("{days}D")
+    } else {
+        String::new()
+    };
+    format!("P{days}T{seconds}{fraction}S")
+}
+
+/// The UTC date (`YYYY-MM-DD`), time (`HH:MM:SS`) and nanoseconds of `at`.
+fn utc(at: SystemTime) -> (String, String, u32) {
     let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default();
     let seconds = since_epoch.as_secs();
     let (year, month, day) = civil_date(seconds / 86_400);
     let time_of_day = seconds % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:09} UTC",
+    let time = format!(
+        "{:02}:{:02}:{:02}",
         time_of_day / 3600,
         time_of_day % 3600 / 60,
-        time_of_day % 60,
-        since_epoch.subsec_nanos()
+        time_of_day % 60
+    );
+    (
+        format!("{year:04}-{month:02}-{day:02}"),
+        time,
+        since_epoch.subsec_nanos(),
     )
 }
 
@@ -58,7 +97,7 @@ pub(crate) fn summary_duration(duration: Duration) -> String {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use super::{summary_duration, timestamp};
+    use super::{iso_duration, iso_timestamp, summary_duration, timestamp};
 
     #[test]
     fn timestamps() {
@@ -67,6 +106,16 @@ mod tests {
         assert_eq!(timestamp(at), "2026-11-28 06:24:42.768162940 UTC");
         let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(timestamp(leap_day), "2000-02-29 00:00:00.000000000 UTC");
+        assert_eq!(iso_timestamp(at), "2026-11-28T06:24:42.768Z");
+    }
+
+    #[test]
+    fn iso_durations() {
+        assert_eq!(iso_duration(Duration::ZERO), "PT0S");
+        assert_eq!(iso_duration(Duration::new(0, 88_095_475)), "PT0.088095475S");
+        assert_eq!(iso_duration(Duration::new(7, 418_000)), "PT7.000418S");
+        assert_eq!(iso_duration(Duration::from_millis(2500)), "PT2.500S");
+        assert_eq!(iso_duration(Duration::from_secs(86_405)), "P1DT5S");
     }
 
     #[test]

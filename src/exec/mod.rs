@@ -4,11 +4,14 @@
 pub(crate) mod clock;
 mod output;
 
+pub use output::Tail;
+
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroUsize;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{Pid, Signal, kill_process_group};
@@ -46,6 +49,61 @@ pub struct Options {
     pub colour: bool,
     /// Set `CLICOLOR=0` for the tasks, as 0.7's `--no-colour` did.
     pub tasks_without_colour: bool,
+    /// Keep the last this many characters of each task's stdout and stderr (for webhooks).
+    pub keep_output: Option<usize>,
+    /// Tell the observer which tasks are running this often.
+    pub heartbeat: Option<Duration>,
+}
+
+/// What is known of a task beyond its state, for webhooks.
+#[derive(Debug, Default)]
+pub struct Record {
+    /// When it was started.
+    pub started_at: Option<SystemTime>,
+    /// How long it ran, once it ended.
+    pub duration: Option<Duration>,
+    /// Its exit code; 128 + N when killed by signal N, -1 when it could not be run.
+    pub return_code: Option<i32>,
+    /// The tails of its stdout and stderr, when kept.
+    pub output: Option<Arc<Output>>,
+}
+
+/// The kept tails of one task's two streams.
+#[derive(Debug)]
+pub struct Output {
+    /// Its stdout.
+    pub stdout: Mutex<Tail>,
+    /// Its stderr.
+    pub stderr: Mutex<Tail>,
+}
+
+/// A view of the run, handed to the [`Observer`] with each event.
+pub struct View<'r> {
+    /// Each task's state, by position in the job.
+    pub states: &'r [State],
+    /// Each task's record, by position in the job.
+    pub records: &'r [Record],
+}
+
+/// An observer that does nothing, for runs without webhooks.
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// Follows a run as it happens; every method has a default that does nothing.
+pub trait Observer {
+    /// Before any task starts.
+    fn job_started(&mut self, _view: &View<'_>) {}
+    /// Tasks were just started; `first` on the run's first scheduling step, even when it
+    /// started nothing (an empty job).
+    fn tasks_started(&mut self, _started: &[usize], _first: bool, _view: &View<'_>) {}
+    /// A task ended; `skipped` lists the descendants this skipped, each with whether it was
+    /// already skipped before.
+    fn task_finished(&mut self, _task: usize, _skipped: &[(usize, bool)], _view: &View<'_>) {}
+    /// Every heartbeat interval while tasks run.
+    fn heartbeat(&mut self, _running: &[usize], _view: &View<'_>) {}
+    /// After the last task ended.
+    fn job_finished(&mut self, _view: &View<'_>) {}
 }
 
 /// Where a task ended up.
@@ -53,6 +111,8 @@ pub struct Options {
 pub enum State {
     /// Not started (yet): its dependencies did not all succeed, or the run was stopped.
     Waiting,
+    /// Started and not yet ended.
+    Running,
     /// Exited with a `continueJob` code.
     Succeeded,
     /// Exited with a `terminateJobWithSuccess` code: its descendants are skipped.
@@ -97,6 +157,7 @@ pub fn execute(
     plan: &Plan,
     members: &[usize],
     options: &Options,
+    observer: &mut dyn Observer,
 ) -> std::io::Result<Report> {
     let (events, inbox) = mpsc::channel();
     let mut signals = Signals::new([SIGTERM, SIGINT])?;
@@ -109,9 +170,11 @@ pub fn execute(
             }
         }
     });
-    let mut run = Run::new(tasks, plan, members, options, events);
+    let mut run = Run::new(tasks, plan, members, options, events, observer);
     let started_at = Instant::now();
+    run.notify(|observer, view| observer.job_started(view));
     run.drive(&inbox);
+    run.notify(|observer, view| observer.job_finished(view));
     signal_handle.close();
     Ok(Report {
         states: run.states,
@@ -135,6 +198,11 @@ struct Run<'a> {
     /// Running tasks and their process groups.
     running: HashMap<usize, Pid>,
     states: Vec<State>,
+    records: Vec<Record>,
+    observer: &'a mut dyn Observer,
+    /// Whether the observer has heard of the first scheduling step.
+    announced_running: bool,
+    next_heartbeat: Option<Instant>,
     started: usize,
     interrupted_by: Option<i32>,
     /// When to SIGKILL what is left, after the first signal.
@@ -150,6 +218,7 @@ impl<'a> Run<'a> {
         members: &[usize],
         options: &'a Options,
         events: Sender<Event>,
+        observer: &'a mut dyn Observer,
     ) -> Self {
         let taking_part = plan.taking_part(members);
         let waiting_for = plan.dependencies_taking_part(&taking_part);
@@ -168,6 +237,10 @@ impl<'a> Run<'a> {
             ready,
             running: HashMap::new(),
             states: vec![State::Waiting; tasks.len()],
+            records: tasks.iter().map(|_| Record::default()).collect(),
+            observer,
+            announced_running: false,
+            next_heartbeat: options.heartbeat.map(|every| Instant::now() + every),
             started: 0,
             interrupted_by: None,
             kill_at: None,
@@ -183,7 +256,10 @@ impl<'a> Run<'a> {
             if self.running.is_empty() {
                 return;
             }
-            let deadline = self.abandon_at.or(self.kill_at);
+            let deadline = [self.abandon_at.or(self.kill_at), self.next_heartbeat]
+                .into_iter()
+                .flatten()
+                .min();
             let event = match deadline {
                 Some(deadline) => {
                     inbox.recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -197,11 +273,26 @@ impl<'a> Run<'a> {
                     duration,
                 }) => self.finish(task, &ending, duration),
                 Ok(Event::Signal(signal)) => self.on_signal(signal),
-                Err(RecvTimeoutError::Timeout) if self.abandon_at.is_some() => {
-                    self.abandon();
-                    return;
+                Err(RecvTimeoutError::Timeout) => {
+                    let now = Instant::now();
+                    if self.abandon_at.is_some_and(|at| at <= now) {
+                        self.abandon();
+                        return;
+                    }
+                    if self.kill_at.is_some_and(|at| at <= now) {
+                        self.force_kill();
+                    }
+                    if let Some(every) = self
+                        .options
+                        .heartbeat
+                        .filter(|_| self.next_heartbeat.is_some_and(|at| at <= now))
+                    {
+                        self.next_heartbeat = Some(now + every);
+                        let mut running: Vec<usize> = self.running.keys().copied().collect();
+                        running.sort_unstable();
+                        self.notify(|observer, view| observer.heartbeat(&running, view));
+                    }
                 }
-                Err(RecvTimeoutError::Timeout) => self.force_kill(),
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }
@@ -209,22 +300,49 @@ impl<'a> Run<'a> {
 
     fn start_ready(&mut self) {
         let limit = self.options.jobs.map_or(usize::MAX, NonZeroUsize::get);
+        let mut batch = Vec::new();
         while self.running.len() < limit {
             let Some(task) = self.ready.pop_first() else {
-                return;
+                break;
             };
+            batch.push(task);
             self.start(task);
         }
+        let first = !self.announced_running;
+        if first || !batch.is_empty() {
+            self.announced_running = true;
+            self.notify(|observer, view| observer.tasks_started(&batch, first, view));
+        }
+    }
+
+    /// Tells the observer something, showing it the run as it is now.
+    fn notify(&mut self, event: impl FnOnce(&mut dyn Observer, &View<'_>)) {
+        let view = View {
+            states: &self.states,
+            records: &self.records,
+        };
+        event(&mut *self.observer, &view);
     }
 
     fn start(&mut self, task: usize) {
         let spec = &self.tasks[task];
+        let now = SystemTime::now();
         eprintln!(
             "Task '{}' was started at {}",
             spec.name,
-            clock::timestamp(SystemTime::now())
+            clock::timestamp(now)
         );
         self.started += 1;
+        self.states[task] = State::Running;
+        let record = &mut self.records[task];
+        record.started_at = Some(now);
+        record.output = self.options.keep_output.map(|limit| {
+            Arc::new(Output {
+                stdout: Mutex::new(Tail::new(limit)),
+                stderr: Mutex::new(Tail::new(limit)),
+            })
+        });
+        let output = record.output.clone();
         let mut command = Command::new("sh");
         command
             .arg("-c")
@@ -240,7 +358,12 @@ impl<'a> Run<'a> {
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => {
-                self.finish(task, &Ending::NotStarted(error), began.elapsed());
+                // Through the inbox, so the observer hears of the start before the end.
+                let _ = self.events.send(Event::Finished {
+                    task,
+                    ending: Ending::NotStarted(error),
+                    duration: began.elapsed(),
+                });
                 return;
             }
         };
@@ -253,11 +376,15 @@ impl<'a> Run<'a> {
             let stdout = child.stdout.take();
             let stderr = child.stderr.take();
             let (status, duration) = std::thread::scope(|scope| {
+                let tails = output.as_deref();
+                let prefix = &prefix;
                 if let Some(stdout) = stdout {
-                    scope.spawn(|| output::pump(stdout, Stream::Stdout, &prefix));
+                    let tail = tails.map(|tails| &tails.stdout);
+                    scope.spawn(move || output::pump(stdout, Stream::Stdout, prefix, tail));
                 }
                 if let Some(stderr) = stderr {
-                    scope.spawn(|| output::pump(stderr, Stream::Stderr, &prefix));
+                    let tail = tails.map(|tails| &tails.stderr);
+                    scope.spawn(move || output::pump(stderr, Stream::Stderr, prefix, tail));
                 }
                 let status = child.wait();
                 (status, began.elapsed())
@@ -278,6 +405,9 @@ impl<'a> Run<'a> {
         self.running.remove(&task);
         let spec = &self.tasks[task];
         let state = classify(spec, ending);
+        self.records[task].duration = Some(duration);
+        self.records[task].return_code = Some(return_code(ending));
+        let mut skipped = Vec::new();
         match &state {
             State::Succeeded => {
                 eprintln!(
@@ -293,15 +423,16 @@ impl<'a> Run<'a> {
                     spec.name,
                     clock::seconds(duration)
                 );
-                self.skip_descendants(task, &format!("the task '{}' failed", spec.name));
+                skipped = self.skip_descendants(task, &format!("the task '{}' failed", spec.name));
             }
             State::FinishedEarly => {
                 let reason = format!("the task '{}' requested early termination", spec.name);
-                self.skip_descendants(task, &reason);
+                skipped = self.skip_descendants(task, &reason);
             }
-            State::Waiting | State::Skipped(_) => {}
+            State::Waiting | State::Running | State::Skipped(_) => {}
         }
         self.states[task] = state;
+        self.notify(|observer, view| observer.task_finished(task, &skipped, view));
     }
 
     fn release_dependents(&mut self, task: usize) {
@@ -316,7 +447,10 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn skip_descendants(&mut self, task: usize, reason: &str) {
+    /// Marks every descendant skipped (adding to its reasons if it already was); returns them,
+    /// each with whether it was already skipped.
+    fn skip_descendants(&mut self, task: usize, reason: &str) -> Vec<(usize, bool)> {
+        let mut skipped = Vec::new();
         let mut seen = vec![false; self.tasks.len()];
         let mut stack = vec![task];
         while let Some(current) = stack.pop() {
@@ -327,12 +461,19 @@ impl<'a> Run<'a> {
                 seen[dependent] = true;
                 stack.push(dependent);
                 match &mut self.states[dependent] {
-                    State::Skipped(reasons) => reasons.push(reason.to_owned()),
-                    state @ State::Waiting => *state = State::Skipped(vec![reason.to_owned()]),
+                    State::Skipped(reasons) => {
+                        reasons.push(reason.to_owned());
+                        skipped.push((dependent, true));
+                    }
+                    state @ State::Waiting => {
+                        *state = State::Skipped(vec![reason.to_owned()]);
+                        skipped.push((dependent, false));
+                    }
                     _ => {}
                 }
             }
         }
+        skipped
     }
 
     fn on_signal(&mut self, signal: i32) {
@@ -377,6 +518,18 @@ impl<'a> Run<'a> {
             self.states[task] = State::Failed(reason);
         }
         self.running.clear();
+    }
+}
+
+/// The exit code for webhooks: 128 + N for death by signal N (as shells report it), -1 when
+/// the task could not be run (as 0.7 reported it).
+fn return_code(ending: &Ending) -> i32 {
+    match ending {
+        Ending::NotStarted(_) => -1,
+        Ending::Exited(status) => status
+            .code()
+            .or_else(|| status.signal().map(|signal| 128 + signal))
+            .unwrap_or(-1),
     }
 }
 

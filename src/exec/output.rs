@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::sync::Mutex;
 
 /// Bytes read at a time; also the longest piece of a line written at once.
 const CHUNK: usize = 64 * 1024;
@@ -59,8 +60,65 @@ impl Prefix {
     }
 }
 
-/// Copies `source` to `stream` line by line until end of file.
-pub(crate) fn pump(source: impl Read, stream: Stream, prefix: &Prefix) {
+/// The last characters of what a task printed on one stream, for webhooks: the lines joined
+/// with `\n`, as Factotum 0.7 captured them, cut to a limit so memory stays bounded.
+#[derive(Debug)]
+pub struct Tail {
+    text: String,
+    limit: usize,
+    lines: usize,
+}
+
+impl Tail {
+    /// A tail that keeps at most `limit` characters.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            text: String::new(),
+            limit,
+            lines: 0,
+        }
+    }
+
+    fn push_line(&mut self, line: &str) {
+        if self.lines > 0 {
+            self.text.push('\n');
+        }
+        self.text.push_str(line);
+        self.lines += 1;
+        // Cut back now and then rather than per line; a character is at most four bytes.
+        if self.text.len() > 8 * self.limit + CHUNK {
+            self.text = last_chars(&self.text, self.limit).to_owned();
+        }
+    }
+
+    /// The captured text cut to the limit, or `None` when nothing was printed, which 0.7
+    /// reported by leaving the key out.
+    pub fn text(&self) -> Option<&str> {
+        (!self.text.is_empty()).then(|| last_chars(&self.text, self.limit))
+    }
+}
+
+/// The last `count` characters of `text`.
+fn last_chars(text: &str, count: usize) -> &str {
+    if count == 0 {
+        return "";
+    }
+    match text.char_indices().rev().nth(count - 1) {
+        Some((start, _)) => &text[start..],
+        None => text,
+    }
+}
+
+/// Copies `source` to `stream` line by line until end of file, keeping a tail when asked.
+pub(crate) fn pump(source: impl Read, stream: Stream, prefix: &Prefix, tail: Option<&Mutex<Tail>>) {
+    let emit = |text: &str| {
+        prefix.write_line(stream, text);
+        if let Some(tail) = tail {
+            if let Ok(mut tail) = tail.lock() {
+                tail.push_line(text);
+            }
+        }
+    };
     let mut reader = BufReader::with_capacity(CHUNK, source);
     let mut pending: Vec<u8> = Vec::new();
     loop {
@@ -77,16 +135,16 @@ pub(crate) fn pump(source: impl Read, stream: Stream, prefix: &Prefix) {
         pending.extend_from_slice(&buffer[..line_end.unwrap_or(used)]);
         reader.consume(used);
         if line_end.is_some() {
-            prefix.write_line(stream, &text_of(strip_cr(&pending)));
+            emit(&text_of(strip_cr(&pending)));
             pending.clear();
         } else if pending.len() >= CHUNK {
             let cut = char_boundary(&pending);
-            prefix.write_line(stream, &text_of(&pending[..cut]));
+            emit(&text_of(&pending[..cut]));
             pending.drain(..cut);
         }
     }
     if !pending.is_empty() {
-        prefix.write_line(stream, &text_of(&pending));
+        emit(&text_of(&pending));
     }
 }
 
@@ -110,7 +168,23 @@ fn char_boundary(bytes: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{CHUNK, char_boundary};
+    use super::{CHUNK, Tail, char_boundary};
+
+    #[test]
+    fn tails_keep_the_last_characters_of_the_joined_lines() {
+        let mut tail = Tail::new(20);
+        assert_eq!(tail.text(), None);
+        for number in 1..=5000 {
+            tail.push_line(&number.to_string());
+        }
+        assert_eq!(tail.text(), Some("\n4997\n4998\n4999\n5000"));
+        let mut none = Tail::new(0);
+        none.push_line("x");
+        assert_eq!(none.text(), Some(""));
+        let mut unicode = Tail::new(2);
+        unicode.push_line("añé");
+        assert_eq!(unicode.text(), Some("ñé"));
+    }
 
     #[test]
     fn cuts_between_characters() {

@@ -1,0 +1,166 @@
+//! Webhooks: the run's progress posted as Factotum 0.7's `job_update` and `task_update` events,
+//! by a thread of its own, so a slow or dead endpoint never holds up a task.
+
+mod payload;
+mod sender;
+
+use std::time::Duration;
+
+pub use payload::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
+
+use crate::exec::{Observer, State, View};
+use payload::{Change, Context, state_name};
+use sender::{Drained, Sender};
+
+/// Where and how to post.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The endpoint; checked by [`check_url`].
+    pub url: String,
+    /// How long one request may take.
+    pub timeout: Duration,
+    /// How long the end of the run waits for events still queued.
+    pub drain: Duration,
+    /// Whether running tasks' output goes in every event (heartbeats are on).
+    pub live_output: bool,
+}
+
+/// Whether `url` can be posted to; the reason follows 0.7's wording.
+pub fn check_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(
+            "URL must begin with 'http://' or 'https://' to be used with Factotum webhooks"
+                .to_owned(),
+        );
+    }
+    let authority = url.split_once("://").map_or("", |(_, rest)| rest);
+    if authority
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return Err("empty host".to_owned());
+    }
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|error: ureq::http::uri::InvalidUri| error.to_string())?;
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("empty host".to_owned());
+    }
+    Ok(())
+}
+
+/// Follows a run and queues its events.
+pub struct Webhook {
+    context: Context,
+    sender: Sender,
+    drain: Duration,
+}
+
+/// What the run needs to tell the webhook about itself.
+pub struct Job<'a> {
+    /// The job as 0.7 re-encoded it, templates rendered.
+    pub factfile: &'a CompactFactfile,
+    /// `--tag` values, by key.
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// Task names by position.
+    pub names: Vec<String>,
+    /// The run's tasks in 0.7's plan order.
+    pub order: Vec<usize>,
+}
+
+impl Webhook {
+    /// Starts the delivery thread.
+    pub fn start(settings: &Settings, job: Job<'_>) -> Self {
+        let context = Context::new(payload::Facts {
+            factfile: job.factfile,
+            tags: job.tags,
+            names: job.names,
+            order: job.order,
+            live_output: settings.live_output,
+        });
+        Self {
+            context,
+            sender: Sender::start(settings.url.clone(), settings.timeout),
+            drain: settings.drain,
+        }
+    }
+
+    /// Waits (within the drain bound) for the queued events and says how it went, as 0.7 did.
+    pub fn finish(self, colour: bool) {
+        use std::io::Write as _;
+        print!("Waiting for webhook to finish sending events...");
+        let _ = std::io::stdout().flush();
+        let paint = |code: &str, text: &str| {
+            if colour {
+                format!("\u{1b}[{code}m{text}\u{1b}[0m")
+            } else {
+                text.to_owned()
+            }
+        };
+        match self.sender.finish(self.drain) {
+            Drained::AllSent => println!("{}", paint("32", " done!")),
+            Drained::SomeFailed => {
+                println!("{}", paint("32", " done!"));
+                println!("{}", paint("31", "Warning: some events failed to send"));
+            }
+            Drained::TimedOut => {
+                println!(" gave up after {}s", self.drain.as_secs_f64());
+                println!("{}", paint("31", "Warning: some events failed to send"));
+            }
+        }
+    }
+
+    fn post(&self, run_state: &str, change: &Change, view: &View<'_>) {
+        self.sender
+            .send(self.context.event(run_state, change, view));
+    }
+}
+
+impl Observer for Webhook {
+    fn job_started(&mut self, view: &View<'_>) {
+        self.post("WAITING", &Change::Job(None, "WAITING"), view);
+    }
+
+    fn tasks_started(&mut self, started: &[usize], first: bool, view: &View<'_>) {
+        if first {
+            self.post("RUNNING", &Change::Job(Some("WAITING"), "RUNNING"), view);
+        }
+        if !started.is_empty() {
+            let transitions = started
+                .iter()
+                .map(|&task| (task, "WAITING", "RUNNING"))
+                .collect();
+            self.post("RUNNING", &Change::Tasks(transitions), view);
+        }
+    }
+
+    fn task_finished(&mut self, task: usize, skipped: &[(usize, bool)], view: &View<'_>) {
+        let mut skipped = skipped.to_vec();
+        skipped.sort_by_key(|&(task, _)| self.context.plan_position(task));
+        let transitions = std::iter::once((task, "RUNNING", state_name(&view.states[task])))
+            .chain(skipped.iter().map(|&(task, already)| {
+                (task, if already { "SKIPPED" } else { "WAITING" }, "SKIPPED")
+            }))
+            .collect();
+        self.post("RUNNING", &Change::Tasks(transitions), view);
+    }
+
+    fn heartbeat(&mut self, running: &[usize], view: &View<'_>) {
+        let transitions = running
+            .iter()
+            .map(|&task| (task, "RUNNING", "RUNNING"))
+            .collect();
+        self.post("RUNNING", &Change::Tasks(transitions), view);
+    }
+
+    fn job_finished(&mut self, view: &View<'_>) {
+        let failed = view
+            .states
+            .iter()
+            .any(|state| matches!(state, State::Failed(_)));
+        let end = if failed { "FAILED" } else { "SUCCEEDED" };
+        self.post(end, &Change::Job(Some("RUNNING"), end), view);
+    }
+}

@@ -1,0 +1,114 @@
+//! Delivery: one thread posts events in order; a slow or dead endpoint delays only it.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How many times an event is tried.
+const ATTEMPTS: u32 = 3;
+/// The first back-off; it doubles after each failed attempt, with ±50% jitter.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
+/// The queue into the delivery thread.
+pub(super) struct Sender {
+    queue: mpsc::Sender<String>,
+    done: Receiver<bool>,
+    thread: JoinHandle<()>,
+}
+
+/// How the end of a run's delivery went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Drained {
+    /// Every event was accepted with a 2xx status.
+    AllSent,
+    /// Some event failed every attempt.
+    SomeFailed,
+    /// The bound ran out with events still queued or in flight.
+    TimedOut,
+}
+
+impl Sender {
+    /// Starts the thread that posts to `url`, each request bounded by `timeout`.
+    pub(super) fn start(url: String, timeout: Duration) -> Self {
+        let (queue, events) = mpsc::channel::<String>();
+        let (report, done) = mpsc::channel();
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let thread = std::thread::spawn(move || {
+            let mut jitter = Jitter::seeded();
+            let mut all_sent = true;
+            for body in events {
+                all_sent &= deliver(&agent, &url, &body, &mut jitter);
+            }
+            let _ = report.send(all_sent);
+        });
+        Self {
+            queue,
+            done,
+            thread,
+        }
+    }
+
+    /// Queues one event; never blocks.
+    pub(super) fn send(&self, body: String) {
+        // The thread only stops once the queue is closed, so this cannot fail while we hold it.
+        let _ = self.queue.send(body);
+    }
+
+    /// Closes the queue and waits at most `bound` for the rest to be delivered.
+    pub(super) fn finish(self, bound: Duration) -> Drained {
+        drop(self.queue);
+        let drained = match self.done.recv_timeout(bound) {
+            Ok(true) => Drained::AllSent,
+            Ok(false) => Drained::SomeFailed,
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => Drained::TimedOut,
+        };
+        if drained != Drained::TimedOut {
+            let _ = self.thread.join();
+        }
+        drained
+    }
+}
+
+/// Posts one event, retrying with back-off; true when a 2xx answer came.
+fn deliver(agent: &ureq::Agent, url: &str, body: &str, jitter: &mut Jitter) -> bool {
+    let mut backoff = FIRST_BACKOFF;
+    for attempt in 1..=ATTEMPTS {
+        let answer = agent
+            .post(url)
+            .header("Content-Type", "application/json; charset=utf-8")
+            .send(body);
+        if answer.is_ok_and(|response| response.status().is_success()) {
+            return true;
+        }
+        if attempt < ATTEMPTS {
+            std::thread::sleep(jitter.spread(backoff));
+            backoff *= 2;
+        }
+    }
+    false
+}
+
+/// A small xorshift generator: jitter only needs to keep many servers from retrying in step.
+struct Jitter(u64);
+
+impl Jitter {
+    fn seeded() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.subsec_nanos());
+        Self(u64::from(nanos) ^ (u64::from(std::process::id()) << 32) | 1)
+    }
+
+    /// `base` times a factor between 0.5 and 1.5.
+    fn spread(&mut self, base: Duration) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let unit = f64::from(u32::try_from(self.0 >> 32).unwrap_or(0)) / f64::from(u32::MAX);
+        base.mul_f64(0.5 + unit)
+    }
+}

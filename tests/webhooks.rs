@@ -1,0 +1,524 @@
+//! Webhooks against a real HTTP server on 127.0.0.1: 0.7's payloads, validated against its
+//! schemas, in 0.7's order, and endpoints that fail, hang or refuse never hold a run hostage.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::test::{Run, T, job, shared_data};
+
+/// How the test endpoint answers.
+#[derive(Clone, Copy)]
+enum Answer {
+    Status(u16),
+    Never,
+}
+
+/// A one-purpose HTTP/1.1 endpoint recording the JSON body of each POST.
+struct Endpoint {
+    url: String,
+    bodies: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Endpoint {
+    fn start(answer: Answer) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let url = format!("http://{}/events", listener.local_addr().unwrap());
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&bodies);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let recorded = Arc::clone(&recorded);
+                std::thread::spawn(move || serve(&stream, answer, &recorded));
+            }
+        });
+        Self { url, bodies }
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: &TcpStream, answer: Answer, recorded: &Mutex<Vec<Value>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    loop {
+        let mut length = 0usize;
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        assert!(
+            request_line.starts_with("POST /events HTTP/1.1"),
+            "{request_line}"
+        );
+        let mut content_type = String::new();
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().unwrap(),
+                "content-type" => value.trim().clone_into(&mut content_type),
+                _ => {}
+            }
+        }
+        assert_eq!(content_type, "application/json; charset=utf-8");
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        recorded
+            .lock()
+            .unwrap()
+            .push(serde_json::from_slice(&body).expect("a JSON body"));
+        match answer {
+            Answer::Status(status) => {
+                let reply = format!("HTTP/1.1 {status} Whatever\r\nContent-Length: 0\r\n\r\n");
+                if (&*stream).write_all(reply.as_bytes()).is_err() {
+                    return;
+                }
+            }
+            Answer::Never => {
+                std::thread::sleep(Duration::from_secs(120));
+                return;
+            }
+        }
+    }
+}
+
+/// Runs factotum with a safety bound, so a hang fails the test instead of stalling it.
+fn factotum(dir: &Path, args: &[&str]) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_factotum"))
+        .arg("run")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "factotum hung on its webhook");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    Run {
+        status: output.status.code().unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn validators() -> (jsonschema::Validator, jsonschema::Validator) {
+    let load = |file: &str| {
+        let path = shared_data().join("tests-resources/job_update").join(file);
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap()
+    };
+    (
+        load("job_transition_self_desc.json"),
+        load("task_transition_self_desc.json"),
+    )
+}
+
+/// Checks every event against 0.7's schema for its kind.
+fn assert_valid(bodies: &[Value]) {
+    let (job_update, task_update) = validators();
+    for body in bodies {
+        let validator = if body["data"].get("jobTransition").is_some() {
+            &job_update
+        } else {
+            &task_update
+        };
+        let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?} in {body}");
+    }
+}
+
+/// Each event as `kind: transitions`, e.g. `job: null->WAITING` or `task: a WAITING->RUNNING`.
+fn sequence(bodies: &[Value]) -> Vec<String> {
+    bodies
+        .iter()
+        .map(|body| {
+            let data = &body["data"];
+            if let Some(t) = data.get("jobTransition") {
+                return format!(
+                    "job: {}->{}",
+                    t["previousState"].as_str().unwrap_or("null"),
+                    t["currentState"].as_str().unwrap()
+                );
+            }
+            let transitions: Vec<String> = data["taskTransitions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} {}->{}",
+                        t["taskName"].as_str().unwrap(),
+                        t["previousState"].as_str().unwrap(),
+                        t["currentState"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            format!("task: {}", transitions.join(", "))
+        })
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+#[test]
+fn events_match_0_7_and_its_schemas() {
+    let endpoint = Endpoint::start(Answer::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let job = shared_data().join("edge-cases/exitcodes.factfile");
+    let run = factotum(
+        dir.path(),
+        &[
+            job.to_str().unwrap(),
+            "--webhook",
+            &endpoint.url,
+            "-j",
+            "1",
+            "--tag",
+            "env,prod",
+        ],
+    );
+    assert_eq!(
+        run.status, 2,
+        "webhooks do not change the exit code: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .ends_with("Waiting for webhook to finish sending events... done!\n"),
+        "{}",
+        run.stdout
+    );
+    let bodies = endpoint.bodies();
+    // One task at a time, in file order, makes the sequence deterministic.
+    assert_eq!(
+        sequence(&bodies),
+        [
+            "job: null->WAITING",
+            "job: WAITING->RUNNING",
+            "task: ok WAITING->RUNNING",
+            "task: ok RUNNING->SUCCEEDED",
+            "task: term WAITING->RUNNING",
+            "task: term RUNNING->SUCCEEDED_NO_OP, after_term WAITING->SKIPPED",
+            "task: fail WAITING->RUNNING",
+            "task: fail RUNNING->FAILED, after_fail WAITING->SKIPPED",
+            "task: after_ok WAITING->RUNNING",
+            "task: after_ok RUNNING->SUCCEEDED",
+            "job: RUNNING->FAILED",
+        ]
+    );
+    assert_valid(&bodies);
+    let mut broken = bodies[0].clone();
+    broken["data"]["taskStates"][0]["state"] = "DONE".into();
+    assert!(
+        !validators().0.is_valid(&broken),
+        "the schema check is live"
+    );
+    let last = &bodies[bodies.len() - 1]["data"];
+    assert_eq!(last["runState"], "FAILED");
+    assert_eq!(last["tags"], serde_json::json!({"env": "prod"}));
+    assert_eq!(last["applicationContext"]["name"], "factotum");
+    let states: Vec<(&str, &str)> = last["taskStates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["taskName"].as_str().unwrap(),
+                s["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // 0.7's plan order: tiers, latest-defined first.
+    assert_eq!(
+        states,
+        [
+            ("fail", "FAILED"),
+            ("term", "SUCCEEDED_NO_OP"),
+            ("ok", "SUCCEEDED"),
+            ("after_fail", "SKIPPED"),
+            ("after_term", "SKIPPED"),
+            ("after_ok", "SUCCEEDED")
+        ]
+    );
+    let fail = &last["taskStates"][0];
+    assert_eq!(fail["returnCode"], 4);
+    assert!(
+        fail["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("the task exited with a value not specified in continue_job - 4")
+    );
+    assert_eq!(
+        last["taskStates"][3]["errorMessage"],
+        "the task 'fail' failed"
+    );
+    assert_eq!(last["taskStates"][5]["stdout"], "z");
+    assert!(
+        last["taskStates"][0].get("stdout").is_none(),
+        "no output, no key"
+    );
+}
+
+#[test]
+fn factfile_and_references_can_be_recomputed() {
+    let endpoint = Endpoint::start(Answer::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let job = shared_data().join("edge-cases/exitcodes.factfile");
+    let tags = ["--tag", "env,prod", "--tag", "the rain,first,, wow,,"];
+    let run = factotum(
+        dir.path(),
+        &[
+            &[job.to_str().unwrap(), "--webhook", &endpoint.url][..],
+            &tags[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.status, 2);
+    let bodies = endpoint.bodies();
+    let last = &bodies[bodies.len() - 1]["data"];
+    let factfile = base64::engine::general_purpose::STANDARD
+        .decode(last["factfile"].as_str().unwrap())
+        .unwrap();
+    let factfile = String::from_utf8(factfile).unwrap();
+    assert!(factfile.starts_with(r#"{"schema":"iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0","data":{"name":"edge","tasks":[{"name":"ok","executor":"shell","command":"true","arguments":[],"dependsOn":[],"onResult":{"terminateJobWithSuccess":[],"continueJob":[0]}},"#), "{factfile}");
+    let original: Value = serde_json::from_str(&std::fs::read_to_string(&job).unwrap()).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&factfile).unwrap(), original);
+    assert_eq!(
+        last["tags"],
+        serde_json::json!({"env": "prod", "the rain": "first wow"})
+    );
+    let expected_reference = sha256_hex(format!("{factfile}envprodthe rainfirst wow").as_bytes());
+    assert_eq!(last["jobReference"], expected_reference.as_str());
+    let run_reference = last["runReference"].as_str().unwrap();
+    assert_eq!(run_reference.len(), 64);
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["data"]["runReference"] == run_reference
+                && b["data"]["jobReference"] == expected_reference.as_str())
+    );
+
+    let again = Endpoint::start(Answer::Status(204));
+    let rerun = factotum(
+        dir.path(),
+        &[
+            job.to_str().unwrap(),
+            "--webhook",
+            &again.url,
+            "--tag",
+            "env,prod",
+            "--tag",
+            "the rain,first,, wow,,",
+        ],
+    );
+    assert!(
+        rerun.stdout.ends_with("done!\n"),
+        "any 2xx is success: {}",
+        rerun.stdout
+    );
+    let second = again.bodies();
+    assert_eq!(
+        second[0]["data"]["jobReference"],
+        expected_reference.as_str(),
+        "same job, env and tags"
+    );
+    assert_ne!(
+        second[0]["data"]["runReference"], run_reference,
+        "a new run"
+    );
+}
+
+#[test]
+fn heartbeats_carry_running_tasks_and_their_output() {
+    let endpoint = Endpoint::start(Answer::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let path = job(
+        dir.path(),
+        "slow.factfile",
+        &[T("slow", "echo one; sleep 2.5; echo two", &[], &[])],
+    );
+    let run = factotum(
+        dir.path(),
+        &[
+            path.to_str().unwrap(),
+            "--webhook",
+            &endpoint.url,
+            "--heartbeat-interval",
+            "1",
+        ],
+    );
+    assert_eq!(run.status, 0);
+    let bodies = endpoint.bodies();
+    let events = sequence(&bodies);
+    let beats: Vec<&Value> = bodies
+        .iter()
+        .filter(|b| sequence(std::slice::from_ref(b))[0] == "task: slow RUNNING->RUNNING")
+        .collect();
+    assert!(beats.len() >= 2, "{events:?}");
+    let running = &beats[0]["data"]["taskStates"][0];
+    assert_eq!(running["state"], "RUNNING");
+    assert_eq!(running["stdout"], "one", "cumulative output so far");
+    assert_eq!(events.last().unwrap(), "job: RUNNING->SUCCEEDED");
+    let finished = &bodies[bodies.len() - 2]["data"]["taskStates"][0];
+    assert_eq!(finished["stdout"], "one\ntwo");
+    assert_valid(&bodies);
+    let zero = factotum(
+        dir.path(),
+        &[
+            path.to_str().unwrap(),
+            "--webhook",
+            &endpoint.url,
+            "--heartbeat-interval",
+            "0",
+        ],
+    );
+    assert_eq!(zero.status, 3, "0 would flood the endpoint");
+}
+
+#[test]
+fn output_tails_are_cut_to_the_limit_in_characters() {
+    let endpoint = Endpoint::start(Answer::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let path = job(
+        dir.path(),
+        "seq.factfile",
+        &[T("seq", "seq 1 5000", &[], &[])],
+    );
+    let run = factotum(
+        dir.path(),
+        &[
+            path.to_str().unwrap(),
+            "--webhook",
+            &endpoint.url,
+            "--max-stdouterr-size",
+            "20",
+        ],
+    );
+    assert_eq!(run.status, 0);
+    let bodies = endpoint.bodies();
+    assert_eq!(
+        bodies[bodies.len() - 1]["data"]["taskStates"][0]["stdout"],
+        "\n4997\n4998\n4999\n5000"
+    );
+}
+
+#[test]
+fn bad_urls_and_dry_runs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = shared_data().join("samples/echo.factfile");
+    let echo = echo.to_str().unwrap();
+    let ftp = factotum(dir.path(), &[echo, "--webhook", "ftp://example"]);
+    assert_eq!(ftp.status, 3);
+    assert_eq!(
+        ftp.stdout,
+        "Error: the specifed webhook URL \"ftp://example\" is invalid. Reason: URL must begin with 'http://' or 'https://' to be used with Factotum webhooks\n"
+    );
+    let empty = factotum(dir.path(), &[echo, "--webhook", "http://"]);
+    assert_eq!(
+        empty.stdout,
+        "Error: the specifed webhook URL \"http://\" is invalid. Reason: empty host\n"
+    );
+    let dry = factotum(
+        dir.path(),
+        &[echo, "--webhook", "http://127.0.0.1:9/", "--dry-run"],
+    );
+    assert_eq!(dry.status, 3);
+    assert_eq!(
+        dry.stdout,
+        "Error: --webhook cannot be used with the --dry-run option\n"
+    );
+}
+
+#[test]
+fn failing_endpoints_never_change_the_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = shared_data().join("samples/echo.factfile");
+    let echo = echo.to_str().unwrap();
+    let failing = Endpoint::start(Answer::Status(500));
+    let run = factotum(
+        dir.path(),
+        &[echo, "--webhook", &failing.url, "--webhook-timeout", "2"],
+    );
+    assert_eq!(run.status, 0);
+    assert!(
+        run.stdout
+            .contains("[echo omega] and omega!\n3/3 tasks run in"),
+        "tasks are not held up: {}",
+        run.stdout
+    );
+    assert!(run.stdout.ends_with("Waiting for webhook to finish sending events... done!\nWarning: some events failed to send\n"), "{}", run.stdout);
+    let events = 9;
+    assert_eq!(
+        failing.bodies().len(),
+        3 * events,
+        "three attempts each, no more"
+    );
+
+    let silent = Endpoint::start(Answer::Never);
+    let run = factotum(
+        dir.path(),
+        &[
+            echo,
+            "--webhook",
+            &silent.url,
+            "--webhook-timeout",
+            "1",
+            "--webhook-drain",
+            "3",
+        ],
+    );
+    assert_eq!(run.status, 0);
+    assert!(run.stdout.contains("3/3 tasks run in"), "{}", run.stdout);
+    assert!(run.stdout.ends_with("Waiting for webhook to finish sending events... gave up after 3s\nWarning: some events failed to send\n"), "{}", run.stdout);
+
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused_url = format!("http://{}/events", closed.local_addr().unwrap());
+    drop(closed);
+    let failing_job = shared_data().join("edge-cases/noargs.factfile");
+    let run = factotum(
+        dir.path(),
+        &[failing_job.to_str().unwrap(), "--webhook", &refused_url],
+    );
+    assert_eq!(run.status, 2, "a failed task still exits 2");
+    assert!(
+        run.stdout
+            .ends_with("Warning: some events failed to send\n"),
+        "{}",
+        run.stdout
+    );
+}
