@@ -15,12 +15,14 @@ use crate::span::Span;
 /// A string as written in the job, with the placeholders found in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Template {
-    /// The decoded text, placeholders included.
-    pub text: String,
+    /// The decoded text, placeholders included. Boxed, 8 bytes smaller than a `String`, for the
+    /// same reason as `placeholders`.
+    pub text: Box<str>,
     /// The whole string literal in the source.
     pub span: Span,
-    /// Placeholders in text order; empty for plain strings.
-    pub placeholders: Vec<Placeholder>,
+    /// Placeholders in text order; empty for plain strings. Boxed rather than a vector, which
+    /// would be 8 bytes larger: a big job holds hundreds of thousands of templates.
+    pub placeholders: Box<[Placeholder]>,
 }
 
 /// One `{{ … }}` tag.
@@ -74,18 +76,18 @@ impl Template {
             }
         }
         Self {
-            text,
+            text: text.into_boxed_str(),
             span,
-            placeholders,
+            placeholders: placeholders.into_boxed_slice(),
         }
     }
 
     /// A string with no placeholders.
     pub fn literal(text: String, span: Span) -> Self {
         Self {
-            text,
+            text: text.into_boxed_str(),
             span,
-            placeholders: Vec::new(),
+            placeholders: Box::default(),
         }
     }
 

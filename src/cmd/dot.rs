@@ -86,7 +86,7 @@ fn start_point(job: &Job, plan: &Plan, name: &str) -> Result<usize, StartError> 
     let start = job
         .tasks
         .iter()
-        .position(|task| task.name.text == name)
+        .position(|task| &*task.name.text == name)
         .ok_or(StartError::NotFound)?;
     plan.subtree(start).map(|_| start)
 }

@@ -249,7 +249,7 @@ fn refuse_start(task: &str, error: StartError) -> ExitStatus {
 fn render(template: &Template, variables: &Variables) -> String {
     template
         .render(variables)
-        .map_or_else(|_| template.text.clone(), std::borrow::Cow::into_owned)
+        .map_or_else(|_| template.text.to_string(), std::borrow::Cow::into_owned)
 }
 
 /// A task with its templates rendered.

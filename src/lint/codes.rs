@@ -5,7 +5,7 @@ use crate::ir::Job;
 
 pub(super) fn check(job: &Job, diagnostics: &mut Vec<Diagnostic>) {
     for task in &job.tasks {
-        let name = || task.name.text.clone();
+        let name = || task.name.text.to_string();
         let on_result = &task.on_result;
         if on_result.continue_job.value.is_empty() {
             let problem = Problem::NoWayToContinue { task: name() };

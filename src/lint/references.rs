@@ -22,7 +22,10 @@ pub(super) fn check<'j>(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> DependencyGraph {
     let key = |template: &'j Template| name_key(template, options.variables);
-    let mut graph = DependencyGraph::with_capacity(job.tasks.len(), job.tasks.len());
+    // Room for every edge up front: growing the edge list of a big job would briefly hold it
+    // one and a half times over.
+    let edges = job.tasks.iter().map(|task| task.depends_on.len()).sum();
+    let mut graph = DependencyGraph::with_capacity(job.tasks.len(), edges);
     let mut index: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(job.tasks.len());
     for (position, task) in job.tasks.iter().enumerate() {
         graph.add_node(());

@@ -39,11 +39,7 @@ impl<'j> Drawing<'j> {
             .collect();
         Self {
             title: &job.name.text,
-            names: job
-                .tasks
-                .iter()
-                .map(|task| task.name.text.as_str())
-                .collect(),
+            names: job.tasks.iter().map(|task| &*task.name.text).collect(),
             tasks,
             edges,
         }

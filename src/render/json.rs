@@ -76,7 +76,7 @@ fn task(task: &Task) -> TaskData<'_> {
 }
 
 fn texts(templates: &[Template]) -> Vec<&str> {
-    templates.iter().map(|t| t.text.as_str()).collect()
+    templates.iter().map(|t| &*t.text).collect()
 }
 
 fn codes(codes: &Spanned<Vec<Spanned<u16>>>) -> Vec<u16> {

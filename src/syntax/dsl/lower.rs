@@ -238,7 +238,7 @@ impl<'t> Lowerer<'t> {
                     // Messages name the task as written when its name could not be decoded.
                     let task = name.as_ref().map_or_else(
                         || self.text[name_span.range()].to_owned(),
-                        |name| name.text.clone(),
+                        |name| name.text.to_string(),
                     );
                     self.statement(&tokens[position - 1..end], index, &task, &mut body);
                     position = end;
@@ -252,7 +252,7 @@ impl<'t> Lowerer<'t> {
         if body.seen[Statement::Run as usize].is_none() {
             let problem = Problem::MissingStatement {
                 keyword: "run",
-                task: Some(name.text.clone()),
+                task: Some(name.text.to_string()),
             };
             self.diagnostics.push(
                 Diagnostic::new(problem)
@@ -341,13 +341,13 @@ impl<'t> Lowerer<'t> {
         }
         *slot = Some(keyword);
         // A list with a bad code is not empty, and must not be linted as if it were.
-        let codes = codes_valid.then(|| Spanned::new(codes, codes_span.unwrap_or(keyword)));
+        let codes = codes_valid.then(|| Spanned::new(exact(codes), codes_span.unwrap_or(keyword)));
         match statement {
-            Statement::After => body.depends_on = strings.into_iter().flatten().collect(),
+            Statement::After => body.depends_on = exact(strings.into_iter().flatten().collect()),
             Statement::Run => {
                 let mut strings = strings.into_iter();
                 body.command = strings.next().flatten();
-                body.arguments = strings.flatten().collect();
+                body.arguments = exact(strings.flatten().collect());
             }
             Statement::Continue => body.continue_job = codes,
             Statement::Finish => body.terminate = codes,
@@ -409,4 +409,11 @@ fn repeated(keyword: &'static str, task: Option<&str>, again: Span, first: Span)
         .at(again, "said again here")
         .also(first, "first said here")
         .note(hint)
+}
+
+/// `list` without spare room. A big job holds hundreds of thousands of short lists, and a
+/// vector grown by pushing keeps room for at least four items: a third of the IR's memory.
+fn exact<T>(mut list: Vec<T>) -> Vec<T> {
+    list.shrink_to_fit();
+    list
 }

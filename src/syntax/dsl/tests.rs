@@ -464,7 +464,7 @@ fn defaults_fill_what_a_task_leaves_out() {
     assert_eq!(job.schema.value, SCHEMA_1_0_0);
     let task = &job.tasks[0];
     assert_eq!(task.executor.value, "shell");
-    assert_eq!(task.command.text, "echo");
+    assert_eq!(&*task.command.text, "echo");
     assert!(task.arguments.is_empty() && task.depends_on.is_empty());
     let continue_job: Vec<u16> = task
         .on_result
@@ -492,7 +492,7 @@ fn escapes_decode_and_placeholders_keep_their_source_span() {
     let parsed = parse(text);
     assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
     let name = parsed.job.expect("a job").name;
-    assert_eq!(name.text, "a\"b\\c\n\t😀 {{ day }}");
+    assert_eq!(&*name.text, "a\"b\\c\n\t😀 {{ day }}");
     let placeholder = &name.placeholders[0];
     assert_eq!(&text[placeholder.span.range()], "{{ day }}");
 }

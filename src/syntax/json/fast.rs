@@ -58,8 +58,9 @@ struct Envelope<'a> {
 struct JobData<'a> {
     #[serde(borrow)]
     name: &'a RawValue,
+    /// Kept raw, so the tasks can be lowered into a vector of exactly their number.
     #[serde(borrow)]
-    tasks: Vec<Object<TaskData<'a>>>,
+    tasks: Vec<&'a RawValue>,
     #[serde(borrow, default, deserialize_with = "present")]
     constraints: Option<&'a RawValue>,
 }
@@ -103,20 +104,16 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
         return None;
     }
     let name = reader.template(data.name)?;
-    let tasks = data
-        .tasks
-        .iter()
-        .map(|task| reader.task(&task.0))
-        .collect::<Option<Vec<_>>>()?;
+    let tasks = each(&data.tasks, |raw| {
+        let Object(task) = serde_json::from_str::<Object<TaskData<'_>>>(raw.get()).ok()?;
+        reader.task(&task)
+    })?;
     let constraints = match data.constraints {
         None => Vec::new(),
         Some(_) if !rules::allows_constraints(&schema.value) => return None,
         Some(raw) => {
             let items: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
-            items
-                .into_iter()
-                .map(|item| reader.plain(item))
-                .collect::<Option<Vec<_>>>()?
+            each(&items, |item| reader.plain(item))?
         }
     };
     let job = Job {
@@ -173,18 +170,26 @@ impl Reader<'_> {
 
     fn templates(&mut self, raw: &RawValue) -> Option<Vec<Template>> {
         let items: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
-        items.into_iter().map(|item| self.template(item)).collect()
+        each(&items, |item| self.template(item))
     }
 
     fn codes(&self, raw: &RawValue) -> Option<Spanned<Vec<Spanned<u16>>>> {
         let items: Vec<&RawValue> = serde_json::from_str(raw.get()).ok()?;
-        let codes = items
-            .into_iter()
-            .map(|item| {
-                let code = rules::exit_code(item.get()).ok()?;
-                Some(Spanned::new(code, self.span(item)))
-            })
-            .collect::<Option<Vec<_>>>()?;
+        let codes = each(&items, |item| {
+            let code = rules::exit_code(item.get()).ok()?;
+            Some(Spanned::new(code, self.span(item)))
+        })?;
         Some(Spanned::new(codes, self.span(raw)))
     }
+}
+
+/// Lowers each item, or gives up at the first that cannot be. The vector is exactly as long
+/// as the list: a big job holds hundreds of thousands of short lists, and collecting into an
+/// `Option<Vec<_>>` would give each room for four items (measured: a third of the IR's memory).
+fn each<T>(items: &[&RawValue], mut lower: impl FnMut(&RawValue) -> Option<T>) -> Option<Vec<T>> {
+    let mut lowered = Vec::with_capacity(items.len());
+    for item in items {
+        lowered.push(lower(item)?);
+    }
+    Some(lowered)
 }

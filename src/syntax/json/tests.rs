@@ -998,9 +998,9 @@ fn placeholders_after_escapes_keep_their_source_span() {
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         paths_agree(&text).unwrap();
         let argument = &job.tasks[0].arguments[0];
-        assert_eq!(argument.text, decoded);
+        assert_eq!(&*argument.text, decoded);
         assert_eq!(argument.span, span_of(&text, literal));
-        let [placeholder] = argument.placeholders.as_slice() else {
+        let [placeholder] = &argument.placeholders[..] else {
             panic!("{:?}", argument.placeholders)
         };
         assert_eq!(placeholder.name, "x");
