@@ -60,7 +60,7 @@ impl<'a> Decoded<'a> {
         body_start: usize,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Template {
-        let text = self.text.into_owned();
+        let text = self.text;
         match self.offsets {
             None => Template::parse(text, span, &|offset| body_start + offset, diagnostics),
             Some(offsets) => Template::parse(text, span, &|offset| offsets[offset], diagnostics),
