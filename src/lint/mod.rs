@@ -28,9 +28,9 @@ pub fn check(job: &Job, options: Options<'_>) -> Vec<Diagnostic> {
     if let Some(variables) = options.variables {
         variables::check(job, variables, &mut diagnostics);
     }
-    let graph = references::check(job, options, &mut diagnostics);
+    let dependencies = references::check(job, options, &mut diagnostics);
     if options.complete {
-        cycles::check(job, &graph, &mut diagnostics);
+        cycles::check(job, &dependencies, &mut diagnostics);
     }
     diagnostics
 }

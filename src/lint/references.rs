@@ -1,36 +1,45 @@
 //! Task names and the references between them: duplicates, unknown and self dependencies,
-//! repeated dependencies. Builds the dependency graph the cycle check walks.
+//! repeated dependencies. Lists the dependencies between tasks for the cycle check.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use petgraph::graph::{DiGraph, NodeIndex};
+use compact_str::CompactString;
 
 use super::Options;
 use crate::diag::{Diagnostic, Problem};
 use crate::ir::Job;
+use crate::span::Span;
 use crate::suggest;
 use crate::template::{Template, Variables};
 
-/// Tasks as nodes (index = position in the file); an edge `a → b` means `b` waits for `a`, and
-/// carries the span of the `dependsOn` entry that says so.
-pub(super) type DependencyGraph = DiGraph<(), crate::span::Span>;
+/// Task `to` waits for task `from` (both positions in the file), as the `dependsOn` entry at
+/// `span` says.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Dependency {
+    pub(super) from: usize,
+    pub(super) to: usize,
+    pub(super) span: Span,
+}
 
+/// Every dependency between two known, different tasks, in file order, once each.
 pub(super) fn check<'j>(
     job: &'j Job,
     options: Options<'_>,
     diagnostics: &mut Vec<Diagnostic>,
-) -> DependencyGraph {
+) -> Vec<Dependency> {
     let key = |template: &'j Template| name_key(template, options.variables);
-    // Room for every edge up front: growing the edge list of a big job would briefly hold it
+    // Room for every dependency up front: growing the list of a big job would briefly hold it
     // one and a half times over.
-    let edges = job.tasks.iter().map(|task| task.depends_on.len()).sum();
-    let mut graph = DependencyGraph::with_capacity(job.tasks.len(), edges);
-    let mut index: HashMap<Cow<'_, str>, usize> = HashMap::with_capacity(job.tasks.len());
+    let mut dependencies =
+        Vec::with_capacity(job.tasks.iter().map(|task| task.depends_on.len()).sum());
+    // Names are copied into the map: up to 24 bytes are stored inline, so a lookup reads the
+    // map alone rather than following a pointer to each task (a cache miss per probe on a big
+    // job).
+    let mut index: HashMap<CompactString, usize> = HashMap::with_capacity(job.tasks.len());
     for (position, task) in job.tasks.iter().enumerate() {
-        graph.add_node(());
         let name = key(&task.name);
-        if let Some(&first) = index.get(&name) {
+        if let Some(&first) = index.get(name.as_ref()) {
             let problem = Problem::DuplicateTask {
                 task: name.into_owned(),
             };
@@ -40,7 +49,7 @@ pub(super) fn check<'j>(
                     .also(job.tasks[first].name.span, "first defined here"),
             );
         } else {
-            index.insert(name, position);
+            index.insert(CompactString::from(name), position);
         }
     }
 
@@ -69,12 +78,12 @@ pub(super) fn check<'j>(
                 };
                 diagnostics
                     .push(Diagnostic::new(problem).at(dependency.span, "depends on itself here"));
-            } else if let Some(&target) = index.get(&name) {
-                graph.add_edge(
-                    NodeIndex::new(target),
-                    NodeIndex::new(position),
-                    dependency.span,
-                );
+            } else if let Some(&target) = index.get(name.as_ref()) {
+                dependencies.push(Dependency {
+                    from: target,
+                    to: position,
+                    span: dependency.span,
+                });
             } else if options.complete {
                 let names = ordered_names.get_or_insert_with(|| {
                     let mut names: Vec<(usize, &str)> = index
@@ -98,7 +107,7 @@ pub(super) fn check<'j>(
             seen.push((name, dependency));
         }
     }
-    graph
+    dependencies
 }
 
 /// The name tasks are matched by: rendered when `--env` gave every value it needs, else the
