@@ -295,9 +295,13 @@ impl<'t> Lowerer<'t> {
         };
         let anchor = Anchor::Statement(index, statement);
         let mut keyword = None;
-        let mut strings = Vec::new();
+        // Lists are allocated at their final size: a big job holds hundreds of thousands of
+        // them, and a vector grown by pushing keeps room for at least four items.
+        let count = |rules: &[Rule]| tokens.iter().filter(|t| rules.contains(&t.rule)).count();
+        let mut command = None;
+        let mut strings = Vec::with_capacity(count(&[Rule::dependency, Rule::argument]));
         let mut executor = None;
-        let mut codes = Vec::new();
+        let mut codes = Vec::with_capacity(count(&[Rule::exit_code]));
         let mut codes_span: Option<Span> = None;
         let mut codes_valid = true;
         for &token in tokens {
@@ -310,9 +314,8 @@ impl<'t> Lowerer<'t> {
                 | Rule::kw_finish => keyword = Some(span),
                 Rule::kw_with | Rule::kw_on | Rule::comma => {}
                 Rule::kw_never => codes_span = Some(span),
-                Rule::dependency | Rule::command | Rule::argument => {
-                    strings.push(self.template(span));
-                }
+                Rule::command => command = self.template(span),
+                Rule::dependency | Rule::argument => strings.extend(self.template(span)),
                 Rule::executor_name => executor = self.plain(span),
                 Rule::exit_code => {
                     codes_span = Some(codes_span.map_or(span, |first| Span {
@@ -341,13 +344,12 @@ impl<'t> Lowerer<'t> {
         }
         *slot = Some(keyword);
         // A list with a bad code is not empty, and must not be linted as if it were.
-        let codes = codes_valid.then(|| Spanned::new(exact(codes), codes_span.unwrap_or(keyword)));
+        let codes = codes_valid.then(|| Spanned::new(codes, codes_span.unwrap_or(keyword)));
         match statement {
-            Statement::After => body.depends_on = exact(strings.into_iter().flatten().collect()),
+            Statement::After => body.depends_on = strings,
             Statement::Run => {
-                let mut strings = strings.into_iter();
-                body.command = strings.next().flatten();
-                body.arguments = exact(strings.flatten().collect());
+                body.command = command;
+                body.arguments = strings;
             }
             Statement::Continue => body.continue_job = codes,
             Statement::Finish => body.terminate = codes,
@@ -409,11 +411,4 @@ fn repeated(keyword: &'static str, task: Option<&str>, again: Span, first: Span)
         .at(again, "said again here")
         .also(first, "first said here")
         .note(hint)
-}
-
-/// `list` without spare room. A big job holds hundreds of thousands of short lists, and a
-/// vector grown by pushing keeps room for at least four items: a third of the IR's memory.
-fn exact<T>(mut list: Vec<T>) -> Vec<T> {
-    list.shrink_to_fit();
-    list
 }
