@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Tries the `factotum-check` hook of .pre-commit-hooks.yaml for real, as a team would use it:
-# `pre-commit try-repo` builds factotum from this repository and runs the hook on a good and a bad
-# factfile in another git repository. Needs git, cargo and pre-commit on the PATH.
+# Tries the hooks of .pre-commit-hooks.yaml for real, as a team would use them: `pre-commit
+# try-repo` builds factotum from this repository and runs `factotum-check` on a good and a bad
+# factfile, and `factotum-fmt` on a DSL file out of canonical form, in another git repository. Needs git, cargo and pre-commit on the PATH.
 #
 # try-repo only sees what git has: committed files, staged files and changes to tracked files. A
 # new, unstaged .pre-commit-hooks.yaml would be missed, so the working tree (tracked and untracked
@@ -41,23 +41,50 @@ fail() {
     exit 1
 }
 
-# Runs the hook on the given files; sets `output` and `status`.
-try_hook() {
+# Runs every hook of the repository on the given files; sets `output` and `status`.
+try_hooks() {
     status=0
-    output="$(pre-commit try-repo "$snapshot" factotum-check --color never --files "$@" 2>&1)" ||
-        status=$?
+    output="$(pre-commit try-repo "$snapshot" --color never --files "$@" 2>&1)" || status=$?
 }
 
-try_hook good.factfile bad.factfile
-[ "$status" -eq 1 ] || fail "a bad factfile must fail the hook (exit $status)" "$output"
-grep -q '^factotum check\.*Failed$' <<<"$output" || fail "the hook is not reported failed" "$output"
+# A job with a comment, written out of canonical form: an explicit default, odd indentation.
+cat >messy.factotum <<'EOF'
+job "tidy me"
+task "a" {
+run "echo" with "a"
+      continue on 0 }
+task "b" { after "a"   # waits for a
+  run "echo"   with "b" }
+EOF
+cat >"$work/tidy.factotum" <<'EOF'
+job "tidy me"
+
+task "a" { run "echo" with "a" }
+
+task "b" {
+    after "a"  # waits for a
+    run "echo" with "b"
+}
+EOF
+# pre-commit sees a hook's rewrite as a change to a file git tracks, as in a real commit.
+git_quiet add good.factfile bad.factfile messy.factotum
+
+try_hooks good.factfile bad.factfile messy.factotum
+[ "$status" -eq 1 ] || fail "a bad factfile and a messy DSL file must fail (exit $status)" "$output"
+grep -q '^factotum check\.*Failed$' <<<"$output" || fail "the check hook is not reported failed" "$output"
 expected='bad.factfile:29:21: error[E401]: task `load` depends on unknown task `extract order`'
 grep -qxF "$expected" <<<"$output" || fail "the diagnostic is not shown" "$output"
 if grep -q '^good\.factfile:' <<<"$output"; then fail "the good factfile got a problem" "$output"; fi
+grep -q '^factotum fmt\.*Failed$' <<<"$output" || fail "the fmt hook is not reported failed" "$output"
+grep -q 'files were modified by this hook' <<<"$output" || fail "no file was rewritten" "$output"
+cmp -s messy.factotum "$work/tidy.factotum" ||
+    fail "fmt did not write the canonical form" "$(cat messy.factotum)"
 printf '%s\n' "$output"
 
-try_hook good.factfile
-[ "$status" -eq 0 ] || fail "a good factfile must pass the hook (exit $status)" "$output"
-grep -q '^factotum check\.*Passed$' <<<"$output" || fail "the hook is not reported passed" "$output"
+try_hooks good.factfile messy.factotum
+[ "$status" -eq 0 ] || fail "good and canonical files must pass (exit $status)" "$output"
+grep -q '^factotum check\.*Passed$' <<<"$output" || fail "the check hook is not reported passed" "$output"
+grep -q '^factotum fmt\.*Passed$' <<<"$output" || fail "the fmt hook is not reported passed" "$output"
 
-echo "pre-commit: factotum-check passes good.factfile and fails bad.factfile with its diagnostic"
+echo "pre-commit: factotum-check fails bad.factfile with its diagnostic and passes good.factfile;"
+echo "factotum-fmt rewrites a DSL file out of canonical form, then passes it"

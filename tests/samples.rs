@@ -175,3 +175,31 @@ fn samples_run_with_the_values_their_readme_gives() {
         failing.stdout
     );
 }
+
+/// Each DSL sample plans exactly the commands of its JSON twin, and draws the same graph.
+#[test]
+fn dsl_samples_run_and_draw_like_their_json_twins() {
+    let env =
+        r#"{"day": "d", "message": "m", "nested": {"message": "n"}, "blank": "", "env": "e"}"#;
+    let dsl = samples("factotum");
+    assert!(dsl.len() >= 14, "{dsl:?}");
+    for dsl in dsl {
+        let json = dsl.with_extension("factfile");
+        let outputs: Vec<(String, String)> = [&dsl, &json]
+            .iter()
+            .map(|file| {
+                let plan = Test::new()
+                    .arg("run")
+                    .arg(file)
+                    .args(["--dry-run", "--env", env, "--tag", "env,t"])
+                    .run();
+                assert_eq!(plan.status, 0, "{}", plan.transcript());
+                let drawing = Test::new().arg("dot").arg(file).run();
+                assert_eq!(drawing.status, 0, "{}", drawing.transcript());
+                (plan.stdout, drawing.stdout)
+            })
+            .collect();
+        assert!(outputs[0].0.contains("sh -c"), "{}", outputs[0].0);
+        assert_eq!(outputs[0], outputs[1], "{}", dsl.display());
+    }
+}

@@ -17,9 +17,13 @@ pub fn run(args: &ConvertArgs) -> ExitStatus {
         Target::Json => {
             let dropped = read.comments.len();
             if dropped > 0 {
-                let comments = if dropped == 1 { "comment" } else { "comments" };
+                let (comments, were) = if dropped == 1 {
+                    ("comment", "was")
+                } else {
+                    ("comments", "were")
+                };
                 eprintln!(
-                    "warning: JSON has no comments: {dropped} {comments} of `{}` were left out",
+                    "warning: JSON has no comments: {dropped} {comments} of `{}` {were} left out",
                     read.source.name
                 );
             }
