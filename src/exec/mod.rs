@@ -7,8 +7,11 @@ mod output;
 pub use output::Tail;
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::Write as _;
 use std::num::NonZeroUsize;
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -190,6 +193,8 @@ struct Run<'a> {
     plan: &'a Plan,
     options: &'a Options,
     events: Sender<Event>,
+    /// The `sh` every task runs in.
+    shell: PathBuf,
     /// Whether each task of the job takes part in this run.
     taking_part: Vec<bool>,
     /// Dependencies (inside the run) not yet succeeded, per task.
@@ -232,6 +237,7 @@ impl<'a> Run<'a> {
             plan,
             options,
             events,
+            shell: shell(),
             taking_part,
             waiting_for,
             ready,
@@ -327,11 +333,11 @@ impl<'a> Run<'a> {
     fn start(&mut self, task: usize) {
         let spec = &self.tasks[task];
         let now = SystemTime::now();
-        eprintln!(
+        status_line(format_args!(
             "Task '{}' was started at {}",
             spec.name,
             clock::timestamp(now)
-        );
+        ));
         self.started += 1;
         self.states[task] = State::Running;
         let record = &mut self.records[task];
@@ -343,7 +349,7 @@ impl<'a> Run<'a> {
             })
         });
         let output = record.output.clone();
-        let mut command = Command::new("sh");
+        let mut command = Command::new(&self.shell);
         command
             .arg("-c")
             .arg(&spec.command_line)
@@ -410,19 +416,19 @@ impl<'a> Run<'a> {
         let mut skipped = Vec::new();
         match &state {
             State::Succeeded => {
-                eprintln!(
+                status_line(format_args!(
                     "Task '{}': succeeded after {}",
                     spec.name,
                     clock::seconds(duration)
-                );
+                ));
                 self.release_dependents(task);
             }
             State::Failed(reason) => {
-                eprintln!(
+                status_line(format_args!(
                     "Task '{}': failed after {}. Reason: {reason}",
                     spec.name,
                     clock::seconds(duration)
-                );
+                ));
                 skipped = self.skip_descendants(task, &format!("the task '{}' failed", spec.name));
             }
             State::FinishedEarly => {
@@ -514,7 +520,10 @@ impl<'a> Run<'a> {
         let left: Vec<usize> = self.running.keys().copied().collect();
         for task in left {
             let reason = "killed at shutdown; a process it started left its process group and still holds its output".to_owned();
-            eprintln!("Task '{}': failed. Reason: {reason}", self.tasks[task].name);
+            status_line(format_args!(
+                "Task '{}': failed. Reason: {reason}",
+                self.tasks[task].name
+            ));
             self.states[task] = State::Failed(reason);
         }
         self.running.clear();
@@ -557,4 +566,30 @@ fn classify(task: &Task, ending: &Ending) -> State {
             task.continue_codes
         ))
     }
+}
+
+/// `sh` where `Command::new("sh")` would find it on `PATH`, looked up once per run: spawning
+/// by bare name searches `PATH` again for every task, one failed `execve` per entry before it.
+/// Plain `sh` when it is not found, so that spawning reports the error as before.
+fn shell() -> PathBuf {
+    let executable = |path: &Path| {
+        path.metadata()
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    };
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("sh"))
+                .find(|candidate| candidate.is_absolute() && executable(candidate))
+        })
+        .unwrap_or_else(|| PathBuf::from("sh"))
+}
+
+/// Writes a task's status line to stderr in one piece: `eprintln!` writes each formatted part
+/// on its own (five writes for a "started" line), and a failure to write to stderr must not
+/// stop the run.
+fn status_line(line: std::fmt::Arguments<'_>) {
+    let mut text = line.to_string();
+    text.push('\n');
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
