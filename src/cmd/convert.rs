@@ -32,14 +32,17 @@ pub fn run(args: &ConvertArgs) -> ExitStatus {
     };
     let written = match &args.output {
         None => io::stdout().lock().write_all(text.as_bytes()),
-        Some(path) if path.exists() && !args.overwrite => {
-            eprintln!(
-                "error: `{}` already exists; add `--overwrite` to replace it",
-                path.display()
-            );
-            return ExitStatus::OtherError;
-        }
-        Some(path) => std::fs::write(path, text),
+        Some(path) => match super::open_output(path, args.overwrite) {
+            Ok(mut file) => file.write_all(text.as_bytes()),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                eprintln!(
+                    "error: `{}` already exists; add `--overwrite` to replace it",
+                    path.display()
+                );
+                return ExitStatus::OtherError;
+            }
+            Err(error) => Err(error),
+        },
     };
     match written {
         Ok(()) => ExitStatus::Success,

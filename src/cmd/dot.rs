@@ -2,7 +2,6 @@
 //! output or in a file. Every failure is `Error: …` on stderr and exit 3, as in Factotum 0.7.
 
 use std::borrow::Cow;
-use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -118,15 +117,8 @@ fn write_stdout(args: &DotArgs, text: &str) -> ExitStatus {
 
 /// Writes `text` to `path`, refusing to replace a file unless `--overwrite`.
 fn write_file(args: &DotArgs, path: &Path, text: &str) -> ExitStatus {
-    let mut options = OpenOptions::new();
-    options.write(true);
-    if args.overwrite {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
     let name = path.display();
-    let mut file = match options.open(path) {
+    let mut file = match super::open_output(path, args.overwrite) {
         Ok(file) => file,
         Err(error) => return fail(args, &format!("couldn't create file '{name}' ({error})")),
     };

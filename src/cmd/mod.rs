@@ -85,6 +85,20 @@ fn read_rewritable(path: &Path, no_colour: bool) -> Option<Rewritable> {
     }
 }
 
+/// Opens the `--output` file of `dot` and `convert` for writing: created, or replaced only with
+/// `--overwrite`. Refusing is the `create_new` open failing with `AlreadyExists`, so there is no
+/// moment between a check and the write where another process could create the file.
+pub(crate) fn open_output(path: &Path, overwrite: bool) -> io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if overwrite {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    options.open(path)
+}
+
 /// Writes `text` in `colour` (when `out` colours at all), then a plain newline.
 pub(crate) fn write_line_in(out: &mut dyn WriteColor, colour: Color, text: &str) -> io::Result<()> {
     out.set_color(ColorSpec::new().set_fg(Some(colour)))?;
