@@ -105,6 +105,8 @@ fn factotum(dir: &Path, args: &[&str]) -> Run {
         .current_dir(dir)
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
         .env_remove("ALL_PROXY")
         .env_remove("all_proxy")
         .stdin(Stdio::null())
