@@ -4,6 +4,9 @@
 //! flat variables: `{{ name }}`, `{{{ name }}}`, `{{& name }}` (all inserted verbatim), and
 //! `{{! comments }}`. Names may be dotted (`a.b`) and may contain a colon (`tag:env`). Sections,
 //! partials and delimiter changes are reported as unsupported.
+//!
+//! Commands run through `sh -c`, so a value inserted verbatim is shell code. `{{ name | shell }}`
+//! (our addition; 0.7 had no filters) inserts the value as one single-quoted shell word instead.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -35,8 +38,26 @@ pub struct Placeholder {
     pub range: Range<usize>,
     /// The variable name, trimmed; empty for a comment.
     pub name: String,
+    /// How the value is written into the text.
+    pub filter: Filter,
     /// The tag in the source.
     pub span: Span,
+}
+
+/// How a placeholder's value is inserted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// As it is, as mustache (and so Factotum 0.7) does: `{{ name }}`.
+    Verbatim,
+    /// Quoted as one shell word, so that it is never read as shell code: `{{ name | shell }}`.
+    Shell,
+}
+
+/// Writes `text` into `out` as one single-quoted shell word: `it's` becomes `'it'\''s'`.
+pub fn push_shell_quoted(out: &mut String, text: &str) {
+    out.push('\'');
+    out.push_str(&text.replace('\'', r"'\''"));
+    out.push('\'');
 }
 
 impl Placeholder {
@@ -70,6 +91,7 @@ impl Template {
                     placeholders.push(Placeholder {
                         range: open..tag.end,
                         name: tag.name,
+                        filter: tag.filter,
                         span: tag_span(tag.end),
                     });
                 }
@@ -95,25 +117,33 @@ impl Template {
         }
     }
 
-    /// The text with every placeholder replaced by its variable's value, verbatim.
+    /// The text with every placeholder replaced by its variable's value, as its filter says.
     ///
     /// Returns the first placeholder without a value as the error.
     pub fn render(&self, variables: &Variables) -> Result<Cow<'_, str>, &Placeholder> {
         self.substitute(|placeholder, out| {
             if !placeholder.is_comment() {
-                out.push_str(variables.get(&placeholder.name).ok_or(placeholder)?);
+                let value = variables.get(&placeholder.name).ok_or(placeholder)?;
+                match placeholder.filter {
+                    Filter::Verbatim => out.push_str(value),
+                    Filter::Shell => push_shell_quoted(out, value),
+                }
             }
             Ok(())
         })
     }
 
-    /// The text with every placeholder spelled the same way (`{{name}}`, comments dropped), so
-    /// two strings that differ only in spacing or brace style compare equal before rendering.
+    /// The text with every placeholder spelled the same way (`{{name}}` or `{{name|shell}}`,
+    /// comments dropped), so two strings that differ only in spacing or brace style compare
+    /// equal before rendering.
     pub fn normalized(&self) -> Cow<'_, str> {
         let result: Result<_, std::convert::Infallible> = self.substitute(|placeholder, out| {
             if !placeholder.is_comment() {
                 out.push_str("{{");
                 out.push_str(&placeholder.name);
+                if placeholder.filter == Filter::Shell {
+                    out.push_str("|shell");
+                }
                 out.push_str("}}");
             }
             Ok(())
@@ -143,9 +173,10 @@ impl Template {
     }
 }
 
-/// A well-formed tag: its variable (empty for a comment) and the offset just past it.
+/// A well-formed tag: its variable (empty for a comment), its filter and the offset just past it.
 struct Tag {
     name: String,
+    filter: Filter,
     end: usize,
 }
 
@@ -183,11 +214,13 @@ fn parse_tag(text: &str, open: usize) -> Result<Tag, TagError> {
         Some('=') => unsupported("delimiter changes"),
         Some('!') => Ok(Tag {
             name: String::new(),
+            filter: Filter::Verbatim,
             end,
         }),
-        _ => match check_name(rest) {
-            Ok(()) => Ok(Tag {
-                name: rest.to_owned(),
+        _ => match split_filter(rest).and_then(|(name, filter)| Ok((check_name(name)?, filter))) {
+            Ok((name, filter)) => Ok(Tag {
+                name: name.to_owned(),
+                filter,
                 end,
             }),
             Err(detail) => Err((
@@ -199,8 +232,21 @@ fn parse_tag(text: &str, open: usize) -> Result<Tag, TagError> {
     }
 }
 
+/// Splits `name | filter` into the name and its filter.
+fn split_filter(body: &str) -> Result<(&str, Filter), String> {
+    let Some((name, filter)) = body.split_once('|') else {
+        return Ok((body, Filter::Verbatim));
+    };
+    match filter.trim() {
+        "shell" => Ok((name.trim(), Filter::Shell)),
+        other => Err(format!(
+            "`{other}` is not a filter (the one filter is `shell`, as in `{{{{ name | shell }}}}`)"
+        )),
+    }
+}
+
 /// A variable name is one word, optionally dotted into non-empty parts.
-fn check_name(name: &str) -> Result<(), String> {
+fn check_name(name: &str) -> Result<&str, String> {
     if name.is_empty() {
         return Err("the variable name is missing".to_owned());
     }
@@ -215,5 +261,69 @@ fn check_name(name: &str) -> Result<(), String> {
     if name.split('.').any(str::is_empty) {
         return Err(format!("`{name}` has an empty part between dots"));
     }
-    Ok(())
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Filter, Template, Variables};
+    use crate::span::Span;
+
+    fn template(text: &str) -> (Template, Vec<String>) {
+        let mut diagnostics = Vec::new();
+        let span = Span::new(0, text.len());
+        let template = Template::parse(text, span, &|offset| offset, &mut diagnostics);
+        let messages = diagnostics.iter().map(|d| d.problem.message()).collect();
+        (template, messages)
+    }
+
+    #[test]
+    fn the_shell_filter_quotes_a_value_as_one_word() {
+        let variables: Variables = [("x".to_owned(), "it's $(rm -rf ~); `id`".to_owned())].into();
+        let cases = [
+            ("echo {{ x | shell }}", r"echo 'it'\''s $(rm -rf ~); `id`'"),
+            ("echo {{x|shell}}", r"echo 'it'\''s $(rm -rf ~); `id`'"),
+            (
+                "echo {{{ x | shell }}}",
+                r"echo 'it'\''s $(rm -rf ~); `id`'",
+            ),
+            ("echo {{ x }}", "echo it's $(rm -rf ~); `id`"),
+        ];
+        for (text, rendered) in cases {
+            let (parsed, problems) = template(text);
+            assert!(problems.is_empty(), "{text}: {problems:?}");
+            assert_eq!(parsed.render(&variables).as_deref(), Ok(rendered), "{text}");
+        }
+    }
+
+    #[test]
+    fn filters_take_part_in_the_normalized_spelling() {
+        let (plain, _) = template("{{ x }}");
+        let (quoted, _) = template("{{ x |shell }}");
+        assert_eq!(plain.normalized(), "{{x}}");
+        assert_eq!(quoted.normalized(), "{{x|shell}}");
+        assert_eq!(quoted.placeholders[0].filter, Filter::Shell);
+        assert_eq!(quoted.placeholders[0].name, "x");
+    }
+
+    #[test]
+    fn unknown_filters_and_missing_names_are_malformed() {
+        for (text, message) in [
+            (
+                "{{ x | upper }}",
+                "malformed placeholder: `upper` is not a filter (the one filter is `shell`, as in `{{ name | shell }}`)",
+            ),
+            (
+                "{{ | shell }}",
+                "malformed placeholder: the variable name is missing",
+            ),
+            (
+                "{{ x | shell | shell }}",
+                "malformed placeholder: `shell | shell` is not a filter (the one filter is `shell`, as in `{{ name | shell }}`)",
+            ),
+        ] {
+            let (_, problems) = template(text);
+            assert_eq!(problems, [message], "{text}");
+        }
+    }
 }

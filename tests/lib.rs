@@ -9,5 +9,6 @@ mod hostile;
 mod run;
 mod samples;
 mod snapshots;
+mod templates;
 mod test;
 mod webhooks;
