@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::test::{Test, manifest_dir, shared_data};
+use crate::test::{Test, data_0_7, files_with_extension, manifest_dir, samples_0_7};
 
 const OK: &str = "tests/fixtures/dsl/ok-every-feature.factotum";
 const SYNTAX_ERROR: &str = "tests/fixtures/dsl/E600-task-name-expected.factotum";
@@ -231,11 +231,8 @@ fn files_without_a_known_extension_are_judged_by_their_first_character() {
 /// Factotum 0.7's own files convert to the DSL and back to the same JSON value.
 #[test]
 fn factotum_0_7_files_convert_both_ways() {
-    let mut files: Vec<_> = std::fs::read_dir(shared_data().join("samples"))
-        .expect("the 0.7 samples are in shared/")
-        .map(|entry| entry.expect("an entry").path())
-        .collect();
-    files.push(shared_data().join("tests-resources/example_ok.factfile"));
+    let mut files = files_with_extension(&samples_0_7(), "factfile");
+    files.push(data_0_7().join("tests-resources/example_ok.factfile"));
     files.sort();
     assert!(files.len() >= 14);
     for file in files {

@@ -6,22 +6,18 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::test::{Run, T, Test, job, shared_data};
+use crate::test::{Run, T, Test, data_0_7, job, samples_0_7};
 
 fn run_in(dir: &Path, args: &[&str]) -> Run {
     Test::in_dir(dir).arg("run").args(args).run()
 }
 
 fn sample(name: &str) -> String {
-    shared_data()
-        .join("samples")
-        .join(name)
-        .display()
-        .to_string()
+    samples_0_7().join(name).display().to_string()
 }
 
 fn edge(name: &str) -> String {
-    shared_data()
+    data_0_7()
         .join("edge-cases")
         .join(name)
         .display()

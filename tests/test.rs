@@ -11,9 +11,25 @@ pub(crate) fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Factotum 0.7's data files, in `shared/` beside the repository.
-pub(crate) fn shared_data() -> PathBuf {
-    manifest_dir().join("../shared/data/factotum-0.7")
+/// The sample factfiles Factotum 0.7 shipped (with their DSL twins and a README beside them).
+pub(crate) fn samples_0_7() -> PathBuf {
+    manifest_dir().join("samples/factotum-0.7")
+}
+
+/// Factotum 0.7's test data: `tests-resources/`, `edge-cases/` and its schema.
+pub(crate) fn data_0_7() -> PathBuf {
+    manifest_dir().join("tests/data/factotum-0.7")
+}
+
+/// The files of `dir` whose extension is `extension`, sorted.
+pub(crate) fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == extension))
+        .collect();
+    files.sort();
+    files
 }
 
 /// One run of the binary.

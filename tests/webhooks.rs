@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::test::{Run, T, job, shared_data};
+use crate::test::{Run, T, data_0_7, job, samples_0_7};
 
 /// How the test endpoint answers.
 #[derive(Clone, Copy)]
@@ -129,7 +129,7 @@ fn factotum(dir: &Path, args: &[&str]) -> Run {
 
 fn validators() -> (jsonschema::Validator, jsonschema::Validator) {
     let load = |file: &str| {
-        let path = shared_data().join("tests-resources/job_update").join(file);
+        let path = data_0_7().join("tests-resources/job_update").join(file);
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         jsonschema::options()
             .with_draft(jsonschema::Draft::Draft4)
@@ -201,7 +201,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 fn events_match_0_7_and_its_schemas() {
     let endpoint = Endpoint::start(Answer::Status(200));
     let dir = tempfile::tempdir().unwrap();
-    let job = shared_data().join("edge-cases/exitcodes.factfile");
+    let job = data_0_7().join("edge-cases/exitcodes.factfile");
     let run = factotum(
         dir.path(),
         &[
@@ -300,7 +300,7 @@ fn events_match_0_7_and_its_schemas() {
 fn factfile_and_references_can_be_recomputed() {
     let endpoint = Endpoint::start(Answer::Status(200));
     let dir = tempfile::tempdir().unwrap();
-    let job = shared_data().join("edge-cases/exitcodes.factfile");
+    let job = data_0_7().join("edge-cases/exitcodes.factfile");
     let tags = ["--tag", "env,prod", "--tag", "the rain,first,, wow,,"];
     let run = factotum(
         dir.path(),
@@ -442,7 +442,7 @@ fn output_tails_are_cut_to_the_limit_in_characters() {
 #[test]
 fn bad_urls_and_dry_runs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let echo = shared_data().join("samples/echo.factfile");
+    let echo = samples_0_7().join("echo.factfile");
     let echo = echo.to_str().unwrap();
     let ftp = factotum(dir.path(), &[echo, "--webhook", "ftp://example"]);
     assert_eq!(ftp.status, 3);
@@ -469,7 +469,7 @@ fn bad_urls_and_dry_runs_are_refused() {
 #[test]
 fn failing_endpoints_never_change_the_outcome() {
     let dir = tempfile::tempdir().unwrap();
-    let echo = shared_data().join("samples/echo.factfile");
+    let echo = samples_0_7().join("echo.factfile");
     let echo = echo.to_str().unwrap();
     let failing = Endpoint::start(Answer::Status(500));
     let run = factotum(
@@ -511,7 +511,7 @@ fn failing_endpoints_never_change_the_outcome() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let refused_url = format!("http://{}/events", closed.local_addr().unwrap());
     drop(closed);
-    let failing_job = shared_data().join("edge-cases/noargs.factfile");
+    let failing_job = data_0_7().join("edge-cases/noargs.factfile");
     let run = factotum(
         dir.path(),
         &[failing_job.to_str().unwrap(), "--webhook", &refused_url],
