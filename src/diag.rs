@@ -28,8 +28,9 @@ pub enum Problem {
     NotUtf8 {
         offset: usize,
     },
+    /// `bytes` is `None` when reading stopped at the limit, without the whole size known.
     TooLarge {
-        bytes: usize,
+        bytes: Option<u64>,
     },
 
     // --- JSON syntax ---
@@ -203,8 +204,12 @@ impl Problem {
             Self::NotUtf8 { offset } => {
                 format!("the file is not valid UTF-8 (first bad byte at offset {offset})")
             }
-            Self::TooLarge { bytes } => {
+            Self::TooLarge { bytes: Some(bytes) } => {
                 format!("the file is too large ({bytes} bytes; at most 4 GiB can be checked)")
+            }
+            Self::TooLarge { bytes: None } => {
+                "the file is too large (it goes on past 4 GiB, the most that can be checked)"
+                    .to_owned()
             }
             Self::JsonSyntax { expected, found } | Self::DslSyntax { expected, found } => {
                 format!("expected {expected}, found {found}")

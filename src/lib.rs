@@ -4,6 +4,7 @@
 //! source text → [`syntax`] (pest grammars, spans kept) → [`ir`] → [`lint`] → backends
 //! ([`render`]). Diagnostics ([`diag`]) are plain data until a backend prints them.
 
+mod atomic_write;
 pub mod cli;
 pub mod cmd;
 pub mod comment;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::test::{Test, shared_data};
+use crate::test::{Test, data_0_7, files_with_extension, samples_0_7};
 
 /// The diagnostic codes `check` reports for a file, in order.
 fn codes(path: &std::path::Path) -> (i32, Vec<String>) {
@@ -25,11 +25,8 @@ fn codes(path: &std::path::Path) -> (i32, Vec<String>) {
 
 #[test]
 fn samples_and_example_ok_are_valid() {
-    let mut files: Vec<_> = std::fs::read_dir(shared_data().join("samples"))
-        .expect("the 0.7 samples are in shared/")
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    files.push(shared_data().join("tests-resources/example_ok.factfile"));
+    let mut files = files_with_extension(&samples_0_7(), "factfile");
+    files.push(data_0_7().join("tests-resources/example_ok.factfile"));
     assert!(files.len() >= 14);
     for file in files {
         assert_eq!(codes(&file), (0, vec![]), "{}", file.display());
@@ -51,7 +48,7 @@ fn invalid_test_resources_are_rejected_like_0_7() {
         ("example_wrong_type.factfile", "E203"),
         ("invalid_json.factfile", "E100"),
     ] {
-        let path = shared_data().join("tests-resources").join(file);
+        let path = data_0_7().join("tests-resources").join(file);
         assert_eq!(codes(&path), (1, vec![expected.to_owned()]), "{file}");
         assert_eq!(
             Test::new().arg("validate").arg(&path).run().status,
@@ -92,7 +89,7 @@ fn edge_cases_get_diagnostics_not_panics() {
         ("tier", &[]),
         ("unknown_dep", &["E401"]),
     ];
-    let on_disk: BTreeSet<String> = std::fs::read_dir(shared_data().join("edge-cases"))
+    let on_disk: BTreeSet<String> = std::fs::read_dir(data_0_7().join("edge-cases"))
         .unwrap()
         .map(|entry| {
             entry
@@ -108,7 +105,7 @@ fn edge_cases_get_diagnostics_not_panics() {
         .collect();
     assert_eq!(on_disk, listed, "every edge case has an expected verdict");
     for (name, want) in expected {
-        let path = shared_data().join(format!("edge-cases/{name}.factfile"));
+        let path = data_0_7().join(format!("edge-cases/{name}.factfile"));
         let (status, found) = codes(&path);
         let found: BTreeSet<String> = found.into_iter().collect();
         let want: BTreeSet<String> = want.iter().map(|c| (*c).to_owned()).collect();

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::snapshots::fixture_args;
-use crate::test::{Test, manifest_dir, shared_data};
+use crate::test::{Test, data_0_7, manifest_dir, samples_0_7};
 
 fn fixture(name: &str) -> PathBuf {
     manifest_dir().join("tests/fixtures/dot").join(name)
@@ -39,8 +39,8 @@ fn reproduces_0_7_reference_drawings_byte_for_byte() {
     for name in ["example_apples", "example_apples_poly", "example_reduced"] {
         let run = draw(&fixture(&format!("{name}.factfile")), &[]);
         let expected =
-            std::fs::read_to_string(shared_data().join(format!("tests-resources/dot/{name}.dot")))
-                .expect("0.7's reference drawing is in shared/");
+            std::fs::read_to_string(data_0_7().join(format!("tests-resources/dot/{name}.dot")))
+                .expect("0.7's reference drawing is in tests/data/");
         assert_eq!(run.status, 0, "{name}: {}", run.transcript());
         assert_eq!(run.stdout, expected, "{name}");
         assert_eq!(run.stderr, "", "{name}");
@@ -225,7 +225,7 @@ fn job_with_a_huge_name(dir: &Path) -> PathBuf {
 fn graphviz_draws_every_sample_with_the_jobs_edges() {
     let dir = tempfile::tempdir().unwrap();
     let mut files: Vec<PathBuf> = [
-        shared_data().join("samples"),
+        samples_0_7(),
         manifest_dir().join("samples"),
         manifest_dir().join("tests/fixtures/dot"),
     ]
@@ -247,7 +247,7 @@ fn graphviz_draws_every_sample_with_the_jobs_edges() {
 
 #[test]
 fn names_are_drawn_untemplated() {
-    let file = shared_data().join("samples/echo-with-dynamic-name.factfile");
+    let file = samples_0_7().join("echo-with-dynamic-name.factfile");
     let run = Test::new().arg("dot").arg(file).run();
     assert_eq!(run.status, 0);
     assert!(
@@ -265,7 +265,7 @@ fn names_are_drawn_untemplated() {
 fn start_draws_only_the_sub_tree() {
     let start_mid = Test::new()
         .arg("dot")
-        .arg(shared_data().join("edge-cases/startmid.factfile"))
+        .arg(data_0_7().join("edge-cases/startmid.factfile"))
         .args(["--start", "mid"])
         .run();
     // 0.7 also drew `"root" -> "mid"`, an edge from a task it did not draw.
@@ -277,7 +277,7 @@ fn start_draws_only_the_sub_tree() {
     // 0.7 refused this start: `a` waits for `d`, reached from `s` only by a longer path.
     let quirk = Test::new()
         .arg("dot")
-        .arg(shared_data().join("edge-cases/subtree_quirk.factfile"))
+        .arg(data_0_7().join("edge-cases/subtree_quirk.factfile"))
         .args(["--start=s", "--format=mermaid"])
         .run();
     assert_eq!(quirk.status, 0, "{}", quirk.transcript());
@@ -286,7 +286,7 @@ fn start_draws_only_the_sub_tree() {
 
 #[test]
 fn start_errors_use_0_7_wording_and_exit_three() {
-    let diamond = shared_data().join("samples/complex-diamond-dag.factfile");
+    let diamond = samples_0_7().join("complex-diamond-dag.factfile");
     for (start, message) in [
         ("nope", "Error: the task specified could not be found\n"),
         ("process-part-a", "Error: the job cannot be started here.\n"),
@@ -403,8 +403,7 @@ fn dash_reads_the_job_from_standard_input() {
     let job = std::fs::read(fixture("example_apples.factfile")).unwrap();
     let run = Test::new().args(["dot", "-"]).stdin(job).run();
     let expected =
-        std::fs::read_to_string(shared_data().join("tests-resources/dot/example_apples.dot"))
-            .unwrap();
+        std::fs::read_to_string(data_0_7().join("tests-resources/dot/example_apples.dot")).unwrap();
     assert_eq!(run.stdout, expected);
 }
 

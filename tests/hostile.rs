@@ -179,3 +179,42 @@ fn assert_only_the_long_cycle(run: &crate::test::Run) {
         &run.stdout[..200.min(run.stdout.len())]
     );
 }
+
+/// A file past the 4 GiB limit is refused from its size alone: the sparse file below takes no
+/// disk and, as nothing of it is read, no memory.
+#[test]
+fn a_file_over_four_gibibytes_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.factfile");
+    let huge = std::fs::File::create(&path).unwrap();
+    huge.set_len(u64::from(u32::MAX) + 1).unwrap();
+    let run = Test::new().arg("check").arg(&path).run();
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    let refused = format!(
+        "error[E003]: {}: the file is too large (4294967296 bytes; at most 4 GiB can be checked)\n",
+        path.display()
+    );
+    assert!(run.stdout.starts_with(&refused), "{}", run.transcript());
+}
+
+/// The same file as standard input is measured the same way.
+#[test]
+fn standard_input_over_four_gibibytes_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.factfile");
+    let huge = std::fs::File::create(&path).unwrap();
+    huge.set_len(u64::from(u32::MAX) + 1).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_factotum"))
+        .args(["check", "-"])
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with(
+            "error[E003]: <stdin>: the file is too large (4294967296 bytes; at most 4 GiB can be checked)\n"
+        ),
+        "{stdout}"
+    );
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tries the hooks of .pre-commit-hooks.yaml for real, as a team would use them: `pre-commit
-# try-repo` builds factotum from this repository and runs `factotum-check` on a good and a bad
-# factfile, and `factotum-fmt` on a DSL file out of canonical form, in another git repository. Needs git, cargo and pre-commit on the PATH.
+# try-repo` installs factotum from this repository (the binary `cargo test` builds, see below)
+# and runs `factotum-check` on a good and a bad factfile, and `factotum-fmt` on a DSL file out of
+# canonical form, in another git repository. Needs git, cargo and pre-commit on the PATH.
 #
 # try-repo only sees what git has: committed files, staged files and changes to tracked files. A
 # new, unstaged .pre-commit-hooks.yaml would be missed, so the working tree (tracked and untracked
@@ -13,9 +14,31 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# pre-commit builds the hook with `cargo install` in a fresh clone each time; a shared target
-# folder lets the second build, and later CI runs, reuse the compiled dependencies.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target/pre-commit}"
+# pre-commit installs a `language: rust` hook with `cargo install --bins --root DIR --path .`
+# in its own clone: a release build of every dependency that nothing else reuses (the tests use
+# the dev profile), the slowest step of CI. Instead, that one cargo command copies in the binary
+# `cargo test` builds from this same working tree; the manifest, pre-commit's install and run of
+# the hooks and what the hooks do are still tried for real. Every other cargo command is cargo's.
+real_cargo="$(command -v cargo)"
+# A no-op right after `cargo test`; run alone, this brings the binary up to date.
+(cd "$repo" && "$real_cargo" test --locked --no-run --quiet)
+binary="${CARGO_TARGET_DIR:-$repo/target}/debug/factotum"
+[ -x "$binary" ] || { echo "pre-commit test: no $binary after cargo test --no-run" >&2; exit 1; }
+mkdir "$work/bin"
+cat >"$work/bin/cargo" <<EOF
+#!/usr/bin/env bash
+# cargo for pre-commit: \`install ... --root DIR ...\` copies the tested binary into DIR/bin.
+if [ "\${1-}" != install ]; then exec $(printf %q "$real_cargo") "\$@"; fi
+root=
+while [ "\$#" -gt 0 ]; do
+    if [ "\$1" = --root ] && [ "\$#" -gt 1 ]; then root="\$2"; shift; fi
+    shift
+done
+[ -n "\$root" ] || { echo "cargo install without --root: not what pre-commit runs" >&2; exit 1; }
+mkdir -p "\$root/bin" && cp $(printf %q "$binary") "\$root/bin/factotum"
+EOF
+chmod +x "$work/bin/cargo"
+export PATH="$work/bin:$PATH"
 git_quiet() {
     git -c init.defaultBranch=main -c user.name=factotum-ci -c user.email=ci@factotum.invalid "$@" >/dev/null
 }

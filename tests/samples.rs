@@ -6,17 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::test::{Run, Test, manifest_dir};
+use crate::test::{Run, Test, files_with_extension, manifest_dir};
 
-/// The files of `dir` whose extension is `extension`, sorted.
+/// The files of `dir` (relative to the crate) whose extension is `extension`, sorted.
 fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join(dir))
-        .expect("the samples folder exists")
-        .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == extension))
-        .collect();
-    files.sort();
-    files
+    files_with_extension(&manifest_dir().join(dir), extension)
 }
 
 /// Every sample of `extension`, in `samples/` and `samples/factotum-0.7/`.

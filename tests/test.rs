@@ -11,9 +11,25 @@ pub(crate) fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Factotum 0.7's data files, in `shared/` beside the repository.
-pub(crate) fn shared_data() -> PathBuf {
-    manifest_dir().join("../shared/data/factotum-0.7")
+/// The sample factfiles Factotum 0.7 shipped (with their DSL twins and a README beside them).
+pub(crate) fn samples_0_7() -> PathBuf {
+    manifest_dir().join("samples/factotum-0.7")
+}
+
+/// Factotum 0.7's test data: `tests-resources/`, `edge-cases/` and its schema.
+pub(crate) fn data_0_7() -> PathBuf {
+    manifest_dir().join("tests/data/factotum-0.7")
+}
+
+/// The files of `dir` whose extension is `extension`, sorted.
+pub(crate) fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == extension))
+        .collect();
+    files.sort();
+    files
 }
 
 /// One run of the binary.
@@ -137,4 +153,72 @@ pub(crate) fn job(dir: &Path, file: &str, tasks: &[T<'_>]) -> PathBuf {
     let path = dir.join(file);
     std::fs::write(&path, serde_json::to_string_pretty(&text).unwrap()).unwrap();
     path
+}
+
+/// `text` with every duration factotum measures (after "tasks run in ", "succeeded after " and
+/// "failed after ") replaced by `<duration>`: how long a run took depends on the machine, the
+/// rest of the line does not.
+pub(crate) fn without_durations(text: &str) -> String {
+    const MARKERS: [&str; 3] = ["tasks run in ", "succeeded after ", "failed after "];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let next = MARKERS
+            .iter()
+            .filter_map(|marker| rest.find(marker).map(|at| at + marker.len()))
+            .min();
+        let Some(end_of_marker) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..end_of_marker]);
+        rest = &rest[end_of_marker..];
+        let length = duration_length(rest);
+        if length > 0 {
+            out.push_str("<duration>");
+        }
+        rest = &rest[length..];
+    }
+}
+
+/// The length of the duration `text` starts with, as the summary and the task lines write it:
+/// `0.3s`, `12.0s`, `1m, 2s` or `1h, 0m, 5s`; 0 when it starts with none.
+fn duration_length(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    loop {
+        let digits = bytes[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 {
+            return 0;
+        }
+        let mut end = at + digits;
+        if bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
+            end += 2;
+        }
+        match bytes.get(end) {
+            Some(b'h' | b'm') if bytes[end + 1..].starts_with(b", ") => at = end + 3,
+            Some(b's') => return end + 1,
+            _ => return 0,
+        }
+    }
+}
+
+#[test]
+fn durations_are_replaced_and_nothing_else() {
+    assert_eq!(
+        without_durations("3/3 tasks run in 0.0s\nx"),
+        "3/3 tasks run in <duration>\nx"
+    );
+    assert_eq!(
+        without_durations("Task 'a': failed after 12.3s. Reason: 1m, 2s"),
+        "Task 'a': failed after <duration>. Reason: 1m, 2s"
+    );
+    assert_eq!(
+        without_durations("tasks run in 1h, 0m, 5s\nsucceeded after 1m, 2s"),
+        "tasks run in <duration>\nsucceeded after <duration>"
+    );
+    assert_eq!(without_durations("tasks run in soon"), "tasks run in soon");
 }

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::test::{Run, T, job, shared_data};
+use crate::test::{Run, T, data_0_7, job, samples_0_7};
 
 /// How the test endpoint answers.
 #[derive(Clone, Copy)]
@@ -129,7 +129,7 @@ fn factotum(dir: &Path, args: &[&str]) -> Run {
 
 fn validators() -> (jsonschema::Validator, jsonschema::Validator) {
     let load = |file: &str| {
-        let path = shared_data().join("tests-resources/job_update").join(file);
+        let path = data_0_7().join("tests-resources/job_update").join(file);
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         jsonschema::options()
             .with_draft(jsonschema::Draft::Draft4)
@@ -201,7 +201,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 fn events_match_0_7_and_its_schemas() {
     let endpoint = Endpoint::start(Answer::Status(200));
     let dir = tempfile::tempdir().unwrap();
-    let job = shared_data().join("edge-cases/exitcodes.factfile");
+    let job = data_0_7().join("edge-cases/exitcodes.factfile");
     let run = factotum(
         dir.path(),
         &[
@@ -300,7 +300,7 @@ fn events_match_0_7_and_its_schemas() {
 fn factfile_and_references_can_be_recomputed() {
     let endpoint = Endpoint::start(Answer::Status(200));
     let dir = tempfile::tempdir().unwrap();
-    let job = shared_data().join("edge-cases/exitcodes.factfile");
+    let job = data_0_7().join("edge-cases/exitcodes.factfile");
     let tags = ["--tag", "env,prod", "--tag", "the rain,first,, wow,,"];
     let run = factotum(
         dir.path(),
@@ -369,32 +369,59 @@ fn factfile_and_references_can_be_recomputed() {
 fn heartbeats_carry_running_tasks_and_their_output() {
     let endpoint = Endpoint::start(Answer::Status(200));
     let dir = tempfile::tempdir().unwrap();
-    let path = job(
-        dir.path(),
-        "slow.factfile",
-        &[T("slow", "echo one; sleep 2.5; echo two", &[], &[])],
-    );
-    let run = factotum(
-        dir.path(),
-        &[
-            path.to_str().unwrap(),
-            "--webhook",
-            &endpoint.url,
-            "--heartbeat-interval",
-            "1",
-        ],
-    );
-    assert_eq!(run.status, 0);
+    // The task prints `one`, then waits (a minute at most) until the test has seen two
+    // heartbeats carrying it: how many beats come never depends on how fast the machine is.
+    let slow = "echo one; i=0; until [ -e release ]; do i=$((i+1)); [ $i -le 600 ] || exit 1; sleep 0.1; done; echo two";
+    let path = job(dir.path(), "slow.factfile", &[T("slow", slow, &[], &[])]);
+    let is_beat =
+        |body: &Value| sequence(std::slice::from_ref(body))[0] == "task: slow RUNNING->RUNNING";
+    let beats_with_output = || {
+        endpoint
+            .bodies()
+            .iter()
+            .filter(|body| is_beat(body) && body["data"]["taskStates"][0]["stdout"] == "one")
+            .count()
+    };
+    let run = std::thread::scope(|scope| {
+        let running = scope.spawn(|| {
+            factotum(
+                dir.path(),
+                &[
+                    path.to_str().unwrap(),
+                    "--webhook",
+                    &endpoint.url,
+                    "--heartbeat-interval",
+                    "1",
+                ],
+            )
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while beats_with_output() < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "no two heartbeats with the output so far: {:?}",
+                sequence(&endpoint.bodies())
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::fs::write(dir.path().join("release"), "").unwrap();
+        running.join().unwrap()
+    });
+    assert_eq!(run.status, 0, "{}", run.transcript());
     let bodies = endpoint.bodies();
     let events = sequence(&bodies);
-    let beats: Vec<&Value> = bodies
-        .iter()
-        .filter(|b| sequence(std::slice::from_ref(b))[0] == "task: slow RUNNING->RUNNING")
-        .collect();
+    let beats: Vec<&Value> = bodies.iter().filter(|body| is_beat(body)).collect();
     assert!(beats.len() >= 2, "{events:?}");
-    let running = &beats[0]["data"]["taskStates"][0];
-    assert_eq!(running["state"], "RUNNING");
-    assert_eq!(running["stdout"], "one", "cumulative output so far");
+    for beat in &beats {
+        let running = &beat["data"]["taskStates"][0];
+        assert_eq!(running["state"], "RUNNING");
+        assert!(
+            running["stdout"]
+                .as_str()
+                .is_some_and(|so_far| "one".starts_with(so_far)),
+            "cumulative output so far: {running}"
+        );
+    }
     assert_eq!(events.last().unwrap(), "job: RUNNING->SUCCEEDED");
     let finished = &bodies[bodies.len() - 2]["data"]["taskStates"][0];
     assert_eq!(finished["stdout"], "one\ntwo");
@@ -442,7 +469,7 @@ fn output_tails_are_cut_to_the_limit_in_characters() {
 #[test]
 fn bad_urls_and_dry_runs_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let echo = shared_data().join("samples/echo.factfile");
+    let echo = samples_0_7().join("echo.factfile");
     let echo = echo.to_str().unwrap();
     let ftp = factotum(dir.path(), &[echo, "--webhook", "ftp://example"]);
     assert_eq!(ftp.status, 3);
@@ -469,7 +496,7 @@ fn bad_urls_and_dry_runs_are_refused() {
 #[test]
 fn failing_endpoints_never_change_the_outcome() {
     let dir = tempfile::tempdir().unwrap();
-    let echo = shared_data().join("samples/echo.factfile");
+    let echo = samples_0_7().join("echo.factfile");
     let echo = echo.to_str().unwrap();
     let failing = Endpoint::start(Answer::Status(500));
     let run = factotum(
@@ -511,7 +538,7 @@ fn failing_endpoints_never_change_the_outcome() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let refused_url = format!("http://{}/events", closed.local_addr().unwrap());
     drop(closed);
-    let failing_job = shared_data().join("edge-cases/noargs.factfile");
+    let failing_job = data_0_7().join("edge-cases/noargs.factfile");
     let run = factotum(
         dir.path(),
         &[failing_job.to_str().unwrap(), "--webhook", &refused_url],

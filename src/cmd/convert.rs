@@ -4,6 +4,7 @@ use std::io::{self, Write as _};
 
 use super::read_rewritable;
 use crate::ExitStatus;
+use crate::atomic_write;
 use crate::cli::{ConvertArgs, Target};
 use crate::render;
 
@@ -32,8 +33,14 @@ pub fn run(args: &ConvertArgs) -> ExitStatus {
     };
     let written = match &args.output {
         None => io::stdout().lock().write_all(text.as_bytes()),
-        Some(path) => match super::open_output(path, args.overwrite) {
-            Ok(mut file) => file.write_all(text.as_bytes()),
+        Some(path) => match atomic_write::write(
+            path,
+            text.as_bytes(),
+            super::existing_output(args.overwrite),
+        )
+        .map_err(io::Error::from)
+        {
+            Ok(()) => Ok(()),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
                 eprintln!(
                     "error: `{}` already exists; add `--overwrite` to replace it",

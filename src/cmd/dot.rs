@@ -8,6 +8,7 @@ use std::path::Path;
 use codespan_reporting::term::termcolor::{Color, StandardStream};
 
 use super::check::{Report, print_human};
+use crate::atomic_write::{self, WriteError};
 use crate::cli::{DotArgs, GraphFormat};
 use crate::ir::Job;
 use crate::plan::{Plan, StartError};
@@ -118,12 +119,18 @@ fn write_stdout(args: &DotArgs, text: &str) -> ExitStatus {
 /// Writes `text` to `path`, refusing to replace a file unless `--overwrite`.
 fn write_file(args: &DotArgs, path: &Path, text: &str) -> ExitStatus {
     let name = path.display();
-    let mut file = match super::open_output(path, args.overwrite) {
-        Ok(file) => file,
-        Err(error) => return fail(args, &format!("couldn't create file '{name}' ({error})")),
-    };
-    if let Err(error) = file.write_all(text.as_bytes()) {
-        return fail(args, &format!("couldn't write to file '{name}' ({error})"));
+    match atomic_write::write(
+        path,
+        text.as_bytes(),
+        super::existing_output(args.overwrite),
+    ) {
+        Ok(()) => {}
+        Err(WriteError::Create(error)) => {
+            return fail(args, &format!("couldn't create file '{name}' ({error})"));
+        }
+        Err(WriteError::Write(error)) => {
+            return fail(args, &format!("couldn't write to file '{name}' ({error})"));
+        }
     }
     let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour, &io::stdout()));
     // The file is written, which is what matters; a lost confirmation is no failure.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::read_rewritable;
 use crate::ExitStatus;
+use crate::atomic_write::{self, Existing};
 use crate::cli::FmtArgs;
 use crate::render;
 use crate::syntax::Format;
@@ -63,7 +64,8 @@ fn format_file(path: &Path, args: &FmtArgs) -> Outcome {
         (true, _) => return Outcome::Done,
         (false, true) => io::stdout().lock().write_all(formatted.as_bytes()),
         (false, false) if formatted == read.source.text => return Outcome::Done,
-        (false, false) => std::fs::write(path, formatted),
+        (false, false) => atomic_write::write(path, formatted.as_bytes(), Existing::Replace)
+            .map_err(io::Error::from),
     };
     match written {
         Ok(()) => Outcome::Done,

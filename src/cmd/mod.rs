@@ -15,6 +15,7 @@ use codespan_reporting::term::termcolor::{
     Color, ColorChoice, ColorSpec, StandardStream, WriteColor,
 };
 
+use crate::atomic_write::Existing;
 use crate::comment::Comment;
 use crate::diag::Diagnostic;
 use crate::ir::Job;
@@ -85,18 +86,15 @@ fn read_rewritable(path: &Path, no_colour: bool) -> Option<Rewritable> {
     }
 }
 
-/// Opens the `--output` file of `dot` and `convert` for writing: created, or replaced only with
-/// `--overwrite`. Refusing is the `create_new` open failing with `AlreadyExists`, so there is no
+/// How the `--output` file of `dot` and `convert` treats an existing file: replaced only with
+/// `--overwrite`. Refusing happens in the rename that puts the new file in place, so there is no
 /// moment between a check and the write where another process could create the file.
-pub(crate) fn open_output(path: &Path, overwrite: bool) -> io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true);
+pub(crate) fn existing_output(overwrite: bool) -> Existing {
     if overwrite {
-        options.create(true).truncate(true);
+        Existing::Replace
     } else {
-        options.create_new(true);
+        Existing::Refuse
     }
-    options.open(path)
 }
 
 /// Writes `text` in `colour` (when `out` colours at all), then a plain newline.

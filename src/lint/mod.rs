@@ -6,6 +6,9 @@ mod cycles;
 mod references;
 mod variables;
 
+#[cfg(test)]
+mod tests;
+
 use crate::diag::Diagnostic;
 use crate::ir::Job;
 use crate::template::Variables;

@@ -19,11 +19,28 @@ use crate::syntax::testing::{config, diagnostics_point_into, job_points_into};
 
 // --- shared helpers ---
 
-/// Factotum 0.7's data, beside the repository (in CI too, where the clone lives elsewhere).
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/factotum-0.7");
-
-/// The folders of `DATA` whose `*.factfile` files are read.
-const FIXTURE_DIRS: [&str; 3] = ["samples", "tests-resources", "edge-cases"];
+/// The folders of Factotum 0.7's factfiles, each under the name the fixtures carry: its samples
+/// (shipped in `samples/`) and its test data (kept in `tests/`).
+const FIXTURE_DIRS: [(&str, &str); 3] = [
+    (
+        "samples",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/samples/factotum-0.7"),
+    ),
+    (
+        "tests-resources",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/factotum-0.7/tests-resources"
+        ),
+    ),
+    (
+        "edge-cases",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/factotum-0.7/edge-cases"
+        ),
+    ),
+];
 
 /// One factfile of 0.7, named `folder/file`.
 struct Fixture {
@@ -36,9 +53,9 @@ fn fixtures() -> &'static [Fixture] {
     static FIXTURES: OnceLock<Vec<Fixture>> = OnceLock::new();
     FIXTURES.get_or_init(|| {
         let mut fixtures = Vec::new();
-        for folder in FIXTURE_DIRS {
-            let dir = Path::new(DATA).join(folder);
-            let entries = std::fs::read_dir(&dir)
+        for (folder, dir) in FIXTURE_DIRS {
+            let dir = Path::new(dir);
+            let entries = std::fs::read_dir(dir)
                 .unwrap_or_else(|error| panic!("cannot list {}: {error}", dir.display()));
             let mut found: Vec<Fixture> = entries
                 .map(|entry| entry.expect("a readable directory entry").path())
