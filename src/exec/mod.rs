@@ -200,8 +200,10 @@ struct Run<'a> {
     /// Dependencies (inside the run) not yet succeeded, per task.
     waiting_for: Vec<usize>,
     ready: BTreeSet<usize>,
-    /// Running tasks and their process groups.
-    running: HashMap<usize, Pid>,
+    /// Tasks started whose end has not been handled yet, with their process groups (`None`
+    /// when no process was made): the run ends only when this is empty, so that no task's
+    /// ending is left unread in the inbox.
+    running: HashMap<usize, Option<Pid>>,
     states: Vec<State>,
     records: Vec<Record>,
     observer: &'a mut dyn Observer,
@@ -364,7 +366,9 @@ impl<'a> Run<'a> {
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => {
-                // Through the inbox, so the observer hears of the start before the end.
+                // Through the inbox, so the observer hears of the start before the end; the
+                // task counts as running until that event is read.
+                self.running.insert(task, None);
                 let _ = self.events.send(Event::Finished {
                     task,
                     ending: Ending::NotStarted(error),
@@ -373,9 +377,8 @@ impl<'a> Run<'a> {
                 return;
             }
         };
-        if let Some(group) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
-            self.running.insert(task, group);
-        }
+        let group = i32::try_from(child.id()).ok().and_then(Pid::from_raw);
+        self.running.insert(task, group);
         let prefix = Prefix::new(&spec.name, self.options.colour);
         let events = self.events.clone();
         std::thread::spawn(move || {
@@ -509,7 +512,7 @@ impl<'a> Run<'a> {
 
     /// Signals every running task's process group, never factotum's own.
     fn signal_all(&self, signal: Signal) {
-        for &group in self.running.values() {
+        for &group in self.running.values().flatten() {
             // The group may already be gone; there is nothing to do about that.
             let _ = kill_process_group(group, signal);
         }
