@@ -1,7 +1,121 @@
 //! `factotum run` under faults: tasks that cannot start, signals of every kind, closed and
 //! shared output pipes, dead webhook endpoints and out-of-range numbers on the command line.
 
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process};
+
+use crate::run::alive;
 use crate::test::{T, Test, job};
+
+/// How long anything here may take before the test gives up: far more than it ever needs.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Waits (boundedly) until `ready` holds.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !ready() {
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits (boundedly) for a background factotum to end; kills it and fails if it does not.
+fn wait_exit(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("factotum did not end");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, signal: Signal) {
+    let pid = Pid::from_raw(i32::try_from(child.id()).unwrap()).unwrap();
+    kill_process(pid, signal).unwrap();
+}
+
+/// The processes the tasks of a test wrote to `pids`; any still alive when the test ends are
+/// killed, so a failing test leaves nothing behind.
+struct Pids(PathBuf);
+
+impl Pids {
+    fn in_dir(dir: &Path) -> Self {
+        Self(dir.join("pids"))
+    }
+
+    fn all(&self) -> Vec<i32> {
+        std::fs::read_to_string(&self.0)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect()
+    }
+
+    fn wait_for(&self, count: usize) {
+        wait_until("the tasks to start", || self.all().len() >= count);
+    }
+
+    /// Asserts that every process the tasks started is gone (waiting boundedly for the
+    /// kernel to finish killing them).
+    fn assert_all_gone(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let survivors: Vec<i32> = self.all().into_iter().filter(|&pid| alive(pid)).collect();
+            if survivors.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "orphaned task processes: {survivors:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Pids {
+    fn drop(&mut self) {
+        for pid in self.all() {
+            if let Some(pid) = Pid::from_raw(pid).filter(|_| alive(pid)) {
+                let _ = kill_process(pid, Signal::KILL);
+            }
+        }
+    }
+}
+
+fn factotum(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_factotum"));
+    command
+        .arg("run")
+        .args(args)
+        .arg("--no-colour")
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    command
+}
+
+/// Output files of a background run.
+fn to_files(command: &mut Command, dir: &Path) -> (PathBuf, PathBuf) {
+    let (out, err) = (dir.join("stdout"), dir.join("stderr"));
+    command
+        .stdout(File::create(&out).unwrap())
+        .stderr(File::create(&err).unwrap());
+    (out, err)
+}
+
+fn read(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}
 
 #[test]
 fn a_task_that_cannot_start_fails_and_skips_its_descendants() {
@@ -43,4 +157,29 @@ fn a_task_that_cannot_start_fails_and_skips_its_descendants() {
         );
         assert!(!dir.path().join("second-ran").exists(), "{case}");
     }
+}
+
+#[test]
+fn an_interrupted_run_exits_2_even_when_its_tasks_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = Pids::in_dir(dir.path());
+    let trapping = "trap 'exit 0' TERM; echo $$ >> pids; while :; do sleep 1; done";
+    let file = job(
+        dir.path(),
+        "job.factfile",
+        &[T("trapping", trapping, &[], &[])],
+    );
+    let mut command = factotum(dir.path(), &[file.to_str().unwrap(), "--grace", "30"]);
+    let (out, _) = to_files(&mut command, dir.path());
+    let mut child = command.spawn().unwrap();
+    pids.wait_for(1);
+    signal(&child, Signal::TERM);
+    let status = wait_exit(&mut child);
+    let stdout = read(&out);
+    assert_eq!(status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("Factotum job was interrupted by SIGTERM"),
+        "{stdout}"
+    );
+    pids.assert_all_gone();
 }

@@ -410,7 +410,8 @@ fn summarise(
             listed(&order, &not_run)
         );
         ExitStatus::TaskFailed
-    } else if report.interrupted_by.is_some() && any(&not_run) {
+    } else if report.interrupted_by.is_some() {
+        // Even when every task it stopped exited 0: the run did not go as planned.
         ExitStatus::TaskFailed
     } else {
         if any(&early) {
