@@ -93,6 +93,9 @@ impl Drop for Pids {
     }
 }
 
+/// A task that records its shell and a background child in `pids`, then waits for it.
+const LONG: &str = "sleep 600 & echo $! >> pids; echo $$ >> pids; wait";
+
 fn factotum(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_factotum"));
     command
@@ -181,5 +184,35 @@ fn an_interrupted_run_exits_2_even_when_its_tasks_exit_0() {
         stdout.contains("Factotum job was interrupted by SIGTERM"),
         "{stdout}"
     );
+    pids.assert_all_gone();
+}
+
+#[test]
+fn sigterm_with_a_closed_stdout_still_stops_every_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = Pids::in_dir(dir.path());
+    let file = job(
+        dir.path(),
+        "job.factfile",
+        &[
+            T("one", LONG, &[], &[]),
+            T("two", LONG, &[], &[]),
+            T("after", "touch", &["after-ran"], &["one"]),
+        ],
+    );
+    let mut child = factotum(dir.path(), &[file.to_str().unwrap(), "--grace", "1"])
+        .stdout(Stdio::piped())
+        .stderr(File::create(dir.path().join("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    // As `factotum run job | true`: the reader is gone before factotum writes anything.
+    drop(child.stdout.take());
+    pids.wait_for(4);
+    signal(&child, Signal::TERM);
+    let status = wait_exit(&mut child);
+    let stderr = read(&dir.path().join("stderr"));
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!dir.path().join("after-ran").exists());
     pids.assert_all_gone();
 }

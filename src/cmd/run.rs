@@ -358,6 +358,8 @@ fn summarise(
     report: &exec::Report,
     colour: bool,
 ) -> ExitStatus {
+    // Written, not printed: a closed stdout must not panic and lose the exit code.
+    let mut out = std::io::stdout().lock();
     let summary = format!(
         "{}/{} tasks run in {}",
         report.started,
@@ -365,9 +367,9 @@ fn summarise(
         clock::summary_duration(report.elapsed)
     );
     if colour {
-        println!("{GREEN}{summary}{RESET}");
+        let _ = writeln!(out, "{GREEN}{summary}{RESET}");
     } else {
-        println!("{summary}");
+        let _ = writeln!(out, "{summary}");
     }
     let listed = |order: &[usize], keep: &dyn Fn(&State) -> bool| -> String {
         let names: Vec<String> = order
@@ -398,13 +400,15 @@ fn summarise(
         } else {
             "SIGTERM"
         };
-        println!(
+        let _ = writeln!(
+            out,
             "Factotum job was interrupted by {name}, so no more tasks were started - the following tasks were not run: {}!",
             listed(&order, &not_run)
         );
     }
     if any(&failed) {
-        println!(
+        let _ = writeln!(
+            out,
             "Factotum job executed abnormally as a task ({}) failed - the following tasks were not run: {}!",
             listed(&order, &failed),
             listed(&order, &not_run)
@@ -415,7 +419,8 @@ fn summarise(
         ExitStatus::TaskFailed
     } else {
         if any(&early) {
-            println!(
+            let _ = writeln!(
+                out,
                 "Factotum job finished early as a task ({}) requested an early finish. The following tasks were not run: {}.",
                 listed(&order, &early),
                 listed(&order, &not_run)

@@ -7,7 +7,6 @@ mod output;
 pub use output::Tail;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write as _;
 use std::num::NonZeroUsize;
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -335,11 +334,14 @@ impl<'a> Run<'a> {
     fn start(&mut self, task: usize) {
         let spec = &self.tasks[task];
         let now = SystemTime::now();
-        status_line(format_args!(
-            "Task '{}' was started at {}",
-            spec.name,
-            clock::timestamp(now)
-        ));
+        say(
+            Stream::Stderr,
+            format_args!(
+                "Task '{}' was started at {}",
+                spec.name,
+                clock::timestamp(now)
+            ),
+        );
         self.started += 1;
         self.states[task] = State::Running;
         let record = &mut self.records[task];
@@ -419,19 +421,25 @@ impl<'a> Run<'a> {
         let mut skipped = Vec::new();
         match &state {
             State::Succeeded => {
-                status_line(format_args!(
-                    "Task '{}': succeeded after {}",
-                    spec.name,
-                    clock::seconds(duration)
-                ));
+                say(
+                    Stream::Stderr,
+                    format_args!(
+                        "Task '{}': succeeded after {}",
+                        spec.name,
+                        clock::seconds(duration)
+                    ),
+                );
                 self.release_dependents(task);
             }
             State::Failed(reason) => {
-                status_line(format_args!(
-                    "Task '{}': failed after {}. Reason: {reason}",
-                    spec.name,
-                    clock::seconds(duration)
-                ));
+                say(
+                    Stream::Stderr,
+                    format_args!(
+                        "Task '{}': failed after {}. Reason: {reason}",
+                        spec.name,
+                        clock::seconds(duration)
+                    ),
+                );
                 skipped = self.skip_descendants(task, &format!("the task '{}' failed", spec.name));
             }
             State::FinishedEarly => {
@@ -488,10 +496,12 @@ impl<'a> Run<'a> {
     fn on_signal(&mut self, signal: i32) {
         if self.interrupted_by.is_none() {
             self.interrupted_by = Some(signal);
-            println!("\nReceived shutdown signal, terminating gracefully...");
-            println!(
-                "Terminating {} child process(es) gracefully...",
-                self.running.len()
+            say(
+                Stream::Stdout,
+                format_args!(
+                    "\nReceived shutdown signal, terminating gracefully...\nTerminating {} child process(es) gracefully...",
+                    self.running.len()
+                ),
             );
             self.signal_all(Signal::TERM);
             self.kill_at = Some(Instant::now() + self.options.grace);
@@ -501,9 +511,12 @@ impl<'a> Run<'a> {
     }
 
     fn force_kill(&mut self) {
-        println!(
-            "Force-killing {} remaining process(es)...",
-            self.running.len()
+        say(
+            Stream::Stdout,
+            format_args!(
+                "Force-killing {} remaining process(es)...",
+                self.running.len()
+            ),
         );
         self.signal_all(Signal::KILL);
         self.kill_at = None;
@@ -523,10 +536,10 @@ impl<'a> Run<'a> {
         let left: Vec<usize> = self.running.keys().copied().collect();
         for task in left {
             let reason = "killed at shutdown; a process it started left its process group and still holds its output".to_owned();
-            status_line(format_args!(
-                "Task '{}': failed. Reason: {reason}",
-                self.tasks[task].name
-            ));
+            say(
+                Stream::Stderr,
+                format_args!("Task '{}': failed. Reason: {reason}", self.tasks[task].name),
+            );
             self.states[task] = State::Failed(reason);
         }
         self.running.clear();
@@ -588,11 +601,11 @@ fn shell() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("sh"))
 }
 
-/// Writes a task's status line to stderr in one piece: `eprintln!` writes each formatted part
-/// on its own (five writes for a "started" line), and a failure to write to stderr must not
-/// stop the run.
-fn status_line(line: std::fmt::Arguments<'_>) {
+/// Writes one of factotum's own lines in one piece: `eprintln!` writes each formatted part on
+/// its own (five writes for a "started" line), and panics when the stream is a closed pipe,
+/// where a failure to write must not stop the run.
+fn say(stream: Stream, line: std::fmt::Arguments<'_>) {
     let mut text = line.to_string();
     text.push('\n');
-    let _ = std::io::stderr().write_all(text.as_bytes());
+    output::write_whole(stream, text.as_bytes());
 }

@@ -53,11 +53,18 @@ impl Prefix {
         }
         line.push('\n');
         // A closed stdout (`factotum run … | head`) must not stop the task: keep draining.
-        let _ = match stream {
-            Stream::Stdout => io::stdout().lock().write_all(line.as_bytes()),
-            Stream::Stderr => io::stderr().lock().write_all(line.as_bytes()),
-        };
+        write_whole(stream, line.as_bytes());
     }
+}
+
+/// Writes `bytes` to factotum's stdout or stderr in one piece, under the stream's lock. A
+/// failure (a closed pipe, a full disk) is ignored: nothing written may stop the executor
+/// from managing its tasks, and `print!` would panic instead.
+pub(crate) fn write_whole(stream: Stream, bytes: &[u8]) {
+    let _ = match stream {
+        Stream::Stdout => io::stdout().lock().write_all(bytes),
+        Stream::Stderr => io::stderr().lock().write_all(bytes),
+    };
 }
 
 /// The last characters of what a task printed on one stream, for webhooks: the lines joined

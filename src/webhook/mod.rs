@@ -51,6 +51,15 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes to stdout and flushes, ignoring failure: a closed stdout must neither panic (as
+/// `print!` does) nor change how the run ends.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
 /// Follows a run and queues its events.
 pub struct Webhook {
     context: Context,
@@ -89,9 +98,6 @@ impl Webhook {
 
     /// Waits (within the drain bound) for the queued events and says how it went, as 0.7 did.
     pub fn finish(self, colour: bool) {
-        use std::io::Write as _;
-        print!("Waiting for webhook to finish sending events...");
-        let _ = std::io::stdout().flush();
         let paint = |code: &str, text: &str| {
             if colour {
                 format!("\u{1b}[{code}m{text}\u{1b}[0m")
@@ -99,17 +105,17 @@ impl Webhook {
                 text.to_owned()
             }
         };
-        match self.sender.finish(self.drain) {
-            Drained::AllSent => println!("{}", paint("32", " done!")),
-            Drained::SomeFailed => {
-                println!("{}", paint("32", " done!"));
-                println!("{}", paint("31", "Warning: some events failed to send"));
-            }
+        // Said before the wait, so the user knows what factotum is waiting for.
+        say("Waiting for webhook to finish sending events...");
+        let warning = paint("31", "Warning: some events failed to send");
+        let outcome = match self.sender.finish(self.drain) {
+            Drained::AllSent => paint("32", " done!"),
+            Drained::SomeFailed => format!("{}\n{warning}", paint("32", " done!")),
             Drained::TimedOut => {
-                println!(" gave up after {}s", self.drain.as_secs_f64());
-                println!("{}", paint("31", "Warning: some events failed to send"));
+                format!(" gave up after {}s\n{warning}", self.drain.as_secs_f64())
             }
-        }
+        };
+        say(&format!("{outcome}\n"));
     }
 
     fn post(&self, run_state: &str, change: &Change, view: &View<'_>) {
