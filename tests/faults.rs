@@ -216,3 +216,34 @@ fn sigterm_with_a_closed_stdout_still_stops_every_task() {
     assert!(!dir.path().join("after-ran").exists());
     pids.assert_all_gone();
 }
+
+#[test]
+fn hangup_and_quit_stop_the_run_as_sigterm_does() {
+    for (sent, name) in [(Signal::HUP, "SIGHUP"), (Signal::QUIT, "SIGQUIT")] {
+        let dir = tempfile::tempdir().unwrap();
+        let pids = Pids::in_dir(dir.path());
+        let file = job(
+            dir.path(),
+            "job.factfile",
+            &[
+                T("long", LONG, &[], &[]),
+                T("after", "touch", &["after-ran"], &["long"]),
+            ],
+        );
+        let mut command = factotum(dir.path(), &[file.to_str().unwrap(), "--grace", "1"]);
+        let (out, _) = to_files(&mut command, dir.path());
+        let mut child = command.spawn().unwrap();
+        pids.wait_for(2);
+        signal(&child, sent);
+        let status = wait_exit(&mut child);
+        let stdout = read(&out);
+        assert_eq!(status.code(), Some(2), "{name}: {status:?} {stdout}");
+        assert!(
+            stdout.contains(&format!(
+                "Factotum job was interrupted by {name}, so no more tasks were started - the following tasks were not run: 'after'!"
+            )),
+            "{stdout}"
+        );
+        pids.assert_all_gone();
+    }
+}

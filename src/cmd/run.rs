@@ -395,11 +395,7 @@ fn summarise(
     }
     let order = in_plan_order();
     if let Some(signal) = report.interrupted_by {
-        let name = if signal == signal_hook::consts::SIGINT {
-            "SIGINT"
-        } else {
-            "SIGTERM"
-        };
+        let name = exec::signal_name(signal);
         let _ = writeln!(
             out,
             "Factotum job was interrupted by {name}, so no more tasks were started - the following tasks were not run: {}!",

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{Pid, Signal, kill_process_group};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::plan::Plan;
@@ -26,6 +26,21 @@ use output::{Prefix, Stream};
 /// How long to wait for output pipes after the final SIGKILL; only processes that left the
 /// task's group (with `setsid`) can keep them open that long.
 const DRAIN_AFTER_KILL: Duration = Duration::from_secs(2);
+
+/// The signals that stop a run. SIGHUP too, so that a closed terminal or a dropped ssh
+/// session does not leave half a pipeline running; SIGQUIT stops it the same way, without
+/// the core dump, since the tasks are what matters.
+const STOP_SIGNALS: [i32; 4] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT];
+
+/// The name of one of the signals that stop a run, as the summary prints it.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        SIGINT => "SIGINT",
+        SIGHUP => "SIGHUP",
+        SIGQUIT => "SIGQUIT",
+        _ => "SIGTERM",
+    }
+}
 
 /// A task ready to run: its rendered name and shell line, and what its exit codes mean.
 #[derive(Clone, Debug)]
@@ -162,7 +177,7 @@ pub fn execute(
     observer: &mut dyn Observer,
 ) -> std::io::Result<Report> {
     let (events, inbox) = mpsc::channel();
-    let mut signals = Signals::new([SIGTERM, SIGINT])?;
+    let mut signals = Signals::new(STOP_SIGNALS)?;
     let signal_handle = signals.handle();
     let signal_events = events.clone();
     std::thread::spawn(move || {
