@@ -2,6 +2,7 @@
 //! shared output pipes, dead webhook endpoints and out-of-range numbers on the command line.
 
 use std::fs::File;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -246,4 +247,83 @@ fn hangup_and_quit_stop_the_run_as_sigterm_does() {
         );
         pids.assert_all_gone();
     }
+}
+
+/// A webhook endpoint that accepts connections and never answers.
+fn silent_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        // Held open, never read or answered; a run makes a handful of connections at most.
+        let held: Vec<_> = listener.incoming().take(64).collect();
+        drop(held);
+    });
+    url
+}
+
+/// Runs a quick job against a silent endpoint with the drain and timeouts at their maximum,
+/// sends `signals` once factotum waits for the webhook, and returns its exit and stdout.
+fn interrupt_the_drain(grace: &str, signals: &[Signal]) -> (ExitStatus, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = job(dir.path(), "job.factfile", &[T("quick", "true", &[], &[])]);
+    let url = silent_endpoint();
+    let mut command = factotum(
+        dir.path(),
+        &[
+            file.to_str().unwrap(),
+            "--webhook",
+            &url,
+            "--webhook-timeout",
+            "86400",
+            "--webhook-drain",
+            "86400",
+            "--grace",
+            grace,
+        ],
+    );
+    let (out, _) = to_files(&mut command, dir.path());
+    let mut child = command
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .spawn()
+        .unwrap();
+    wait_until("the drain to begin", || {
+        read(&out).contains("Waiting for webhook to finish sending events...")
+    });
+    for &sent in signals {
+        signal(&child, sent);
+    }
+    let status = wait_exit(&mut child);
+    (status, read(&out))
+}
+
+#[test]
+fn a_signal_shortens_the_webhook_drain_to_the_grace_period() {
+    let (status, stdout) = interrupt_the_drain("0", &[Signal::TERM]);
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.ends_with(
+            "Waiting for webhook to finish sending events... gave up: interrupted by SIGTERM\nWarning: some events failed to send\n"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_second_signal_abandons_the_webhook_drain() {
+    // With a day of grace, only the second signal can end the wait. Two different signals,
+    // since two of the same sent at once may arrive as one; either may be handled first.
+    let (status, stdout) = interrupt_the_drain("86400", &[Signal::TERM, Signal::INT]);
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    let said = ["SIGTERM", "SIGINT"].map(|name| {
+        format!(
+            "Waiting for webhook to finish sending events... gave up: interrupted by {name}\nWarning: some events failed to send\n"
+        )
+    });
+    assert!(
+        said.iter().any(|ending| stdout.ends_with(ending)),
+        "{stdout}"
+    );
 }

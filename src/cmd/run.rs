@@ -88,6 +88,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
             url: url.clone(),
             timeout: Duration::from_secs_f64(args.webhook_timeout),
             drain: Duration::from_secs_f64(args.webhook_drain),
+            grace: options.grace,
             live_output: options.heartbeat.is_some(),
         };
         let factfile = compact_factfile(&job, &variables, &rendered);
@@ -116,7 +117,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     };
     let status = summarise(&tasks, &order, &members, &report, colour);
     if let Some(webhook) = webhook {
-        webhook.finish(colour);
+        webhook.finish(colour, &report.interrupts);
     }
     status
 }

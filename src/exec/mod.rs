@@ -151,6 +151,38 @@ pub struct Report {
     pub elapsed: Duration,
     /// The first signal that stopped the run, if one did.
     pub interrupted_by: Option<i32>,
+    /// The stop signals, still caught after the run.
+    pub interrupts: Interrupts,
+}
+
+/// The signals that stop a run, still caught after it ended until this is dropped, so that
+/// what follows the run (the webhook drain) can heed them too.
+pub struct Interrupts {
+    /// The run's inbox: once the run has ended, only signals arrive in it.
+    inbox: mpsc::Receiver<Event>,
+    handle: signal_hook::iterator::Handle,
+}
+
+impl Interrupts {
+    /// A stop signal received since the run ended (or since the last call), if any.
+    pub fn received(&self) -> Option<i32> {
+        self.inbox.try_iter().find_map(|event| match event {
+            Event::Signal(signal) => Some(signal),
+            Event::Finished { .. } => None,
+        })
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
+
+impl std::fmt::Debug for Interrupts {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Interrupts").finish_non_exhaustive()
+    }
 }
 
 /// How a task's process ended.
@@ -192,12 +224,15 @@ pub fn execute(
     run.notify(|observer, view| observer.job_started(view));
     run.drive(&inbox);
     run.notify(|observer, view| observer.job_finished(view));
-    signal_handle.close();
     Ok(Report {
         states: run.states,
         started: run.started,
         elapsed: started_at.elapsed(),
         interrupted_by: run.interrupted_by,
+        interrupts: Interrupts {
+            inbox,
+            handle: signal_handle,
+        },
     })
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub use payload::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
 
-use crate::exec::{Observer, State, View};
+use crate::exec::{Interrupts, Observer, State, View, signal_name};
 use payload::{Change, Context, state_name};
 use sender::{Drained, Sender};
 
@@ -21,6 +21,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// How long the end of the run waits for events still queued.
     pub drain: Duration,
+    /// How long that wait goes on after a stop signal (`--grace`).
+    pub grace: Duration,
     /// Whether running tasks' output goes in every event (heartbeats are on).
     pub live_output: bool,
 }
@@ -65,6 +67,7 @@ pub struct Webhook {
     context: Context,
     sender: Sender,
     drain: Duration,
+    grace: Duration,
 }
 
 /// What the run needs to tell the webhook about itself.
@@ -93,11 +96,13 @@ impl Webhook {
             context,
             sender: Sender::start(settings.url.clone(), settings.timeout),
             drain: settings.drain,
+            grace: settings.grace,
         }
     }
 
     /// Waits (within the drain bound) for the queued events and says how it went, as 0.7 did.
-    pub fn finish(self, colour: bool) {
+    /// A stop signal shortens the wait to the grace period; a second one ends it.
+    pub fn finish(self, colour: bool, interrupts: &Interrupts) {
         let paint = |code: &str, text: &str| {
             if colour {
                 format!("\u{1b}[{code}m{text}\u{1b}[0m")
@@ -108,11 +113,20 @@ impl Webhook {
         // Said before the wait, so the user knows what factotum is waiting for.
         say("Waiting for webhook to finish sending events...");
         let warning = paint("31", "Warning: some events failed to send");
-        let outcome = match self.sender.finish(self.drain) {
+        let drained = self
+            .sender
+            .finish(self.drain, self.grace, || interrupts.received());
+        let outcome = match drained {
             Drained::AllSent => paint("32", " done!"),
             Drained::SomeFailed => format!("{}\n{warning}", paint("32", " done!")),
             Drained::TimedOut => {
                 format!(" gave up after {}s\n{warning}", self.drain.as_secs_f64())
+            }
+            Drained::Interrupted(signal) => {
+                format!(
+                    " gave up: interrupted by {}\n{warning}",
+                    signal_name(signal)
+                )
             }
         };
         say(&format!("{outcome}\n"));
