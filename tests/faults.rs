@@ -2,6 +2,7 @@
 //! shared output pipes, dead webhook endpoints and out-of-range numbers on the command line.
 
 use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -325,5 +326,57 @@ fn a_second_signal_abandons_the_webhook_drain() {
     assert!(
         said.iter().any(|ending| stdout.ends_with(ending)),
         "{stdout}"
+    );
+}
+
+#[test]
+fn stdout_and_stderr_on_one_pipe_keep_their_lines_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = |letter: char| {
+        format!(
+            "line=$(head -c 10000 /dev/zero | tr '\\0' {letter}); i=0; while [ $i -lt 1500 ]; do echo \"$line\"; echo \"$line\" >&2; i=$((i+1)); done"
+        )
+    };
+    let (a, b) = (writer('a'), writer('b'));
+    let file = job(
+        dir.path(),
+        "job.factfile",
+        &[T("a", &a, &[], &[]), T("b", &b, &[], &[])],
+    );
+    let script = format!(
+        "'{}' run '{}' --no-colour 2>&1",
+        env!("CARGO_BIN_EXE_factotum"),
+        file.display()
+    );
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let reader = BufReader::new(child.stdout.take().unwrap());
+    let (mut whole, mut broken) = (0usize, Vec::new());
+    for line in reader.split(b'\n') {
+        let line = line.unwrap();
+        let body = line
+            .strip_prefix(b"[a] ")
+            .or_else(|| line.strip_prefix(b"[b] "));
+        match body {
+            Some(body) if body.len() == 10_000 && body.iter().all(|&c| c == body[0]) => {
+                whole += 1;
+            }
+            _ if line.starts_with(b"Task '") || line.starts_with(b"2/2 tasks run in ") => {}
+            _ => broken.push(String::from_utf8_lossy(&line[..line.len().min(60)]).into_owned()),
+        }
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        (whole, broken.len()),
+        (6000, 0),
+        "cut lines begin: {:?}",
+        &broken[..broken.len().min(4)]
     );
 }

@@ -4,8 +4,11 @@
 //! line longer than the buffer is passed on in pieces, cut at a character boundary.
 
 use std::borrow::Cow;
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::sync::Mutex;
+use std::os::fd::{AsFd as _, BorrowedFd};
+use std::os::unix::fs::MetadataExt as _;
+use std::sync::{Mutex, OnceLock};
 
 /// Bytes read at a time; also the longest piece of a line written at once.
 const CHUNK: usize = 64 * 1024;
@@ -57,14 +60,41 @@ impl Prefix {
     }
 }
 
-/// Writes `bytes` to factotum's stdout or stderr in one piece, under the stream's lock. A
-/// failure (a closed pipe, a full disk) is ignored: nothing written may stop the executor
-/// from managing its tasks, and `print!` would panic instead.
+/// Writes `bytes` to factotum's stdout or stderr in one piece, under the stream's lock, or
+/// under both locks when the two are one file (`2>&1`, a terminal): a pipe write over 4 KiB
+/// is not atomic, so two writers with separate locks would cut each other's lines. A failure
+/// (a closed pipe, a full disk) is ignored: nothing written may stop the executor from
+/// managing its tasks, and `print!` would panic instead.
 pub(crate) fn write_whole(stream: Stream, bytes: &[u8]) {
-    let _ = match stream {
-        Stream::Stdout => io::stdout().lock().write_all(bytes),
-        Stream::Stderr => io::stderr().lock().write_all(bytes),
+    let _ = match (stream, one_file()) {
+        (Stream::Stdout, false) => io::stdout().lock().write_all(bytes),
+        (Stream::Stderr, false) => io::stderr().lock().write_all(bytes),
+        (stream, true) => {
+            // Always stdout's lock first, so two writers never wait on each other.
+            let mut stdout = io::stdout().lock();
+            let mut stderr = io::stderr().lock();
+            match stream {
+                Stream::Stdout => stdout.write_all(bytes),
+                Stream::Stderr => stderr.write_all(bytes),
+            }
+        }
     };
+}
+
+/// Whether stdout and stderr are the same open file (same device and inode), looked up once.
+fn one_file() -> bool {
+    static ONE_FILE: OnceLock<bool> = OnceLock::new();
+    *ONE_FILE.get_or_init(|| {
+        let stdout = identity(io::stdout().as_fd());
+        stdout.is_some() && stdout == identity(io::stderr().as_fd())
+    })
+}
+
+/// The device and inode of an open file, through a duplicate of its descriptor.
+fn identity(fd: BorrowedFd<'_>) -> Option<(u64, u64)> {
+    let file = File::from(fd.try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok()?;
+    Some((meta.dev(), meta.ino()))
 }
 
 /// The last characters of what a task printed on one stream, for webhooks: the lines joined
