@@ -380,3 +380,60 @@ fn stdout_and_stderr_on_one_pipe_keep_their_lines_whole() {
         &broken[..broken.len().min(4)]
     );
 }
+
+#[test]
+fn numbers_on_the_command_line_are_checked_or_taken_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = job(
+        dir.path(),
+        "job.factfile",
+        &[T("echo", "echo", &["hi"], &[])],
+    );
+    let file = file.to_str().unwrap();
+    let huge = u64::MAX.to_string();
+    // A closed port, and no wait for its events at the end.
+    let webhook = ["--webhook", "http://127.0.0.1:9/", "--webhook-drain", "0"];
+    let run = |flag: &str, value: &str| {
+        Test::in_dir(dir.path())
+            .args(["run", file])
+            .args(webhook)
+            .arg(format!("{flag}={value}"))
+            .run()
+    };
+    for (flag, value) in [
+        ("--heartbeat-interval", huge.as_str()),
+        ("--heartbeat-interval", "86401"),
+        ("--heartbeat-interval", "0"),
+        ("--grace", "1e300"),
+        ("--webhook-timeout", "-1"),
+        ("--webhook-drain", "NaN"),
+        ("--jobs", "0"),
+    ] {
+        let refused = run(flag, value);
+        assert_eq!(
+            refused.status,
+            3,
+            "{flag} {value}: {}",
+            refused.transcript()
+        );
+        assert!(
+            refused.stderr.contains(flag) && !refused.stderr.contains("panicked"),
+            "{flag} {value}: {}",
+            refused.transcript()
+        );
+        assert!(refused.stdout.is_empty(), "{flag} {value}: nothing ran");
+    }
+    for (flag, value) in [
+        ("--heartbeat-interval", "86400"),
+        ("--max-stdouterr-size", huge.as_str()),
+        ("--jobs", huge.as_str()),
+    ] {
+        let taken = run(flag, value);
+        assert_eq!(taken.status, 0, "{flag} {value}: {}", taken.transcript());
+        assert!(
+            taken.stdout.starts_with("[echo] hi\n1/1 tasks run in "),
+            "{flag} {value}: {}",
+            taken.transcript()
+        );
+    }
+}

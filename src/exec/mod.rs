@@ -297,7 +297,7 @@ impl<'a> Run<'a> {
             records: tasks.iter().map(|_| Record::default()).collect(),
             observer,
             announced_running: false,
-            next_heartbeat: options.heartbeat.map(|every| Instant::now() + every),
+            next_heartbeat: options.heartbeat.map(clock::deadline_after),
             started: 0,
             interrupted_by: None,
             kill_at: None,
@@ -344,7 +344,7 @@ impl<'a> Run<'a> {
                         .heartbeat
                         .filter(|_| self.next_heartbeat.is_some_and(|at| at <= now))
                     {
-                        self.next_heartbeat = Some(now + every);
+                        self.next_heartbeat = Some(clock::deadline_after(every));
                         let mut running: Vec<usize> = self.running.keys().copied().collect();
                         running.sort_unstable();
                         self.notify(|observer, view| observer.heartbeat(&running, view));
@@ -554,7 +554,7 @@ impl<'a> Run<'a> {
                 ),
             );
             self.signal_all(Signal::TERM);
-            self.kill_at = Some(Instant::now() + self.options.grace);
+            self.kill_at = Some(clock::deadline_after(self.options.grace));
         } else if self.abandon_at.is_none() {
             self.force_kill();
         }
@@ -570,7 +570,7 @@ impl<'a> Run<'a> {
         );
         self.signal_all(Signal::KILL);
         self.kill_at = None;
-        self.abandon_at = Some(Instant::now() + DRAIN_AFTER_KILL);
+        self.abandon_at = Some(clock::deadline_after(DRAIN_AFTER_KILL));
     }
 
     /// Signals every running task's process group, never factotum's own.

@@ -123,7 +123,7 @@ impl Tail {
         self.text.push_str(line);
         self.lines += 1;
         // Cut back now and then rather than per line; a character is at most four bytes.
-        if self.text.len() > 8 * self.limit + CHUNK {
+        if self.text.len() > self.limit.saturating_mul(8).saturating_add(CHUNK) {
             self.text = last_chars(&self.text, self.limit).to_owned();
         }
     }
