@@ -437,3 +437,23 @@ fn numbers_on_the_command_line_are_checked_or_taken_whole() {
         );
     }
 }
+
+#[test]
+fn a_line_with_no_end_comes_out_in_64_kib_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    // 300,000 bytes and no newline, then a line of exactly 64 KiB, which stays one line.
+    let command =
+        "head -c 300000 /dev/zero | tr '\\0' x; echo; head -c 65536 /dev/zero | tr '\\0' y; echo";
+    let file = job(dir.path(), "job.factfile", &[T("long", command, &[], &[])]);
+    let run = Test::in_dir(dir.path())
+        .args(["run", file.to_str().unwrap(), "--no-colour"])
+        .run();
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let pieces: Vec<usize> = run
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("[long] "))
+        .map(str::len)
+        .collect();
+    assert_eq!(pieces, [65_536, 65_536, 65_536, 65_536, 37_856, 65_536]);
+}

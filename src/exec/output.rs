@@ -10,7 +10,8 @@ use std::os::fd::{AsFd as _, BorrowedFd};
 use std::os::unix::fs::MetadataExt as _;
 use std::sync::{Mutex, OnceLock};
 
-/// Bytes read at a time; also the longest piece of a line written at once.
+/// Bytes read at a time; also the longest piece of a line written at once (a piece is cut
+/// short by up to three bytes so as not to split a character).
 const CHUNK: usize = 64 * 1024;
 
 /// Where a line goes, and how it looks there.
@@ -165,19 +166,30 @@ pub(crate) fn pump(source: impl Read, stream: Stream, prefix: &Prefix, tail: Opt
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        let (used, line_end) = match buffer.iter().position(|&b| b == b'\n') {
-            Some(newline) => (newline + 1, Some(newline)),
-            None => (buffer.len(), None),
-        };
-        pending.extend_from_slice(&buffer[..line_end.unwrap_or(used)]);
-        reader.consume(used);
-        if line_end.is_some() {
+        if pending.len() >= CHUNK {
+            // A full piece: passed on now, unless the line ends right here and is whole.
+            if buffer[0] == b'\n' {
+                reader.consume(1);
+                emit(&text_of(strip_cr(&pending)));
+                pending.clear();
+            } else {
+                let cut = char_boundary(&pending);
+                emit(&text_of(&pending[..cut]));
+                pending.drain(..cut);
+            }
+            continue;
+        }
+        // Never more than fills the piece, so no piece is longer than CHUNK.
+        let window = &buffer[..buffer.len().min(CHUNK - pending.len())];
+        if let Some(newline) = window.iter().position(|&b| b == b'\n') {
+            pending.extend_from_slice(&window[..newline]);
+            reader.consume(newline + 1);
             emit(&text_of(strip_cr(&pending)));
             pending.clear();
-        } else if pending.len() >= CHUNK {
-            let cut = char_boundary(&pending);
-            emit(&text_of(&pending[..cut]));
-            pending.drain(..cut);
+        } else {
+            let used = window.len();
+            pending.extend_from_slice(window);
+            reader.consume(used);
         }
     }
     if !pending.is_empty() {
