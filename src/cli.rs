@@ -127,7 +127,7 @@ pub struct RunArgs {
     pub webhook: Option<String>,
 
     /// With --webhook: also send the running tasks' state and output every N seconds.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_interval)]
     pub heartbeat_interval: Option<std::num::NonZeroU64>,
 
     /// With --webhook: keep the last N characters of each task's stdout and stderr.
@@ -150,6 +150,14 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
             "`{text}` is not a number of seconds between 0 and 86400"
         )),
     }
+}
+
+/// Whole seconds from 1 to 86400, bounded as the other durations are.
+fn parse_interval(text: &str) -> Result<std::num::NonZeroU64, String> {
+    text.parse::<std::num::NonZeroU64>()
+        .ok()
+        .filter(|seconds| seconds.get() <= 86_400)
+        .ok_or_else(|| format!("`{text}` is not a whole number of seconds between 1 and 86400"))
 }
 
 /// Arguments of `factotum check`.

@@ -5,6 +5,7 @@ mod compat;
 mod dot;
 mod dsl;
 mod editors;
+mod faults;
 mod hostile;
 mod run;
 mod samples;

@@ -376,7 +376,7 @@ fn constraints_in_the_file_need_schema_1_1_0() {
 }
 
 /// Whether a process exists (a zombie counts as gone).
-fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         !stat
             .rsplit(')')

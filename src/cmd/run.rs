@@ -88,6 +88,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
             url: url.clone(),
             timeout: Duration::from_secs_f64(args.webhook_timeout),
             drain: Duration::from_secs_f64(args.webhook_drain),
+            grace: options.grace,
             live_output: options.heartbeat.is_some(),
         };
         let factfile = compact_factfile(&job, &variables, &rendered);
@@ -116,7 +117,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     };
     let status = summarise(&tasks, &order, &members, &report, colour);
     if let Some(webhook) = webhook {
-        webhook.finish(colour);
+        webhook.finish(colour, &report.interrupts);
     }
     status
 }
@@ -358,6 +359,8 @@ fn summarise(
     report: &exec::Report,
     colour: bool,
 ) -> ExitStatus {
+    // Written, not printed: a closed stdout must not panic and lose the exit code.
+    let mut out = std::io::stdout().lock();
     let summary = format!(
         "{}/{} tasks run in {}",
         report.started,
@@ -365,9 +368,9 @@ fn summarise(
         clock::summary_duration(report.elapsed)
     );
     if colour {
-        println!("{GREEN}{summary}{RESET}");
+        let _ = writeln!(out, "{GREEN}{summary}{RESET}");
     } else {
-        println!("{summary}");
+        let _ = writeln!(out, "{summary}");
     }
     let listed = |order: &[usize], keep: &dyn Fn(&State) -> bool| -> String {
         let names: Vec<String> = order
@@ -393,28 +396,28 @@ fn summarise(
     }
     let order = in_plan_order();
     if let Some(signal) = report.interrupted_by {
-        let name = if signal == signal_hook::consts::SIGINT {
-            "SIGINT"
-        } else {
-            "SIGTERM"
-        };
-        println!(
+        let name = exec::signal_name(signal);
+        let _ = writeln!(
+            out,
             "Factotum job was interrupted by {name}, so no more tasks were started - the following tasks were not run: {}!",
             listed(&order, &not_run)
         );
     }
     if any(&failed) {
-        println!(
+        let _ = writeln!(
+            out,
             "Factotum job executed abnormally as a task ({}) failed - the following tasks were not run: {}!",
             listed(&order, &failed),
             listed(&order, &not_run)
         );
         ExitStatus::TaskFailed
-    } else if report.interrupted_by.is_some() && any(&not_run) {
+    } else if report.interrupted_by.is_some() {
+        // Even when every task it stopped exited 0: the run did not go as planned.
         ExitStatus::TaskFailed
     } else {
         if any(&early) {
-            println!(
+            let _ = writeln!(
+                out,
                 "Factotum job finished early as a task ({}) requested an early finish. The following tasks were not run: {}.",
                 listed(&order, &early),
                 listed(&order, &not_run)

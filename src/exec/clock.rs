@@ -1,6 +1,16 @@
 //! Time as Factotum 0.7 printed it: UTC timestamps with nanoseconds, and short durations.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A century: "never", for a run.
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// The instant `wait` from now; a wait beyond what the clock holds (2^64 seconds) is cut to a
+/// century rather than panicking as `Instant + Duration` does.
+pub(crate) fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait.min(CENTURY)).unwrap_or(now)
+}
 
 /// `2026-11-28 06:24:42.768162940 UTC`, as the terminal lines show start times.
 pub(crate) fn timestamp(at: SystemTime) -> String {
@@ -97,7 +107,7 @@ pub(crate) fn summary_duration(duration: Duration) -> String {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use super::{iso_duration, iso_timestamp, summary_duration, timestamp};
+    use super::{deadline_after, iso_duration, iso_timestamp, summary_duration, timestamp};
 
     #[test]
     fn timestamps() {
@@ -116,6 +126,12 @@ mod tests {
         assert_eq!(iso_duration(Duration::new(7, 418_000)), "PT7.000418S");
         assert_eq!(iso_duration(Duration::from_millis(2500)), "PT2.500S");
         assert_eq!(iso_duration(Duration::from_secs(86_405)), "P1DT5S");
+    }
+
+    #[test]
+    fn deadlines_never_overflow() {
+        let far = deadline_after(Duration::MAX);
+        assert!(far > deadline_after(Duration::from_secs(86_400)));
     }
 
     #[test]

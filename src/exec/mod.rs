@@ -7,7 +7,6 @@ mod output;
 pub use output::Tail;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write as _;
 use std::num::NonZeroUsize;
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -18,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{Pid, Signal, kill_process_group};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::plan::Plan;
@@ -27,6 +26,21 @@ use output::{Prefix, Stream};
 /// How long to wait for output pipes after the final SIGKILL; only processes that left the
 /// task's group (with `setsid`) can keep them open that long.
 const DRAIN_AFTER_KILL: Duration = Duration::from_secs(2);
+
+/// The signals that stop a run. SIGHUP too, so that a closed terminal or a dropped ssh
+/// session does not leave half a pipeline running; SIGQUIT stops it the same way, without
+/// the core dump, since the tasks are what matters.
+const STOP_SIGNALS: [i32; 4] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT];
+
+/// The name of one of the signals that stop a run, as the summary prints it.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        SIGINT => "SIGINT",
+        SIGHUP => "SIGHUP",
+        SIGQUIT => "SIGQUIT",
+        _ => "SIGTERM",
+    }
+}
 
 /// A task ready to run: its rendered name and shell line, and what its exit codes mean.
 #[derive(Clone, Debug)]
@@ -137,6 +151,38 @@ pub struct Report {
     pub elapsed: Duration,
     /// The first signal that stopped the run, if one did.
     pub interrupted_by: Option<i32>,
+    /// The stop signals, still caught after the run.
+    pub interrupts: Interrupts,
+}
+
+/// The signals that stop a run, still caught after it ended until this is dropped, so that
+/// what follows the run (the webhook drain) can heed them too.
+pub struct Interrupts {
+    /// The run's inbox: once the run has ended, only signals arrive in it.
+    inbox: mpsc::Receiver<Event>,
+    handle: signal_hook::iterator::Handle,
+}
+
+impl Interrupts {
+    /// A stop signal received since the run ended (or since the last call), if any.
+    pub fn received(&self) -> Option<i32> {
+        self.inbox.try_iter().find_map(|event| match event {
+            Event::Signal(signal) => Some(signal),
+            Event::Finished { .. } => None,
+        })
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
+
+impl std::fmt::Debug for Interrupts {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Interrupts").finish_non_exhaustive()
+    }
 }
 
 /// How a task's process ended.
@@ -163,7 +209,7 @@ pub fn execute(
     observer: &mut dyn Observer,
 ) -> std::io::Result<Report> {
     let (events, inbox) = mpsc::channel();
-    let mut signals = Signals::new([SIGTERM, SIGINT])?;
+    let mut signals = Signals::new(STOP_SIGNALS)?;
     let signal_handle = signals.handle();
     let signal_events = events.clone();
     std::thread::spawn(move || {
@@ -178,12 +224,15 @@ pub fn execute(
     run.notify(|observer, view| observer.job_started(view));
     run.drive(&inbox);
     run.notify(|observer, view| observer.job_finished(view));
-    signal_handle.close();
     Ok(Report {
         states: run.states,
         started: run.started,
         elapsed: started_at.elapsed(),
         interrupted_by: run.interrupted_by,
+        interrupts: Interrupts {
+            inbox,
+            handle: signal_handle,
+        },
     })
 }
 
@@ -200,8 +249,10 @@ struct Run<'a> {
     /// Dependencies (inside the run) not yet succeeded, per task.
     waiting_for: Vec<usize>,
     ready: BTreeSet<usize>,
-    /// Running tasks and their process groups.
-    running: HashMap<usize, Pid>,
+    /// Tasks started whose end has not been handled yet, with their process groups (`None`
+    /// when no process was made): the run ends only when this is empty, so that no task's
+    /// ending is left unread in the inbox.
+    running: HashMap<usize, Option<Pid>>,
     states: Vec<State>,
     records: Vec<Record>,
     observer: &'a mut dyn Observer,
@@ -246,7 +297,7 @@ impl<'a> Run<'a> {
             records: tasks.iter().map(|_| Record::default()).collect(),
             observer,
             announced_running: false,
-            next_heartbeat: options.heartbeat.map(|every| Instant::now() + every),
+            next_heartbeat: options.heartbeat.map(clock::deadline_after),
             started: 0,
             interrupted_by: None,
             kill_at: None,
@@ -293,7 +344,7 @@ impl<'a> Run<'a> {
                         .heartbeat
                         .filter(|_| self.next_heartbeat.is_some_and(|at| at <= now))
                     {
-                        self.next_heartbeat = Some(now + every);
+                        self.next_heartbeat = Some(clock::deadline_after(every));
                         let mut running: Vec<usize> = self.running.keys().copied().collect();
                         running.sort_unstable();
                         self.notify(|observer, view| observer.heartbeat(&running, view));
@@ -333,11 +384,14 @@ impl<'a> Run<'a> {
     fn start(&mut self, task: usize) {
         let spec = &self.tasks[task];
         let now = SystemTime::now();
-        status_line(format_args!(
-            "Task '{}' was started at {}",
-            spec.name,
-            clock::timestamp(now)
-        ));
+        say(
+            Stream::Stderr,
+            format_args!(
+                "Task '{}' was started at {}",
+                spec.name,
+                clock::timestamp(now)
+            ),
+        );
         self.started += 1;
         self.states[task] = State::Running;
         let record = &mut self.records[task];
@@ -364,7 +418,9 @@ impl<'a> Run<'a> {
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(error) => {
-                // Through the inbox, so the observer hears of the start before the end.
+                // Through the inbox, so the observer hears of the start before the end; the
+                // task counts as running until that event is read.
+                self.running.insert(task, None);
                 let _ = self.events.send(Event::Finished {
                     task,
                     ending: Ending::NotStarted(error),
@@ -373,9 +429,8 @@ impl<'a> Run<'a> {
                 return;
             }
         };
-        if let Some(group) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
-            self.running.insert(task, group);
-        }
+        let group = i32::try_from(child.id()).ok().and_then(Pid::from_raw);
+        self.running.insert(task, group);
         let prefix = Prefix::new(&spec.name, self.options.colour);
         let events = self.events.clone();
         std::thread::spawn(move || {
@@ -416,19 +471,25 @@ impl<'a> Run<'a> {
         let mut skipped = Vec::new();
         match &state {
             State::Succeeded => {
-                status_line(format_args!(
-                    "Task '{}': succeeded after {}",
-                    spec.name,
-                    clock::seconds(duration)
-                ));
+                say(
+                    Stream::Stderr,
+                    format_args!(
+                        "Task '{}': succeeded after {}",
+                        spec.name,
+                        clock::seconds(duration)
+                    ),
+                );
                 self.release_dependents(task);
             }
             State::Failed(reason) => {
-                status_line(format_args!(
-                    "Task '{}': failed after {}. Reason: {reason}",
-                    spec.name,
-                    clock::seconds(duration)
-                ));
+                say(
+                    Stream::Stderr,
+                    format_args!(
+                        "Task '{}': failed after {}. Reason: {reason}",
+                        spec.name,
+                        clock::seconds(duration)
+                    ),
+                );
                 skipped = self.skip_descendants(task, &format!("the task '{}' failed", spec.name));
             }
             State::FinishedEarly => {
@@ -485,31 +546,36 @@ impl<'a> Run<'a> {
     fn on_signal(&mut self, signal: i32) {
         if self.interrupted_by.is_none() {
             self.interrupted_by = Some(signal);
-            println!("\nReceived shutdown signal, terminating gracefully...");
-            println!(
-                "Terminating {} child process(es) gracefully...",
-                self.running.len()
+            say(
+                Stream::Stdout,
+                format_args!(
+                    "\nReceived shutdown signal, terminating gracefully...\nTerminating {} child process(es) gracefully...",
+                    self.running.len()
+                ),
             );
             self.signal_all(Signal::TERM);
-            self.kill_at = Some(Instant::now() + self.options.grace);
+            self.kill_at = Some(clock::deadline_after(self.options.grace));
         } else if self.abandon_at.is_none() {
             self.force_kill();
         }
     }
 
     fn force_kill(&mut self) {
-        println!(
-            "Force-killing {} remaining process(es)...",
-            self.running.len()
+        say(
+            Stream::Stdout,
+            format_args!(
+                "Force-killing {} remaining process(es)...",
+                self.running.len()
+            ),
         );
         self.signal_all(Signal::KILL);
         self.kill_at = None;
-        self.abandon_at = Some(Instant::now() + DRAIN_AFTER_KILL);
+        self.abandon_at = Some(clock::deadline_after(DRAIN_AFTER_KILL));
     }
 
     /// Signals every running task's process group, never factotum's own.
     fn signal_all(&self, signal: Signal) {
-        for &group in self.running.values() {
+        for &group in self.running.values().flatten() {
             // The group may already be gone; there is nothing to do about that.
             let _ = kill_process_group(group, signal);
         }
@@ -520,10 +586,10 @@ impl<'a> Run<'a> {
         let left: Vec<usize> = self.running.keys().copied().collect();
         for task in left {
             let reason = "killed at shutdown; a process it started left its process group and still holds its output".to_owned();
-            status_line(format_args!(
-                "Task '{}': failed. Reason: {reason}",
-                self.tasks[task].name
-            ));
+            say(
+                Stream::Stderr,
+                format_args!("Task '{}': failed. Reason: {reason}", self.tasks[task].name),
+            );
             self.states[task] = State::Failed(reason);
         }
         self.running.clear();
@@ -585,11 +651,11 @@ fn shell() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("sh"))
 }
 
-/// Writes a task's status line to stderr in one piece: `eprintln!` writes each formatted part
-/// on its own (five writes for a "started" line), and a failure to write to stderr must not
-/// stop the run.
-fn status_line(line: std::fmt::Arguments<'_>) {
+/// Writes one of factotum's own lines in one piece: `eprintln!` writes each formatted part on
+/// its own (five writes for a "started" line), and panics when the stream is a closed pipe,
+/// where a failure to write must not stop the run.
+fn say(stream: Stream, line: std::fmt::Arguments<'_>) {
     let mut text = line.to_string();
     text.push('\n');
-    let _ = std::io::stderr().write_all(text.as_bytes());
+    output::write_whole(stream, text.as_bytes());
 }

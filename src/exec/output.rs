@@ -4,10 +4,14 @@
 //! line longer than the buffer is passed on in pieces, cut at a character boundary.
 
 use std::borrow::Cow;
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::sync::Mutex;
+use std::os::fd::{AsFd as _, BorrowedFd};
+use std::os::unix::fs::MetadataExt as _;
+use std::sync::{Mutex, OnceLock};
 
-/// Bytes read at a time; also the longest piece of a line written at once.
+/// Bytes read at a time; also the longest piece of a line written at once (a piece is cut
+/// short by up to three bytes so as not to split a character).
 const CHUNK: usize = 64 * 1024;
 
 /// Where a line goes, and how it looks there.
@@ -53,11 +57,45 @@ impl Prefix {
         }
         line.push('\n');
         // A closed stdout (`factotum run … | head`) must not stop the task: keep draining.
-        let _ = match stream {
-            Stream::Stdout => io::stdout().lock().write_all(line.as_bytes()),
-            Stream::Stderr => io::stderr().lock().write_all(line.as_bytes()),
-        };
+        write_whole(stream, line.as_bytes());
     }
+}
+
+/// Writes `bytes` to factotum's stdout or stderr in one piece, under the stream's lock, or
+/// under both locks when the two are one file (`2>&1`, a terminal): a pipe write over 4 KiB
+/// is not atomic, so two writers with separate locks would cut each other's lines. A failure
+/// (a closed pipe, a full disk) is ignored: nothing written may stop the executor from
+/// managing its tasks, and `print!` would panic instead.
+pub(crate) fn write_whole(stream: Stream, bytes: &[u8]) {
+    let _ = match (stream, one_file()) {
+        (Stream::Stdout, false) => io::stdout().lock().write_all(bytes),
+        (Stream::Stderr, false) => io::stderr().lock().write_all(bytes),
+        (stream, true) => {
+            // Always stdout's lock first, so two writers never wait on each other.
+            let mut stdout = io::stdout().lock();
+            let mut stderr = io::stderr().lock();
+            match stream {
+                Stream::Stdout => stdout.write_all(bytes),
+                Stream::Stderr => stderr.write_all(bytes),
+            }
+        }
+    };
+}
+
+/// Whether stdout and stderr are the same open file (same device and inode), looked up once.
+fn one_file() -> bool {
+    static ONE_FILE: OnceLock<bool> = OnceLock::new();
+    *ONE_FILE.get_or_init(|| {
+        let stdout = identity(io::stdout().as_fd());
+        stdout.is_some() && stdout == identity(io::stderr().as_fd())
+    })
+}
+
+/// The device and inode of an open file, through a duplicate of its descriptor.
+fn identity(fd: BorrowedFd<'_>) -> Option<(u64, u64)> {
+    let file = File::from(fd.try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok()?;
+    Some((meta.dev(), meta.ino()))
 }
 
 /// The last characters of what a task printed on one stream, for webhooks: the lines joined
@@ -86,7 +124,7 @@ impl Tail {
         self.text.push_str(line);
         self.lines += 1;
         // Cut back now and then rather than per line; a character is at most four bytes.
-        if self.text.len() > 8 * self.limit + CHUNK {
+        if self.text.len() > self.limit.saturating_mul(8).saturating_add(CHUNK) {
             self.text = last_chars(&self.text, self.limit).to_owned();
         }
     }
@@ -128,19 +166,30 @@ pub(crate) fn pump(source: impl Read, stream: Stream, prefix: &Prefix, tail: Opt
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         };
-        let (used, line_end) = match buffer.iter().position(|&b| b == b'\n') {
-            Some(newline) => (newline + 1, Some(newline)),
-            None => (buffer.len(), None),
-        };
-        pending.extend_from_slice(&buffer[..line_end.unwrap_or(used)]);
-        reader.consume(used);
-        if line_end.is_some() {
+        if pending.len() >= CHUNK {
+            // A full piece: passed on now, unless the line ends right here and is whole.
+            if buffer[0] == b'\n' {
+                reader.consume(1);
+                emit(&text_of(strip_cr(&pending)));
+                pending.clear();
+            } else {
+                let cut = char_boundary(&pending);
+                emit(&text_of(&pending[..cut]));
+                pending.drain(..cut);
+            }
+            continue;
+        }
+        // Never more than fills the piece, so no piece is longer than CHUNK.
+        let window = &buffer[..buffer.len().min(CHUNK - pending.len())];
+        if let Some(newline) = window.iter().position(|&b| b == b'\n') {
+            pending.extend_from_slice(&window[..newline]);
+            reader.consume(newline + 1);
             emit(&text_of(strip_cr(&pending)));
             pending.clear();
-        } else if pending.len() >= CHUNK {
-            let cut = char_boundary(&pending);
-            emit(&text_of(&pending[..cut]));
-            pending.drain(..cut);
+        } else {
+            let used = window.len();
+            pending.extend_from_slice(window);
+            reader.consume(used);
         }
     }
     if !pending.is_empty() {

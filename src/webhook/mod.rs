@@ -8,7 +8,7 @@ use std::time::Duration;
 
 pub use payload::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
 
-use crate::exec::{Observer, State, View};
+use crate::exec::{Interrupts, Observer, State, View, signal_name};
 use payload::{Change, Context, state_name};
 use sender::{Drained, Sender};
 
@@ -21,6 +21,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// How long the end of the run waits for events still queued.
     pub drain: Duration,
+    /// How long that wait goes on after a stop signal (`--grace`).
+    pub grace: Duration,
     /// Whether running tasks' output goes in every event (heartbeats are on).
     pub live_output: bool,
 }
@@ -51,11 +53,21 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes to stdout and flushes, ignoring failure: a closed stdout must neither panic (as
+/// `print!` does) nor change how the run ends.
+fn say(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
 /// Follows a run and queues its events.
 pub struct Webhook {
     context: Context,
     sender: Sender,
     drain: Duration,
+    grace: Duration,
 }
 
 /// What the run needs to tell the webhook about itself.
@@ -84,14 +96,13 @@ impl Webhook {
             context,
             sender: Sender::start(settings.url.clone(), settings.timeout),
             drain: settings.drain,
+            grace: settings.grace,
         }
     }
 
     /// Waits (within the drain bound) for the queued events and says how it went, as 0.7 did.
-    pub fn finish(self, colour: bool) {
-        use std::io::Write as _;
-        print!("Waiting for webhook to finish sending events...");
-        let _ = std::io::stdout().flush();
+    /// A stop signal shortens the wait to the grace period; a second one ends it.
+    pub fn finish(self, colour: bool, interrupts: &Interrupts) {
         let paint = |code: &str, text: &str| {
             if colour {
                 format!("\u{1b}[{code}m{text}\u{1b}[0m")
@@ -99,17 +110,26 @@ impl Webhook {
                 text.to_owned()
             }
         };
-        match self.sender.finish(self.drain) {
-            Drained::AllSent => println!("{}", paint("32", " done!")),
-            Drained::SomeFailed => {
-                println!("{}", paint("32", " done!"));
-                println!("{}", paint("31", "Warning: some events failed to send"));
-            }
+        // Said before the wait, so the user knows what factotum is waiting for.
+        say("Waiting for webhook to finish sending events...");
+        let warning = paint("31", "Warning: some events failed to send");
+        let drained = self
+            .sender
+            .finish(self.drain, self.grace, || interrupts.received());
+        let outcome = match drained {
+            Drained::AllSent => paint("32", " done!"),
+            Drained::SomeFailed => format!("{}\n{warning}", paint("32", " done!")),
             Drained::TimedOut => {
-                println!(" gave up after {}s", self.drain.as_secs_f64());
-                println!("{}", paint("31", "Warning: some events failed to send"));
+                format!(" gave up after {}s\n{warning}", self.drain.as_secs_f64())
             }
-        }
+            Drained::Interrupted(signal) => {
+                format!(
+                    " gave up: interrupted by {}\n{warning}",
+                    signal_name(signal)
+                )
+            }
+        };
+        say(&format!("{outcome}\n"));
     }
 
     fn post(&self, run_state: &str, change: &Change, view: &View<'_>) {

@@ -2,12 +2,17 @@
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::exec::clock::deadline_after;
 
 /// How many times an event is tried.
 const ATTEMPTS: u32 = 3;
 /// The first back-off; it doubles after each failed attempt, with ±50% jitter.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
+/// How often the drain looks for a stop signal while it waits.
+const SIGNAL_POLL: Duration = Duration::from_millis(20);
 
 /// The queue into the delivery thread.
 pub(super) struct Sender {
@@ -25,6 +30,8 @@ pub(super) enum Drained {
     SomeFailed,
     /// The bound ran out with events still queued or in flight.
     TimedOut,
+    /// Stopped by this signal (the first of them) with events still queued or in flight.
+    Interrupted(i32),
 }
 
 impl Sender {
@@ -58,15 +65,38 @@ impl Sender {
         let _ = self.queue.send(body);
     }
 
-    /// Closes the queue and waits at most `bound` for the rest to be delivered.
-    pub(super) fn finish(self, bound: Duration) -> Drained {
+    /// Closes the queue and waits at most `bound` for the rest to be delivered. A stop signal
+    /// (as `interrupted` reports them) cuts what is left of the wait to `grace`; a second one
+    /// ends it at once.
+    pub(super) fn finish(
+        self,
+        bound: Duration,
+        grace: Duration,
+        mut interrupted: impl FnMut() -> Option<i32>,
+    ) -> Drained {
         drop(self.queue);
-        let drained = match self.done.recv_timeout(bound) {
-            Ok(true) => Drained::AllSent,
-            Ok(false) => Drained::SomeFailed,
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => Drained::TimedOut,
+        let mut deadline = deadline_after(bound);
+        let mut stopped_by = None;
+        let drained = loop {
+            let now = Instant::now();
+            if now >= deadline {
+                break stopped_by.map_or(Drained::TimedOut, Drained::Interrupted);
+            }
+            match self.done.recv_timeout((deadline - now).min(SIGNAL_POLL)) {
+                Ok(true) => break Drained::AllSent,
+                Ok(false) => break Drained::SomeFailed,
+                Err(RecvTimeoutError::Disconnected) => break Drained::TimedOut,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if let Some(signal) = interrupted() {
+                if let Some(first) = stopped_by {
+                    break Drained::Interrupted(first);
+                }
+                stopped_by = Some(signal);
+                deadline = deadline.min(deadline_after(grace));
+            }
         };
-        if drained != Drained::TimedOut {
+        if matches!(drained, Drained::AllSent | Drained::SomeFailed) {
             let _ = self.thread.join();
         }
         drained
