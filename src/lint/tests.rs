@@ -7,8 +7,8 @@ use crate::compile;
 use crate::source::Source;
 use crate::template::Variables;
 
-/// One row: what it shows, the job (in the DSL), the `--env` values if any, and the expected
-/// diagnostics in the order `compile` sorts them.
+/// One row: what it shows, the job (in the DSL unless it is JSON), the `--env` values if any,
+/// and the expected diagnostics in the order `compile` sorts them.
 struct Case {
     what: &'static str,
     job: &'static str,
@@ -32,7 +32,8 @@ const fn case(
 
 /// Every diagnostic of `job` as its code and the text under each of its labels.
 fn diagnostics(job: &str, variables: Option<&Variables>) -> Vec<(String, Vec<String>)> {
-    let source = Source::new("job.factotum", job);
+    // No extension: the format is told by the text, as for standard input.
+    let source = Source::new("job", job);
     compile(&source, variables)
         .diagnostics
         .iter()
@@ -200,6 +201,14 @@ fn names_and_references() {
             "a task waiting for itself",
             "job \"j\"\ntask \"a\" { after \"a\" run \"true\" }\n",
             &[("E402", &["\"a\""])],
+        ),
+        case(
+            "a task left out for its broken name may be the one referred to: no E401",
+            r#"{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0", "data": {"name": "j", "tasks": [
+  {"name": 7, "executor": "shell", "command": "true", "arguments": [], "dependsOn": [], "onResult": {"terminateJobWithSuccess": [], "continueJob": [0]}},
+  {"name": "b", "executor": "shell", "command": "true", "arguments": [], "dependsOn": ["a"], "onResult": {"terminateJobWithSuccess": [], "continueJob": [0]}}]}}
+"#,
+            &[("E203", &["7"])],
         ),
         case(
             "a dependency listed twice",
