@@ -2,12 +2,14 @@
 //! shared output pipes, dead webhook endpoints and out-of-range numbers on the command line.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use proptest::collection::vec;
+use proptest::prelude::*;
 use rustix::process::{Pid, Signal, kill_process};
 
 use crate::run::alive;
@@ -456,4 +458,107 @@ fn a_line_with_no_end_comes_out_in_64_kib_pieces() {
         .map(str::len)
         .collect();
     assert_eq!(pieces, [65_536, 65_536, 65_536, 65_536, 37_856, 65_536]);
+}
+
+/// Where factotum's stdout goes in the property below.
+#[derive(Clone, Debug)]
+enum Sink {
+    /// `/dev/full`: every write fails (ENOSPC).
+    Full,
+    /// A pipe whose reader goes away after this many bytes.
+    ClosedAfter(u64),
+}
+
+/// A task of a generated job: how many lines it prints to stdout and to stderr, how long
+/// they are, and its exit code.
+#[derive(Clone, Debug)]
+struct Printer {
+    stdout_lines: u32,
+    stderr_lines: u32,
+    width: usize,
+    code: u8,
+}
+
+impl Printer {
+    fn command(&self) -> String {
+        let Self {
+            stdout_lines,
+            stderr_lines,
+            width,
+            code,
+        } = self;
+        format!(
+            "echo $$ >> pids; line=$(head -c {width} /dev/zero | tr '\\0' x); \
+             i=0; while [ $i -lt {stdout_lines} ]; do echo \"$line\"; i=$((i+1)); done; \
+             i=0; while [ $i -lt {stderr_lines} ]; do echo \"$line\" >&2; i=$((i+1)); done; \
+             exit {code}"
+        )
+    }
+}
+
+fn printer() -> impl Strategy<Value = Printer> {
+    (
+        0u32..400,
+        0u32..40,
+        1usize..300,
+        prop_oneof![3 => Just(0u8), 1 => Just(1u8)],
+    )
+        .prop_map(|(stdout_lines, stderr_lines, width, code)| Printer {
+            stdout_lines,
+            stderr_lines,
+            width,
+            code,
+        })
+}
+
+fn sink() -> impl Strategy<Value = Sink> {
+    prop_oneof![Just(Sink::Full), (0u64..60_000).prop_map(Sink::ClosedAfter)]
+}
+
+proptest! {
+    // Each case runs the binary once: a dozen keep the suite quick.
+    #![proptest_config(ProptestConfig {
+        cases: 12,
+        max_shrink_iters: 16,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Whatever happens to stdout, factotum neither panics nor leaves a task behind, and its
+    /// exit code is the job's.
+    #[test]
+    fn an_unwritable_stdout_changes_nothing_but_the_output(
+        printers in vec(printer(), 1..4),
+        chained in any::<bool>(),
+        sink in sink(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let pids = Pids::in_dir(dir.path());
+        let names: Vec<String> = (0..printers.len()).map(|n| format!("t{n}")).collect();
+        let commands: Vec<String> = printers.iter().map(Printer::command).collect();
+        let before: Vec<Vec<&str>> = (0..printers.len())
+            .map(|n| if chained && n > 0 { vec![names[n - 1].as_str()] } else { vec![] })
+            .collect();
+        let tasks: Vec<T<'_>> = (0..printers.len())
+            .map(|n| T(&names[n], &commands[n], &[], &before[n]))
+            .collect();
+        let file = job(dir.path(), "job.factfile", &tasks);
+        let mut command = factotum(dir.path(), &[file.to_str().unwrap()]);
+        command.stderr(File::create(dir.path().join("stderr")).unwrap());
+        let mut child = match &sink {
+            Sink::Full => command.stdout(File::create("/dev/full").unwrap()).spawn().unwrap(),
+            Sink::ClosedAfter(bytes) => {
+                let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+                let pipe = child.stdout.take().unwrap();
+                std::io::copy(&mut pipe.take(*bytes), &mut std::io::sink()).unwrap();
+                child
+            }
+        };
+        let status = wait_exit(&mut child);
+        let stderr = read(&dir.path().join("stderr"));
+        prop_assert!(!stderr.contains("panicked") && !stderr.contains("internal error"), "{}", stderr);
+        let expected = if printers.iter().any(|printer| printer.code != 0) { 2 } else { 0 };
+        prop_assert_eq!(status.code(), Some(expected), "{}", stderr);
+        pids.assert_all_gone();
+    }
 }

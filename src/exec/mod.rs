@@ -3,6 +3,7 @@
 
 pub(crate) mod clock;
 mod output;
+mod transition;
 
 pub use output::Tail;
 
@@ -22,6 +23,7 @@ use signal_hook::iterator::Signals;
 
 use crate::plan::Plan;
 use output::{Prefix, Stream};
+use transition::{Exit, Happening, next_state};
 
 /// How long to wait for output pipes after the final SIGKILL; only processes that left the
 /// task's group (with `setsid`) can keep them open that long.
@@ -185,16 +187,10 @@ impl std::fmt::Debug for Interrupts {
     }
 }
 
-/// How a task's process ended.
-enum Ending {
-    Exited(ExitStatus),
-    NotStarted(std::io::Error),
-}
-
 enum Event {
     Finished {
         task: usize,
-        ending: Ending,
+        exit: Exit,
         duration: Duration,
     },
     Signal(i32),
@@ -326,9 +322,9 @@ impl<'a> Run<'a> {
             match event {
                 Ok(Event::Finished {
                     task,
-                    ending,
+                    exit,
                     duration,
-                }) => self.finish(task, &ending, duration),
+                }) => self.finish(task, exit, duration),
                 Ok(Event::Signal(signal)) => self.on_signal(signal),
                 Err(RecvTimeoutError::Timeout) => {
                     let now = Instant::now();
@@ -393,7 +389,7 @@ impl<'a> Run<'a> {
             ),
         );
         self.started += 1;
-        self.states[task] = State::Running;
+        self.happen(task, Happening::Start);
         let record = &mut self.records[task];
         record.started_at = Some(now);
         record.output = self.options.keep_output.map(|limit| {
@@ -423,7 +419,7 @@ impl<'a> Run<'a> {
                 self.running.insert(task, None);
                 let _ = self.events.send(Event::Finished {
                     task,
-                    ending: Ending::NotStarted(error),
+                    exit: Exit::NotStarted(error.to_string()),
                     duration: began.elapsed(),
                 });
                 return;
@@ -450,24 +446,36 @@ impl<'a> Run<'a> {
                 let status = child.wait();
                 (status, began.elapsed())
             });
-            let ending = match status {
-                Ok(status) => Ending::Exited(status),
-                Err(error) => Ending::NotStarted(error),
+            let exit = match status {
+                Ok(status) => exit_of(status),
+                Err(error) => Exit::NotStarted(error.to_string()),
             };
             let _ = events.send(Event::Finished {
                 task,
-                ending,
+                exit,
                 duration,
             });
         });
     }
 
-    fn finish(&mut self, task: usize, ending: &Ending, duration: Duration) {
+    /// Applies `happening` to `task`'s state; whether it applied there.
+    fn happen(&mut self, task: usize, happening: Happening) -> bool {
+        match next_state(&self.tasks[task], &self.states[task], happening) {
+            Some(state) => {
+                self.states[task] = state;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn finish(&mut self, task: usize, exit: Exit, duration: Duration) {
         self.running.remove(&task);
         let spec = &self.tasks[task];
-        let state = classify(spec, ending);
         self.records[task].duration = Some(duration);
-        self.records[task].return_code = Some(return_code(ending));
+        self.records[task].return_code = Some(exit.return_code());
+        self.happen(task, Happening::End(exit));
+        let state = self.states[task].clone();
         let mut skipped = Vec::new();
         match &state {
             State::Succeeded => {
@@ -498,7 +506,6 @@ impl<'a> Run<'a> {
             }
             State::Waiting | State::Running | State::Skipped(_) => {}
         }
-        self.states[task] = state;
         self.notify(|observer, view| observer.task_finished(task, &skipped, view));
     }
 
@@ -527,16 +534,9 @@ impl<'a> Run<'a> {
                 }
                 seen[dependent] = true;
                 stack.push(dependent);
-                match &mut self.states[dependent] {
-                    State::Skipped(reasons) => {
-                        reasons.push(reason.to_owned());
-                        skipped.push((dependent, true));
-                    }
-                    state @ State::Waiting => {
-                        *state = State::Skipped(vec![reason.to_owned()]);
-                        skipped.push((dependent, false));
-                    }
-                    _ => {}
+                let already = matches!(self.states[dependent], State::Skipped(_));
+                if self.happen(dependent, Happening::Skip(reason.to_owned())) {
+                    skipped.push((dependent, already));
                 }
             }
         }
@@ -585,52 +585,24 @@ impl<'a> Run<'a> {
     fn abandon(&mut self) {
         let left: Vec<usize> = self.running.keys().copied().collect();
         for task in left {
-            let reason = "killed at shutdown; a process it started left its process group and still holds its output".to_owned();
-            say(
-                Stream::Stderr,
-                format_args!("Task '{}': failed. Reason: {reason}", self.tasks[task].name),
-            );
-            self.states[task] = State::Failed(reason);
+            self.happen(task, Happening::Abandon);
+            if let State::Failed(reason) = &self.states[task] {
+                say(
+                    Stream::Stderr,
+                    format_args!("Task '{}': failed. Reason: {reason}", self.tasks[task].name),
+                );
+            }
         }
         self.running.clear();
     }
 }
 
-/// The exit code for webhooks: 128 + N for death by signal N (as shells report it), -1 when
-/// the task could not be run (as 0.7 reported it).
-fn return_code(ending: &Ending) -> i32 {
-    match ending {
-        Ending::NotStarted(_) => -1,
-        Ending::Exited(status) => status
-            .code()
-            .or_else(|| status.signal().map(|signal| 128 + signal))
-            .unwrap_or(-1),
-    }
-}
-
-/// The state a finished task is in, by 0.7's rules, except that death by a signal is always a
-/// failure (0.7 counted it as exit code 1).
-fn classify(task: &Task, ending: &Ending) -> State {
-    let status = match ending {
-        Ending::NotStarted(error) => {
-            return State::Failed(format!("the task could not be run: {error}"));
-        }
-        Ending::Exited(status) => status,
-    };
-    if let Some(signal) = status.signal() {
-        return State::Failed(format!("the task was killed by signal {signal}"));
-    }
-    let code = status.code().unwrap_or(-1);
-    let listed = |codes: &[u16]| codes.iter().any(|&c| i32::from(c) == code);
-    if listed(&task.terminate_codes) {
-        State::FinishedEarly
-    } else if listed(&task.continue_codes) {
-        State::Succeeded
-    } else {
-        State::Failed(format!(
-            "the task exited with a value not specified in continue_job - {code} (task expects one of the following return codes to continue {:?})",
-            task.continue_codes
-        ))
+/// How a process's exit status reads for its task: a code, or the signal that killed it.
+fn exit_of(status: ExitStatus) -> Exit {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(signal)) => Exit::Signal(signal),
+        (None, None) => Exit::Code(-1),
     }
 }
 
