@@ -11,9 +11,9 @@ pub mod constraint;
 pub mod diag;
 pub mod env;
 pub mod exec;
+pub mod graph;
 pub mod ir;
 pub mod lint;
-pub mod plan;
 pub mod render;
 pub mod source;
 pub mod span;
@@ -31,6 +31,7 @@ use clap::error::ErrorKind;
 use crate::cli::{Cli, Command};
 use crate::diag::{Diagnostic, Severity};
 use crate::ir::Job;
+use crate::lint::Resolved;
 use crate::source::Source;
 use crate::template::Variables;
 
@@ -58,18 +59,44 @@ impl From<ExitStatus> for ExitCode {
 pub struct Compiled {
     /// The job, when the source was usable enough to build one; it may still have errors.
     pub job: Option<Job>,
+    /// The job's task names matched to its tasks by the linter, whenever there is a job.
+    pub resolved: Option<Resolved>,
     /// Syntax, schema, template and task-graph problems, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A job without errors and its names resolved: what backends may draw or run.
+#[derive(Clone, Copy, Debug)]
+pub struct ValidJob<'c> {
+    /// The job.
+    pub job: &'c Job,
+    /// Its task names matched to its tasks; the backends never match names themselves.
+    pub resolved: &'c Resolved,
+}
+
 impl Compiled {
-    /// The job, unless it is missing or has errors: what backends may draw or run.
-    pub fn valid_job(&self) -> Option<&Job> {
+    /// The result of a source that could not be read: `diagnostic` says why.
+    pub fn unreadable(diagnostic: Diagnostic) -> Self {
+        Self {
+            job: None,
+            resolved: None,
+            diagnostics: vec![diagnostic],
+        }
+    }
+
+    /// The job, unless it is missing or has errors.
+    pub fn valid(&self) -> Option<ValidJob<'_>> {
         let has_errors = self
             .diagnostics
             .iter()
             .any(|diagnostic| diagnostic.severity() == Severity::Error);
-        self.job.as_ref().filter(|_| !has_errors)
+        if has_errors {
+            return None;
+        }
+        Some(ValidJob {
+            job: self.job.as_ref()?,
+            resolved: self.resolved.as_ref()?,
+        })
     }
 }
 
@@ -78,16 +105,19 @@ impl Compiled {
 pub fn compile(source: &Source, variables: Option<&Variables>) -> Compiled {
     let parsed = syntax::parse(source);
     let mut diagnostics = parsed.diagnostics;
-    if let Some(job) = &parsed.job {
+    let resolved = parsed.job.as_ref().map(|job| {
         let options = lint::Options {
             variables,
             complete: parsed.complete,
         };
-        diagnostics.extend(lint::check(job, options));
-    }
+        let (problems, resolved) = lint::check(job, options);
+        diagnostics.extend(problems);
+        resolved
+    });
     diag::sort(&mut diagnostics);
     Compiled {
         job: parsed.job,
+        resolved,
         diagnostics,
     }
 }

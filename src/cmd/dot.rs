@@ -1,7 +1,6 @@
 //! `factotum dot FILE`: a job's task graph as Graphviz dot or a Mermaid flowchart, on standard
 //! output or in a file. Every failure is `Error: …` on stderr and exit 3, as in Factotum 0.7.
 
-use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -9,25 +8,22 @@ use codespan_reporting::term::termcolor::{Color, StandardStream};
 
 use super::check::{Report, print_human};
 use crate::cli::{DotArgs, GraphFormat};
-use crate::ir::Job;
-use crate::plan::{Plan, StartError};
+use crate::graph::{StartError, TaskGraph};
 use crate::render::drawing::Drawing;
 use crate::render::{dot, mermaid};
 use crate::source::Source;
+use crate::span::Span;
 use crate::template::Template;
-use crate::{Compiled, ExitStatus};
+use crate::{Compiled, ExitStatus, ValidJob};
 
 /// Runs `dot`.
 pub fn run(args: &DotArgs) -> ExitStatus {
     let (source, unreadable) = Source::read_argument(&args.factfile);
     let compiled = match unreadable {
-        Some(diagnostic) => Compiled {
-            job: None,
-            diagnostics: vec![diagnostic],
-        },
+        Some(diagnostic) => Compiled::unreadable(diagnostic),
         None => crate::compile(&source, None),
     };
-    let Some(job) = compiled.valid_job() else {
+    let Some(valid) = compiled.valid() else {
         let report = Report {
             source,
             diagnostics: compiled.diagnostics,
@@ -38,17 +34,17 @@ pub fn run(args: &DotArgs) -> ExitStatus {
         let _ = print_human(&mut stderr, &report);
         return ExitStatus::OtherError;
     };
-    let plan = plan_of(job);
+    let graph = valid.resolved.graph();
     let start = match args
         .start
         .as_deref()
-        .map(|name| start_point(job, &plan, name))
+        .map(|name| start_point(valid, &graph, name))
         .transpose()
     {
         Ok(start) => start,
         Err(error) => return fail(args, start_error_message(error)),
     };
-    let drawing = Drawing::new(job, &plan, start);
+    let drawing = Drawing::new(valid.job, &graph, start);
     let text = match args.format {
         GraphFormat::Dot => dot::render(&drawing),
         GraphFormat::Mermaid => mermaid::render(&drawing),
@@ -59,35 +55,17 @@ pub fn run(args: &DotArgs) -> ExitStatus {
     }
 }
 
-/// The task graph, with dependencies matched to tasks as the linter matched them (placeholders
-/// compared by their normalized spelling), although names are drawn as written.
-fn plan_of(job: &Job) -> Plan {
-    let names: Vec<Cow<'_, str>> = job
-        .tasks
-        .iter()
-        .map(|task| task.name.normalized())
-        .collect();
-    let dependencies: Vec<Vec<Cow<'_, str>>> = job
-        .tasks
-        .iter()
-        .map(|task| task.depends_on.iter().map(Template::normalized).collect())
-        .collect();
-    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
-    let dependencies: Vec<Vec<&str>> = dependencies
-        .iter()
-        .map(|names| names.iter().map(AsRef::as_ref).collect())
-        .collect();
-    Plan::new(&names, &dependencies)
-}
-
-/// The task named `name` (raw text, as 0.7 compared it), if drawing can start there.
-fn start_point(job: &Job, plan: &Plan, name: &str) -> Result<usize, StartError> {
-    let start = job
-        .tasks
-        .iter()
-        .position(|task| &*task.name.text == name)
+/// The task named `name`, if drawing can start there. The name is looked up as the linter
+/// resolved names (placeholders normalized), then must also be spelled exactly as in the file,
+/// as 0.7 compared names.
+fn start_point(valid: ValidJob<'_>, graph: &TaskGraph, name: &str) -> Result<usize, StartError> {
+    let wanted = Template::parse(name, Span::default(), &|offset| offset, &mut Vec::new());
+    let start = valid
+        .resolved
+        .task(&wanted.normalized())
+        .filter(|&task| valid.job.tasks[task].name.text == name)
         .ok_or(StartError::NotFound)?;
-    plan.subtree(start).map(|_| start)
+    graph.subtree(start).map(|_| start)
 }
 
 /// Factotum 0.7's wording for `dot --start` problems.

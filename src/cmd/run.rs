@@ -9,12 +9,13 @@ use super::check::{Report, print_human};
 use crate::cli::RunArgs;
 use crate::constraint::{HostConstraint, split_key_value};
 use crate::exec::{self, State, clock};
+use crate::graph::{StartError, TaskGraph};
 use crate::ir::Job;
-use crate::plan::{Plan, StartError};
+use crate::lint::Resolved;
 use crate::source::Source;
 use crate::span::Spanned;
 use crate::template::{Template, Variables};
-use crate::{ExitStatus, env, webhook};
+use crate::{Compiled, ExitStatus, env, webhook};
 
 const GREEN: &str = "\u{1b}[32m";
 const RED: &str = "\u{1b}[31m";
@@ -29,8 +30,8 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         Ok(variables) => variables,
         Err(status) => return status,
     };
-    let job = match load_job(args, &variables) {
-        Ok(job) => job,
+    let (job, resolved) = match load_job(args, &variables) {
+        Ok(loaded) => loaded,
         Err(status) => return status,
     };
     let file_constraints: Vec<(String, HostConstraint)> = job
@@ -48,15 +49,11 @@ pub fn run(args: &RunArgs) -> ExitStatus {
 
     let rendered = render_tasks(&job, &variables);
     let tasks: Vec<exec::Task> = rendered.iter().map(RenderedTask::to_exec).collect();
-    let names: Vec<&str> = rendered.iter().map(|task| task.name.as_str()).collect();
-    let dependency_names: Vec<Vec<&str>> = rendered
-        .iter()
-        .map(|task| task.depends_on.iter().map(String::as_str).collect())
-        .collect();
-    let plan = Plan::new(&names, &dependency_names);
+    let plan = resolved.graph();
+    // The linter compared names rendered with these same variables, as `--start` is written.
     let start = match &args.start {
         None => None,
-        Some(wanted) => match names.iter().position(|name| name == wanted) {
+        Some(wanted) => match resolved.task(wanted) {
             Some(start) => Some(start),
             None => return refuse_start(wanted, StartError::NotFound),
         },
@@ -97,7 +94,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
                 .into_iter()
                 .map(|(key, value)| (key["tag:".len()..].to_owned(), value))
                 .collect(),
-            names: names.iter().map(|name| (*name).to_owned()).collect(),
+            names: rendered.iter().map(|task| task.name.clone()).collect(),
             order: order(),
         };
         webhook::Webhook::start(&settings, job)
@@ -122,7 +119,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
 }
 
 /// The run's tasks in 0.7's plan order, for summaries and webhooks.
-fn in_plan_order(plan: &Plan, start: Option<usize>, members: &[usize]) -> Vec<usize> {
+fn in_plan_order(plan: &TaskGraph, start: Option<usize>, members: &[usize]) -> Vec<usize> {
     let mut order: Vec<usize> = plan.tiers(start).into_iter().flatten().collect();
     order.retain(|task| members.binary_search(task).is_ok());
     order
@@ -172,14 +169,18 @@ fn preflight(args: &RunArgs, colour: bool) -> Result<Variables, ExitStatus> {
 }
 
 /// Reads and checks the job; its diagnostics (warnings too) are printed as `check` prints them.
-fn load_job(args: &RunArgs, variables: &Variables) -> Result<Job, ExitStatus> {
+fn load_job(args: &RunArgs, variables: &Variables) -> Result<(Job, Resolved), ExitStatus> {
     let (source, unreadable) = Source::read_argument(&args.factfile);
-    let (job, diagnostics) = if let Some(diagnostic) = unreadable {
-        (None, vec![diagnostic])
-    } else {
-        let compiled = crate::compile(&source, Some(variables));
-        (compiled.valid_job().cloned(), compiled.diagnostics)
+    let compiled = match unreadable {
+        Some(diagnostic) => Compiled::unreadable(diagnostic),
+        None => crate::compile(&source, Some(variables)),
     };
+    let valid = compiled.valid().is_some();
+    let Compiled {
+        job,
+        resolved,
+        diagnostics,
+    } = compiled;
     if !diagnostics.is_empty() {
         let mut out =
             StandardStream::stdout(super::colour_choice(args.no_colour, &std::io::stdout()));
@@ -191,7 +192,9 @@ fn load_job(args: &RunArgs, variables: &Variables) -> Result<Job, ExitStatus> {
             return Err(ExitStatus::OtherError);
         }
     }
-    job.ok_or(ExitStatus::Invalid)
+    job.zip(resolved)
+        .filter(|_| valid)
+        .ok_or(ExitStatus::Invalid)
 }
 
 /// 0.7's error lines for webhook flags: red, on stdout.
@@ -326,7 +329,7 @@ fn compact_factfile(
 }
 
 /// Prints what would run, in start order, with the exact command line, quoted for a shell.
-fn dry_run(tasks: &[exec::Task], plan: &Plan, members: &[usize]) -> ExitStatus {
+fn dry_run(tasks: &[exec::Task], plan: &TaskGraph, members: &[usize]) -> ExitStatus {
     let mut out = std::io::stdout().lock();
     for task in plan.start_order(members) {
         let spec = &tasks[task];

@@ -21,7 +21,7 @@ use rustix::process::{Pid, Signal, kill_process_group};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::plan::Plan;
+use crate::graph::TaskGraph;
 use output::{Prefix, Stream};
 
 /// How long to wait for output pipes after the final SIGKILL; only processes that left the
@@ -157,7 +157,7 @@ enum Event {
 /// Runs `members` (positions in `tasks`, in file order) of a job whose graph is `plan`.
 pub fn execute(
     tasks: &[Task],
-    plan: &Plan,
+    plan: &TaskGraph,
     members: &[usize],
     options: &Options,
     observer: &mut dyn Observer,
@@ -190,7 +190,7 @@ pub fn execute(
 /// The bookkeeping of one run.
 struct Run<'a> {
     tasks: &'a [Task],
-    plan: &'a Plan,
+    plan: &'a TaskGraph,
     options: &'a Options,
     events: Sender<Event>,
     /// The `sh` every task runs in.
@@ -219,7 +219,7 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     fn new(
         tasks: &'a [Task],
-        plan: &'a Plan,
+        plan: &'a TaskGraph,
         members: &[usize],
         options: &'a Options,
         events: Sender<Event>,

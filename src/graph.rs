@@ -1,14 +1,12 @@
 //! The task graph of a valid job, for the backends: who waits for whom, Factotum 0.7's plan
 //! order, and which `--start` points are allowed.
 //!
-//! Built only for jobs the linter accepted, so every dependency names exactly one task and
-//! there are no cycles.
-
-use std::collections::HashMap;
+//! Built from the linter's resolved names ([`crate::lint::Resolved::graph`]), only for jobs the
+//! linter accepted, so every dependency names exactly one task and there are no cycles.
 
 /// Tasks by their position in the job; edges both ways, each list in file order, deduplicated.
-#[derive(Clone, Debug)]
-pub struct Plan {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskGraph {
     /// For each task, the tasks it waits for.
     pub dependencies: Vec<Vec<usize>>,
     /// For each task, the tasks that wait for it.
@@ -24,32 +22,20 @@ pub enum StartError {
     NotSelfContained,
 }
 
-impl Plan {
-    /// The graph of tasks whose names (after templating, or raw) are `names`, and whose
-    /// dependencies name tasks in `dependencies`. Unknown names are ignored (the linter has
-    /// reported them).
-    pub fn new(names: &[&str], dependencies: &[Vec<&str>]) -> Self {
-        let index: HashMap<&str, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(position, name)| (*name, position))
-            .collect();
-        let mut plan = Self {
-            dependencies: vec![Vec::new(); names.len()],
-            dependents: vec![Vec::new(); names.len()],
+impl TaskGraph {
+    /// The graph of `tasks` tasks with the edges `(dependency, dependent)`, which must be
+    /// distinct, never from a task to itself, and in the order of the dependents' `dependsOn`
+    /// entries in the file, as the linter lists them.
+    pub(crate) fn from_edges(tasks: usize, edges: impl Iterator<Item = (usize, usize)>) -> Self {
+        let mut graph = Self {
+            dependencies: vec![Vec::new(); tasks],
+            dependents: vec![Vec::new(); tasks],
         };
-        for (task, wanted) in dependencies.iter().enumerate() {
-            for name in wanted {
-                let Some(&dependency) = index.get(name) else {
-                    continue;
-                };
-                if dependency != task && !plan.dependencies[task].contains(&dependency) {
-                    plan.dependencies[task].push(dependency);
-                    plan.dependents[dependency].push(task);
-                }
-            }
+        for (dependency, dependent) in edges {
+            graph.dependencies[dependent].push(dependency);
+            graph.dependents[dependency].push(dependent);
         }
-        plan
+        graph
     }
 
     /// The number of tasks.
@@ -182,18 +168,34 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::{Plan, StartError};
+    use super::{StartError, TaskGraph};
 
-    fn plan(tasks: &[(&str, &[&str])]) -> (Plan, Vec<String>) {
-        let names: Vec<&str> = tasks.iter().map(|(name, _)| *name).collect();
-        let dependencies: Vec<Vec<&str>> = tasks.iter().map(|(_, deps)| deps.to_vec()).collect();
+    /// The graph of `tasks`, each a name and the names it waits for, and the names.
+    fn plan(tasks: &[(&str, &[&str])]) -> (TaskGraph, Vec<String>) {
+        let position = |name: &str| {
+            tasks
+                .iter()
+                .position(|(task, _)| *task == name)
+                .expect("a dependency names a task of the test")
+        };
+        let edges = tasks
+            .iter()
+            .enumerate()
+            .flat_map(|(task, (_, dependencies))| {
+                dependencies.iter().map(move |&name| (position(name), task))
+            });
+        let graph = TaskGraph::from_edges(tasks.len(), edges);
         (
-            Plan::new(&names, &dependencies),
-            names.iter().map(|n| (*n).to_owned()).collect(),
+            graph,
+            tasks.iter().map(|(name, _)| (*name).to_owned()).collect(),
         )
     }
 
-    fn tier_names<'n>(plan: &Plan, names: &'n [String], start: Option<usize>) -> Vec<Vec<&'n str>> {
+    fn tier_names<'n>(
+        plan: &TaskGraph,
+        names: &'n [String],
+        start: Option<usize>,
+    ) -> Vec<Vec<&'n str>> {
         plan.tiers(start)
             .iter()
             .map(|tier| tier.iter().map(|&t| names[t].as_str()).collect())
