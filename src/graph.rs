@@ -4,6 +4,8 @@
 //! Built from the linter's resolved names ([`crate::lint::Resolved::graph`]), only for jobs the
 //! linter accepted, so every dependency names exactly one task and there are no cycles.
 
+use std::collections::BTreeSet;
+
 /// Tasks by their position in the job; edges both ways, each list in file order, deduplicated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskGraph {
@@ -77,49 +79,6 @@ impl TaskGraph {
         }
     }
 
-    /// The order a run starts `members` in when every task succeeds at once: a task as soon as
-    /// all it waits for (inside `members`) is done, ties in file order. `--dry-run` prints this.
-    pub fn start_order(&self, members: &[usize]) -> Vec<usize> {
-        let in_run = self.taking_part(members);
-        let mut waiting_for = self.dependencies_taking_part(&in_run);
-        let mut ready: std::collections::BTreeSet<usize> = members
-            .iter()
-            .copied()
-            .filter(|&task| waiting_for[task] == 0)
-            .collect();
-        let mut order = Vec::with_capacity(members.len());
-        while let Some(task) = ready.pop_first() {
-            order.push(task);
-            for &dependent in &self.dependents[task] {
-                if in_run[dependent] {
-                    waiting_for[dependent] -= 1;
-                    if waiting_for[dependent] == 0 {
-                        ready.insert(dependent);
-                    }
-                }
-            }
-        }
-        order
-    }
-
-    /// For each task, whether it is one of `members`.
-    pub fn taking_part(&self, members: &[usize]) -> Vec<bool> {
-        let mut taking_part = vec![false; self.len()];
-        for &task in members {
-            taking_part[task] = true;
-        }
-        taking_part
-    }
-
-    /// For each task, how many of its dependencies take part in the run (the others count as
-    /// done: they are the start task's own dependencies).
-    pub fn dependencies_taking_part(&self, taking_part: &[bool]) -> Vec<usize> {
-        self.dependencies
-            .iter()
-            .map(|dependencies| dependencies.iter().filter(|&&d| taking_part[d]).count())
-            .collect()
-    }
-
     /// Factotum 0.7's plan order (used for `dot` node lines): tasks by tier, where a task's
     /// tier is its longest distance from the roots (or from `start`), and within a tier in
     /// the order 0.7's breadth-first walk meets them, children latest-defined first.
@@ -166,9 +125,87 @@ impl TaskGraph {
     }
 }
 
+/// Which tasks of a run may start: those whose dependencies inside the run have all succeeded
+/// (the start task's own dependencies count as done). The executor and `--dry-run` both
+/// follow it, so the dry run prints the order a run starts tasks in.
+#[derive(Clone, Debug)]
+pub struct Schedule<'g> {
+    graph: &'g TaskGraph,
+    /// Whether each task of the job takes part in the run.
+    taking_part: Vec<bool>,
+    /// Dependencies (inside the run) not yet succeeded, per task.
+    waiting_for: Vec<usize>,
+    /// Tasks free to start and not yet taken.
+    ready: BTreeSet<usize>,
+}
+
+impl<'g> Schedule<'g> {
+    /// The schedule of a run of `members` (positions in the job, in file order).
+    pub fn new(graph: &'g TaskGraph, members: &[usize]) -> Self {
+        let mut taking_part = vec![false; graph.len()];
+        for &task in members {
+            taking_part[task] = true;
+        }
+        let waiting_for: Vec<usize> = graph
+            .dependencies
+            .iter()
+            .map(|dependencies| dependencies.iter().filter(|&&d| taking_part[d]).count())
+            .collect();
+        let ready = members
+            .iter()
+            .copied()
+            .filter(|&task| waiting_for[task] == 0)
+            .collect();
+        Self {
+            graph,
+            taking_part,
+            waiting_for,
+            ready,
+        }
+    }
+
+    /// Whether `task` takes part in the run.
+    pub fn takes_part(&self, task: usize) -> bool {
+        self.taking_part[task]
+    }
+
+    /// Takes the ready task earliest in the file, if any.
+    pub fn next_ready(&mut self) -> Option<usize> {
+        self.ready.pop_first()
+    }
+
+    /// Records that `task` succeeded: its dependents in the run that now wait for nothing
+    /// become ready.
+    pub fn succeeded(&mut self, task: usize) {
+        for &dependent in &self.graph.dependents[task] {
+            if self.taking_part[dependent] {
+                self.waiting_for[dependent] -= 1;
+                if self.waiting_for[dependent] == 0 {
+                    self.ready.insert(dependent);
+                }
+            }
+        }
+    }
+
+    /// The order a run starts the tasks in when every task succeeds and takes the same time,
+    /// with no limit on how many run at once: in waves, each wave every task that the previous
+    /// wave's success made ready, in file order. `--dry-run` prints this.
+    pub fn start_order(mut self) -> Vec<usize> {
+        let mut order = Vec::with_capacity(self.graph.len());
+        while !self.ready.is_empty() {
+            let wave = std::mem::take(&mut self.ready);
+            for &task in &wave {
+                self.succeeded(task);
+            }
+            order.extend(wave);
+        }
+        order
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{StartError, TaskGraph};
+    use super::{Schedule, StartError, TaskGraph};
 
     /// The graph of `tasks`, each a name and the names it waits for, and the names.
     fn plan(tasks: &[(&str, &[&str])]) -> (TaskGraph, Vec<String>) {
@@ -269,5 +306,19 @@ mod tests {
             ("leaf", &["mid"]),
         ]);
         assert_eq!(mid.subtree(2), Ok(vec![2, 3]));
+    }
+
+    #[test]
+    fn the_start_order_goes_in_waves() {
+        // `c` becomes ready when `a` succeeds, but `b` was ready from the start.
+        let (graph, _) = plan(&[("a", &[]), ("c", &["a"]), ("b", &[])]);
+        assert_eq!(Schedule::new(&graph, &[0, 1, 2]).start_order(), [0, 2, 1]);
+        let (diamond, _) = plan(&[("a", &[]), ("d", &["b", "c"]), ("b", &["a"]), ("c", &["a"])]);
+        assert_eq!(
+            Schedule::new(&diamond, &[0, 1, 2, 3]).start_order(),
+            [0, 2, 3, 1]
+        );
+        // From `b`: its dependency `a` is not in the run and counts as done.
+        assert_eq!(Schedule::new(&diamond, &[1, 2]).start_order(), [2, 1]);
     }
 }

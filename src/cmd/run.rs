@@ -9,7 +9,7 @@ use super::check::{Report, print_human};
 use crate::cli::RunArgs;
 use crate::constraint::{HostConstraint, split_key_value};
 use crate::exec::{self, State, clock};
-use crate::graph::{StartError, TaskGraph};
+use crate::graph::{Schedule, StartError, TaskGraph};
 use crate::ir::Job;
 use crate::lint::Resolved;
 use crate::source::Source;
@@ -331,7 +331,7 @@ fn compact_factfile(
 /// Prints what would run, in start order, with the exact command line, quoted for a shell.
 fn dry_run(tasks: &[exec::Task], plan: &TaskGraph, members: &[usize]) -> ExitStatus {
     let mut out = std::io::stdout().lock();
-    for task in plan.start_order(members) {
+    for task in Schedule::new(plan, members).start_order() {
         let spec = &tasks[task];
         let _ = writeln!(
             out,

@@ -6,7 +6,7 @@ mod output;
 
 pub use output::Tail;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::num::NonZeroUsize;
 use std::os::unix::fs::PermissionsExt as _;
@@ -21,7 +21,7 @@ use rustix::process::{Pid, Signal, kill_process_group};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::graph::TaskGraph;
+use crate::graph::{Schedule, TaskGraph};
 use output::{Prefix, Stream};
 
 /// How long to wait for output pipes after the final SIGKILL; only processes that left the
@@ -195,11 +195,8 @@ struct Run<'a> {
     events: Sender<Event>,
     /// The `sh` every task runs in.
     shell: PathBuf,
-    /// Whether each task of the job takes part in this run.
-    taking_part: Vec<bool>,
-    /// Dependencies (inside the run) not yet succeeded, per task.
-    waiting_for: Vec<usize>,
-    ready: BTreeSet<usize>,
+    /// Which tasks take part, and which may start.
+    schedule: Schedule<'a>,
     /// Running tasks and their process groups.
     running: HashMap<usize, Pid>,
     states: Vec<State>,
@@ -225,22 +222,13 @@ impl<'a> Run<'a> {
         events: Sender<Event>,
         observer: &'a mut dyn Observer,
     ) -> Self {
-        let taking_part = plan.taking_part(members);
-        let waiting_for = plan.dependencies_taking_part(&taking_part);
-        let ready = members
-            .iter()
-            .copied()
-            .filter(|&task| waiting_for[task] == 0)
-            .collect();
         Self {
             tasks,
             plan,
             options,
             events,
             shell: shell(),
-            taking_part,
-            waiting_for,
-            ready,
+            schedule: Schedule::new(plan, members),
             running: HashMap::new(),
             states: vec![State::Waiting; tasks.len()],
             records: tasks.iter().map(|_| Record::default()).collect(),
@@ -308,7 +296,7 @@ impl<'a> Run<'a> {
         let limit = self.options.jobs.map_or(usize::MAX, NonZeroUsize::get);
         let mut batch = Vec::new();
         while self.running.len() < limit {
-            let Some(task) = self.ready.pop_first() else {
+            let Some(task) = self.schedule.next_ready() else {
                 break;
             };
             batch.push(task);
@@ -442,15 +430,7 @@ impl<'a> Run<'a> {
     }
 
     fn release_dependents(&mut self, task: usize) {
-        for &dependent in &self.plan.dependents[task] {
-            if !self.taking_part[dependent] {
-                continue;
-            }
-            self.waiting_for[dependent] -= 1;
-            if self.waiting_for[dependent] == 0 && self.states[dependent] == State::Waiting {
-                self.ready.insert(dependent);
-            }
-        }
+        self.schedule.succeeded(task);
     }
 
     /// Marks every descendant skipped (adding to its reasons if it already was); returns them,
@@ -461,7 +441,7 @@ impl<'a> Run<'a> {
         let mut stack = vec![task];
         while let Some(current) = stack.pop() {
             for &dependent in &self.plan.dependents[current] {
-                if !self.taking_part[dependent] || seen[dependent] {
+                if !self.schedule.takes_part(dependent) || seen[dependent] {
                     continue;
                 }
                 seen[dependent] = true;
