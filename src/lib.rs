@@ -9,7 +9,7 @@ pub mod cmd;
 pub mod comment;
 pub mod constraint;
 pub mod diag;
-pub mod env;
+pub mod env_option;
 pub mod exec;
 pub mod graph;
 pub mod ir;

@@ -11,7 +11,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::render::diagnostics::Printable;
 use crate::source::Source;
 use crate::template::Variables;
-use crate::{ExitStatus, env};
+use crate::{ExitStatus, env_option};
 
 /// A checked file: its text (for printing excerpts) and its problems, sorted.
 pub struct Report {
@@ -32,7 +32,7 @@ impl Report {
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs) -> ExitStatus {
-    let variables = match args.env.as_deref().map(env::parse).transpose() {
+    let variables = match args.env.as_deref().map(env_option::parse).transpose() {
         Ok(variables) => variables,
         Err(error) => {
             eprintln!("error: {error}");

@@ -15,7 +15,7 @@ use crate::lint::Resolved;
 use crate::source::Source;
 use crate::span::Spanned;
 use crate::template::{Template, Variables};
-use crate::{Compiled, ExitStatus, env, webhook};
+use crate::{Compiled, ExitStatus, env_option, webhook};
 
 const GREEN: &str = "\u{1b}[32m";
 const RED: &str = "\u{1b}[31m";
@@ -48,7 +48,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     }
 
     let rendered = render_tasks(&job, &variables);
-    let tasks: Vec<exec::Task> = rendered.iter().map(RenderedTask::to_exec).collect();
+    let tasks: Vec<exec::PreparedTask> = rendered.iter().map(RenderedTask::to_exec).collect();
     let plan = resolved.graph();
     // The linter compared names rendered with these same variables, as `--start` is written.
     let start = match &args.start {
@@ -129,7 +129,7 @@ fn in_plan_order(plan: &TaskGraph, start: Option<usize>, members: &[usize]) -> V
 /// template variables they give are returned), the webhook flags, then command-line
 /// constraints, so a server that is not the one meant succeeds even when the file is absent.
 fn preflight(args: &RunArgs, colour: bool) -> Result<Variables, ExitStatus> {
-    let mut variables = match args.env.as_deref().map(env::parse).transpose() {
+    let mut variables = match args.env.as_deref().map(env_option::parse).transpose() {
         Ok(variables) => variables.unwrap_or_default(),
         Err(error) => {
             eprintln!("error: {error}");
@@ -269,9 +269,9 @@ struct RenderedTask<'j> {
 impl RenderedTask<'_> {
     /// The task as the executor runs it: `sh -c` gets the command, a space, then each argument
     /// in double quotes, unescaped, as Factotum 0.7 built the line.
-    fn to_exec(&self) -> exec::Task {
+    fn to_exec(&self) -> exec::PreparedTask {
         let arguments: Vec<String> = self.arguments.iter().map(|a| format!("\"{a}\"")).collect();
-        exec::Task {
+        exec::PreparedTask {
             name: self.name.clone(),
             command_line: format!("{} {}", self.command, arguments.join(" ")),
             continue_codes: self.continue_codes.clone(),
@@ -329,7 +329,7 @@ fn compact_factfile(
 }
 
 /// Prints what would run, in start order, with the exact command line, quoted for a shell.
-fn dry_run(tasks: &[exec::Task], plan: &TaskGraph, members: &[usize]) -> ExitStatus {
+fn dry_run(tasks: &[exec::PreparedTask], plan: &TaskGraph, members: &[usize]) -> ExitStatus {
     let mut out = std::io::stdout().lock();
     for task in Schedule::new(plan, members).start_order() {
         let spec = &tasks[task];
@@ -355,7 +355,7 @@ fn shell_quote(text: &str) -> String {
 
 /// Prints 0.7's summary lines and decides the exit code.
 fn summarise(
-    tasks: &[exec::Task],
+    tasks: &[exec::PreparedTask],
     in_plan_order: &dyn Fn() -> Vec<usize>,
     members: &[usize],
     report: &exec::Report,

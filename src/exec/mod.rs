@@ -30,7 +30,7 @@ const DRAIN_AFTER_KILL: Duration = Duration::from_secs(2);
 
 /// A task ready to run: its rendered name and shell line, and what its exit codes mean.
 #[derive(Clone, Debug)]
-pub struct Task {
+pub struct PreparedTask {
     /// The name after templating.
     pub name: String,
     /// What `sh -c` runs: the command, then each argument in double quotes.
@@ -156,7 +156,7 @@ enum Event {
 
 /// Runs `members` (positions in `tasks`, in file order) of a job whose graph is `plan`.
 pub fn execute(
-    tasks: &[Task],
+    tasks: &[PreparedTask],
     plan: &TaskGraph,
     members: &[usize],
     options: &Options,
@@ -189,7 +189,7 @@ pub fn execute(
 
 /// The bookkeeping of one run.
 struct Run<'a> {
-    tasks: &'a [Task],
+    tasks: &'a [PreparedTask],
     plan: &'a TaskGraph,
     options: &'a Options,
     events: Sender<Event>,
@@ -215,7 +215,7 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(
-        tasks: &'a [Task],
+        tasks: &'a [PreparedTask],
         plan: &'a TaskGraph,
         members: &[usize],
         options: &'a Options,
@@ -524,7 +524,7 @@ fn return_code(ending: &Ending) -> i32 {
 
 /// The state a finished task is in, by 0.7's rules, except that death by a signal is always a
 /// failure (0.7 counted it as exit code 1).
-fn classify(task: &Task, ending: &Ending) -> State {
+fn classify(task: &PreparedTask, ending: &Ending) -> State {
     let status = match ending {
         Ending::NotStarted(error) => {
             return State::Failed(format!("the task could not be run: {error}"));

@@ -1,6 +1,6 @@
 //! The linter: every semantic problem of a job in one pass. Pure: no IO, deterministic order.
 
-mod codes;
+mod exit_codes;
 mod constraints;
 mod cycles;
 mod references;
@@ -25,7 +25,7 @@ pub struct Options<'a> {
 /// Every problem of `job`, unsorted, and its task names resolved to tasks.
 pub fn check(job: &Job, options: Options<'_>) -> (Vec<Diagnostic>, Resolved) {
     let mut diagnostics = Vec::new();
-    codes::check(job, &mut diagnostics);
+    exit_codes::check(job, &mut diagnostics);
     constraints::check(job, &mut diagnostics);
     if let Some(variables) = options.variables {
         variables::check(job, variables, &mut diagnostics);
