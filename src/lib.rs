@@ -29,6 +29,7 @@ use clap::Parser as _;
 use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Command};
+use crate::comment::Comment;
 use crate::diag::{Diagnostic, Severity};
 use crate::ir::Job;
 use crate::lint::Resolved;
@@ -63,6 +64,8 @@ pub struct Compiled {
     pub resolved: Option<Resolved>,
     /// Syntax, schema, template and task-graph problems, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// The file's comments, each with what it is attached to, for the printers.
+    pub comments: Vec<Comment>,
 }
 
 /// A job without errors and its names resolved: what backends may draw or run.
@@ -81,6 +84,7 @@ impl Compiled {
             job: None,
             resolved: None,
             diagnostics: vec![diagnostic],
+            comments: Vec::new(),
         }
     }
 
@@ -119,6 +123,7 @@ pub fn compile(source: &Source, variables: Option<&Variables>) -> Compiled {
         job: parsed.job,
         resolved,
         diagnostics,
+        comments: parsed.comments,
     }
 }
 
@@ -143,13 +148,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             .into();
         }
     };
+    let no_colour = cli.no_colour;
     match &cli.command {
-        Command::Check(args) => cmd::check::run(args),
-        Command::Validate(args) => cmd::validate::run(args),
-        Command::Run(args) => cmd::run::run(args),
-        Command::Fmt(args) => cmd::fmt::run(args),
-        Command::Convert(args) => cmd::convert::run(args),
-        Command::Dot(args) => cmd::dot::run(args),
+        Command::Check(args) => cmd::check::run(args, no_colour),
+        Command::Validate(args) => cmd::validate::run(args, no_colour),
+        Command::Run(args) => cmd::run::run(args, no_colour),
+        Command::Fmt(args) => cmd::fmt::run(args, no_colour),
+        Command::Convert(args) => cmd::convert::run(args, no_colour),
+        Command::Dot(args) => cmd::dot::run(args, no_colour),
         Command::Completions(args) => cmd::completions::run(args),
     }
     .into()

@@ -6,32 +6,20 @@ use std::path::Path;
 
 use codespan_reporting::term::termcolor::{Color, StandardStream};
 
-use super::check::{Report, print_human};
+use super::{Loaded, load, print_on_stderr};
 use crate::cli::{DotArgs, GraphFormat};
 use crate::graph::{StartError, TaskGraph};
 use crate::render::drawing::Drawing;
 use crate::render::{dot, mermaid};
-use crate::source::Source;
 use crate::span::Span;
 use crate::template::Template;
-use crate::{Compiled, ExitStatus, ValidJob};
+use crate::{ExitStatus, ValidJob};
 
 /// Runs `dot`.
-pub fn run(args: &DotArgs) -> ExitStatus {
-    let (source, unreadable) = Source::read_argument(&args.factfile);
-    let compiled = match unreadable {
-        Some(diagnostic) => Compiled::unreadable(diagnostic),
-        None => crate::compile(&source, None),
-    };
+pub fn run(args: &DotArgs, no_colour: bool) -> ExitStatus {
+    let Loaded { source, compiled } = load(&args.factfile, None);
     let Some(valid) = compiled.valid() else {
-        let report = Report {
-            source,
-            diagnostics: compiled.diagnostics,
-        };
-        let mut stderr =
-            StandardStream::stderr(super::colour_choice(args.no_colour, &io::stderr()));
-        // The exit status already says the job is invalid; a failed write cannot add to that.
-        let _ = print_human(&mut stderr, &report);
+        print_on_stderr(no_colour, source, compiled.diagnostics);
         return ExitStatus::OtherError;
     };
     let graph = valid.resolved.graph();
@@ -42,7 +30,7 @@ pub fn run(args: &DotArgs) -> ExitStatus {
         .transpose()
     {
         Ok(start) => start,
-        Err(error) => return fail(args, start_error_message(error)),
+        Err(error) => return fail(no_colour, start_error_message(error)),
     };
     let drawing = Drawing::new(valid.job, &graph, start);
     let text = match args.format {
@@ -50,8 +38,8 @@ pub fn run(args: &DotArgs) -> ExitStatus {
         GraphFormat::Mermaid => mermaid::render(&drawing),
     };
     match &args.output {
-        None => write_stdout(args, &text),
-        Some(path) => write_file(args, path, &text),
+        None => write_stdout(no_colour, &text),
+        Some(path) => write_file(args, no_colour, path, &text),
     }
 }
 
@@ -77,7 +65,7 @@ fn start_error_message(error: StartError) -> &'static str {
 }
 
 /// Writes `text` to standard output; it has no final newline, so it must be flushed here.
-fn write_stdout(args: &DotArgs, text: &str) -> ExitStatus {
+fn write_stdout(no_colour: bool, text: &str) -> ExitStatus {
     let mut stdout = io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
@@ -87,31 +75,39 @@ fn write_stdout(args: &DotArgs, text: &str) -> ExitStatus {
         // A reader that stopped early (`| head`) got what it wanted.
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Success,
         Err(error) => fail(
-            args,
+            no_colour,
             &format!("couldn't write to standard output ({error})"),
         ),
     }
 }
 
 /// Writes `text` to `path`, refusing to replace a file unless `--overwrite`.
-fn write_file(args: &DotArgs, path: &Path, text: &str) -> ExitStatus {
+fn write_file(args: &DotArgs, no_colour: bool, path: &Path, text: &str) -> ExitStatus {
     let name = path.display();
     let mut file = match super::open_output(path, args.overwrite) {
         Ok(file) => file,
-        Err(error) => return fail(args, &format!("couldn't create file '{name}' ({error})")),
+        Err(error) => {
+            return fail(
+                no_colour,
+                &format!("couldn't create file '{name}' ({error})"),
+            );
+        }
     };
     if let Err(error) = file.write_all(text.as_bytes()) {
-        return fail(args, &format!("couldn't write to file '{name}' ({error})"));
+        return fail(
+            no_colour,
+            &format!("couldn't write to file '{name}' ({error})"),
+        );
     }
-    let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour, &io::stdout()));
+    let mut stdout = StandardStream::stdout(super::colour_choice(no_colour, &io::stdout()));
     // The file is written, which is what matters; a lost confirmation is no failure.
     let _ = super::write_line_in(&mut stdout, Color::Green, "File written successfully");
     ExitStatus::Success
 }
 
 /// Prints `Error: <message>` on stderr, red as in 0.7, and returns exit status 3.
-fn fail(args: &DotArgs, message: &str) -> ExitStatus {
-    let mut stderr = StandardStream::stderr(super::colour_choice(args.no_colour, &io::stderr()));
+fn fail(no_colour: bool, message: &str) -> ExitStatus {
+    let mut stderr = StandardStream::stderr(super::colour_choice(no_colour, &io::stderr()));
     // Nothing better can be done when stderr itself is gone; the exit status still tells.
     let _ = super::write_line_in(&mut stderr, Color::Red, &format!("Error: {message}"));
     ExitStatus::OtherError

@@ -3,8 +3,10 @@
 
 pub(crate) mod clock;
 mod output;
+mod prepare;
 
 pub use output::Tail;
+pub use prepare::{PreparedRun, prepare};
 
 use std::collections::HashMap;
 use std::io::Write as _;

@@ -1,8 +1,8 @@
 //! The linter: every semantic problem of a job in one pass. Pure: no IO, deterministic order.
 
-mod exit_codes;
 mod constraints;
 mod cycles;
+mod exit_codes;
 mod references;
 mod variables;
 

@@ -4,11 +4,15 @@
 mod payload;
 mod sender;
 
+use std::io;
 use std::time::Duration;
+
+use codespan_reporting::term::termcolor::{Color, WriteColor};
 
 pub use payload::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
 
 use crate::exec::{Observer, State, View};
+use crate::render::write_in;
 use payload::{Change, Context, state_name};
 use sender::{Drained, Sender};
 
@@ -87,27 +91,30 @@ impl Webhook {
         }
     }
 
-    /// Waits (within the drain bound) for the queued events and says how it went, as 0.7 did.
-    pub fn finish(self, colour: bool) {
-        use std::io::Write as _;
-        print!("Waiting for webhook to finish sending events...");
-        let _ = std::io::stdout().flush();
-        let paint = |code: &str, text: &str| {
-            if colour {
-                format!("\u{1b}[{code}m{text}\u{1b}[0m")
-            } else {
-                text.to_owned()
-            }
+    /// Waits (within the drain bound) for the queued events and says on `out` how it went, as
+    /// 0.7 did. It waits even when `out` cannot be written.
+    pub fn finish(self, out: &mut dyn WriteColor) -> io::Result<()> {
+        let announced = write!(out, "Waiting for webhook to finish sending events...")
+            .and_then(|()| out.flush());
+        let drained = self.sender.finish(self.drain);
+        announced?;
+        let warn = |out: &mut dyn WriteColor| {
+            write_in(out, Color::Red, "Warning: some events failed to send")?;
+            writeln!(out)
         };
-        match self.sender.finish(self.drain) {
-            Drained::AllSent => println!("{}", paint("32", " done!")),
+        match drained {
+            Drained::AllSent => {
+                write_in(out, Color::Green, " done!")?;
+                writeln!(out)
+            }
             Drained::SomeFailed => {
-                println!("{}", paint("32", " done!"));
-                println!("{}", paint("31", "Warning: some events failed to send"));
+                write_in(out, Color::Green, " done!")?;
+                writeln!(out)?;
+                warn(out)
             }
             Drained::TimedOut => {
-                println!(" gave up after {}s", self.drain.as_secs_f64());
-                println!("{}", paint("31", "Warning: some events failed to send"));
+                writeln!(out, " gave up after {}s", self.drain.as_secs_f64())?;
+                warn(out)
             }
         }
     }
