@@ -6,6 +6,7 @@ mod dot;
 mod dsl;
 mod editors;
 mod hostile;
+mod output;
 mod run;
 mod samples;
 mod snapshots;

@@ -301,27 +301,46 @@ fn summarise(
         } else {
             "SIGTERM"
         };
-        stdout.line(&format!(
-            "Factotum job was interrupted by {name}, so no more tasks were started - the following tasks were not run: {}!",
-            listed(&order, &not_run)
-        ));
+        let line = if any(&not_run) {
+            format!(
+                "Factotum job was interrupted by {name}, so no more tasks were started - the following tasks were not run: {}!",
+                listed(&order, &not_run)
+            )
+        } else {
+            format!("Factotum job was interrupted by {name} - every task had already started!")
+        };
+        stdout.line(&line);
     }
     if any(&failed) {
-        stdout.line(&format!(
-            "Factotum job executed abnormally as a task ({}) failed - the following tasks were not run: {}!",
-            listed(&order, &failed),
-            listed(&order, &not_run)
-        ));
+        let failed = listed(&order, &failed);
+        let line = if any(&not_run) {
+            format!(
+                "Factotum job executed abnormally as a task ({failed}) failed - the following tasks were not run: {}!",
+                listed(&order, &not_run)
+            )
+        } else {
+            format!(
+                "Factotum job executed abnormally as a task ({failed}) failed - every other task was run!"
+            )
+        };
+        stdout.line(&line);
         ExitStatus::TaskFailed
     } else if report.interrupted_by.is_some() && any(&not_run) {
         ExitStatus::TaskFailed
     } else {
         if any(&early) {
-            stdout.line(&format!(
-                "Factotum job finished early as a task ({}) requested an early finish. The following tasks were not run: {}.",
-                listed(&order, &early),
-                listed(&order, &not_run)
-            ));
+            let early = listed(&order, &early);
+            let line = if any(&not_run) {
+                format!(
+                    "Factotum job finished early as a task ({early}) requested an early finish. The following tasks were not run: {}.",
+                    listed(&order, &not_run)
+                )
+            } else {
+                format!(
+                    "Factotum job finished early as a task ({early}) requested an early finish. Every other task was run."
+                )
+            };
+            stdout.line(&line);
         }
         ExitStatus::Success
     }

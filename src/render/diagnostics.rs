@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use codespan_reporting::diagnostic::{self as codespan, LabelStyle};
-use codespan_reporting::files::{Files, SimpleFile};
+use codespan_reporting::files::{self, Files, SimpleFile};
 use codespan_reporting::term::{self, Config, termcolor::WriteColor};
 use serde::Serialize;
 
@@ -151,7 +151,11 @@ impl<'a> Printable<'a> {
                 term::emit_to_write_style(out, &config, &clipped, &rendered)
             }
         };
-        written.map_err(io::Error::other)
+        // An output error keeps its kind, so that callers can tell a reader that has gone.
+        written.map_err(|error| match error {
+            files::Error::Io(error) => error,
+            other => io::Error::other(other),
+        })
     }
 
     /// Writes `path:line:col: severity[CODE]: message`, or `path: …` for file-level problems.

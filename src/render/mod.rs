@@ -42,3 +42,17 @@ pub fn colour_codes(colour: Color) -> (String, String) {
     let text = |codes: Ansi<Vec<u8>>| String::from_utf8_lossy(&codes.into_inner()).into_owned();
     (text(start), text(reset))
 }
+
+/// Characters a reader cannot see or that reorder the text around them ("Trojan Source"):
+/// Unicode's explicit bidirectional formatting characters, zero-width characters, the byte
+/// order mark, and the line and paragraph separators. Printers show them by number.
+pub(crate) fn is_hidden_or_reordering(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
