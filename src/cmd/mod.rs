@@ -132,8 +132,8 @@ pub(crate) fn error_line(message: std::fmt::Arguments<'_>) {
     let _ = io::stderr().write_all(line.as_bytes());
 }
 
-/// A command's standard output, coloured or not. The first failed write is kept and later
-/// ones are skipped, so an output that cannot be written is reported once and never panics.
+/// A command's standard output, coloured or not. The first failed write is kept, so an output
+/// that cannot be written is reported once and never panics.
 pub(crate) struct Stdout {
     stream: StandardStream,
     failure: Option<io::Error>,
@@ -153,12 +153,11 @@ impl Stdout {
         self.stream.supports_color()
     }
 
-    /// Runs `write` on the stream, unless an earlier write failed.
+    /// Runs `write` on the stream, even after a failed write: it may do more than write (the
+    /// webhook waits for its events), and a later write may still succeed.
     pub(crate) fn write(&mut self, write: impl FnOnce(&mut dyn WriteColor) -> io::Result<()>) {
-        if self.failure.is_none() {
-            if let Err(error) = write(&mut self.stream) {
-                self.failure = Some(error);
-            }
+        if let Err(error) = write(&mut self.stream) {
+            self.failure.get_or_insert(error);
         }
     }
 
