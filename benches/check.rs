@@ -12,8 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use codespan_reporting::term::termcolor::NoColor;
-use factotum::cmd::check::{Report, print_human};
 use factotum::diag::Diagnostic;
+use factotum::render::diagnostics::{Report, print_human};
 use factotum::source::Source;
 
 /// Timed runs per measurement; the median is reported.

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
+pub use crate::render::diagnostics::Format;
+
 /// Compile, check, draw and run job DAGs (factfiles).
 #[derive(Debug, Parser)]
 #[command(name = "factotum", version, disable_version_flag = true)]
@@ -11,6 +13,11 @@ pub struct Cli {
     /// Print the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     version: Option<bool>,
+
+    /// Never colour the output, before or after the sub-command (`run` also sets
+    /// `CLICOLOR=0` for its tasks, as 0.7 did).
+    #[arg(long, global = true)]
+    pub no_colour: bool,
 
     /// What to do.
     #[command(subcommand)]
@@ -46,10 +53,6 @@ pub struct FmtArgs {
     /// Change nothing: list the files that are not in canonical form, and exit 1 if any.
     #[arg(long)]
     pub check: bool,
-
-    /// Never colour the diagnostics.
-    #[arg(long)]
-    pub no_colour: bool,
 }
 
 /// Arguments of `factotum convert`.
@@ -69,10 +72,6 @@ pub struct ConvertArgs {
     /// Replace OUT if it exists.
     #[arg(long, requires = "output")]
     pub overwrite: bool,
-
-    /// Never colour the diagnostics.
-    #[arg(long)]
-    pub no_colour: bool,
 }
 
 /// What `convert` writes.
@@ -101,10 +100,6 @@ pub struct RunArgs {
     /// Print the order tasks would start in and the exact command of each; run nothing.
     #[arg(long)]
     pub dry_run: bool,
-
-    /// Never colour the output (and set `CLICOLOR=0` for the tasks, as 0.7 did).
-    #[arg(long)]
-    pub no_colour: bool,
 
     /// Job metadata `KEY,VALUE`; usable in templates as `{{ tag:KEY }}`. Repeatable.
     #[arg(long = "tag", value_name = "KEY,VALUE")]
@@ -182,10 +177,6 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
-
-    /// Never colour the output.
-    #[arg(long)]
-    pub no_colour: bool,
 }
 
 /// Arguments of `factotum validate`.
@@ -193,10 +184,6 @@ pub struct CheckArgs {
 pub struct ValidateArgs {
     /// The job file.
     pub factfile: PathBuf,
-
-    /// Never colour the output.
-    #[arg(long)]
-    pub no_colour: bool,
 }
 
 /// Arguments of `factotum dot`.
@@ -220,10 +207,6 @@ pub struct DotArgs {
     /// The drawing's language.
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
-
-    /// Never colour the output.
-    #[arg(long)]
-    pub no_colour: bool,
 }
 
 /// Output formats for drawings.
@@ -252,15 +235,4 @@ pub enum Shell {
     Zsh,
     /// Fish: save as `~/.config/fish/completions/factotum.fish`.
     Fish,
-}
-
-/// Output formats for diagnostics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Source excerpts with labels, as rustc prints.
-    Human,
-    /// One line per problem: `file:line:col: severity[CODE]: message`.
-    Short,
-    /// A JSON array of objects, for tools.
-    Json,
 }

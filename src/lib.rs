@@ -10,11 +10,11 @@ pub mod cmd;
 pub mod comment;
 pub mod constraint;
 pub mod diag;
-pub mod env;
+pub mod env_option;
 pub mod exec;
+pub mod graph;
 pub mod ir;
 pub mod lint;
-pub mod plan;
 pub mod render;
 pub mod source;
 pub mod span;
@@ -30,8 +30,10 @@ use clap::Parser as _;
 use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Command};
+use crate::comment::Comment;
 use crate::diag::{Diagnostic, Severity};
 use crate::ir::Job;
+use crate::lint::Resolved;
 use crate::source::Source;
 use crate::template::Variables;
 
@@ -59,18 +61,47 @@ impl From<ExitStatus> for ExitCode {
 pub struct Compiled {
     /// The job, when the source was usable enough to build one; it may still have errors.
     pub job: Option<Job>,
+    /// The job's task names matched to its tasks by the linter, whenever there is a job.
+    pub resolved: Option<Resolved>,
     /// Syntax, schema, template and task-graph problems, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// The file's comments, each with what it is attached to, for the printers.
+    pub comments: Vec<Comment>,
+}
+
+/// A job without errors and its names resolved: what backends may draw or run.
+#[derive(Clone, Copy, Debug)]
+pub struct ValidJob<'c> {
+    /// The job.
+    pub job: &'c Job,
+    /// Its task names matched to its tasks; the backends never match names themselves.
+    pub resolved: &'c Resolved,
 }
 
 impl Compiled {
-    /// The job, unless it is missing or has errors: what backends may draw or run.
-    pub fn valid_job(&self) -> Option<&Job> {
+    /// The result of a source that could not be read: `diagnostic` says why.
+    pub fn unreadable(diagnostic: Diagnostic) -> Self {
+        Self {
+            job: None,
+            resolved: None,
+            diagnostics: vec![diagnostic],
+            comments: Vec::new(),
+        }
+    }
+
+    /// The job, unless it is missing or has errors.
+    pub fn valid(&self) -> Option<ValidJob<'_>> {
         let has_errors = self
             .diagnostics
             .iter()
             .any(|diagnostic| diagnostic.severity() == Severity::Error);
-        self.job.as_ref().filter(|_| !has_errors)
+        if has_errors {
+            return None;
+        }
+        Some(ValidJob {
+            job: self.job.as_ref()?,
+            resolved: self.resolved.as_ref()?,
+        })
     }
 }
 
@@ -79,17 +110,21 @@ impl Compiled {
 pub fn compile(source: &Source, variables: Option<&Variables>) -> Compiled {
     let parsed = syntax::parse(source);
     let mut diagnostics = parsed.diagnostics;
-    if let Some(job) = &parsed.job {
+    let resolved = parsed.job.as_ref().map(|job| {
         let options = lint::Options {
             variables,
             complete: parsed.complete,
         };
-        diagnostics.extend(lint::check(job, options));
-    }
+        let (problems, resolved) = lint::check(job, options);
+        diagnostics.extend(problems);
+        resolved
+    });
     diag::sort(&mut diagnostics);
     Compiled {
         job: parsed.job,
+        resolved,
         diagnostics,
+        comments: parsed.comments,
     }
 }
 
@@ -114,13 +149,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             .into();
         }
     };
+    let no_colour = cli.no_colour;
     match &cli.command {
-        Command::Check(args) => cmd::check::run(args),
-        Command::Validate(args) => cmd::validate::run(args),
-        Command::Run(args) => cmd::run::run(args),
-        Command::Fmt(args) => cmd::fmt::run(args),
-        Command::Convert(args) => cmd::convert::run(args),
-        Command::Dot(args) => cmd::dot::run(args),
+        Command::Check(args) => cmd::check::run(args, no_colour),
+        Command::Validate(args) => cmd::validate::run(args, no_colour),
+        Command::Run(args) => cmd::run::run(args, no_colour),
+        Command::Fmt(args) => cmd::fmt::run(args, no_colour),
+        Command::Convert(args) => cmd::convert::run(args, no_colour),
+        Command::Dot(args) => cmd::dot::run(args, no_colour),
         Command::Completions(args) => cmd::completions::run(args),
     }
     .into()

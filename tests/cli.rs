@@ -196,6 +196,11 @@ fn colour_only_when_asked_for_or_on_a_terminal() {
         .args(["check", "--no-colour", CYCLE])
         .run();
     assert!(!coloured(&flag), "--no-colour");
+    let before = Test::new()
+        .env("CLICOLOR_FORCE", "1")
+        .args(["--no-colour", "check", CYCLE])
+        .run();
+    assert!(!coloured(&before), "--no-colour before the sub-command");
     let piped = Test::new().args(["check", CYCLE]).run();
     assert!(!coloured(&piped), "a pipe is not a terminal");
 }

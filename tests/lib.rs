@@ -7,6 +7,7 @@ mod dsl;
 mod editors;
 mod faults;
 mod hostile;
+mod output;
 mod run;
 mod samples;
 mod snapshots;

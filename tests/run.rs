@@ -268,6 +268,41 @@ fn dry_run_prints_the_plan_and_runs_nothing() {
     );
 }
 
+/// A root defined after a child of another root starts with the first wave, before that
+/// child: the dry run prints the order the real run starts tasks in.
+#[test]
+fn dry_run_prints_the_start_order_of_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = job(
+        dir.path(),
+        "waves.factfile",
+        &[
+            T("A", "true", &[], &[]),
+            T("C", "true", &[], &["A"]),
+            T("B", "true", &[], &[]),
+        ],
+    );
+    let path = path.to_str().unwrap();
+    let dry = run_in(dir.path(), &[path, "--dry-run"]);
+    assert_eq!(dry.status, 0, "{}", dry.transcript());
+    assert_eq!(
+        dry.stdout,
+        "Task 'A' would run: sh -c 'true '\n\
+         Task 'B' would run: sh -c 'true '\n\
+         Task 'C' would run: sh -c 'true '\n\
+         3/3 tasks would run; this was a dry run, nothing was started\n"
+    );
+    let real = run_in(dir.path(), &[path]);
+    assert_eq!(real.status, 0, "{}", real.transcript());
+    let started: Vec<&str> = real
+        .stderr
+        .lines()
+        .filter(|line| line.contains("was started"))
+        .map(|line| &line["Task '".len().."Task 'X".len()])
+        .collect();
+    assert_eq!(started, ["A", "B", "C"], "{}", real.stderr);
+}
+
 #[test]
 fn host_constraints() {
     let dir = tempfile::tempdir().unwrap();

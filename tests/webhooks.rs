@@ -551,3 +551,36 @@ fn failing_endpoints_never_change_the_outcome() {
         run.stdout
     );
 }
+
+/// The webhook's closing lines fail on a full standard output, but the run still waits for
+/// every event to be delivered, and reports the output failure once.
+#[test]
+fn events_are_all_sent_when_stdout_cannot_be_written() {
+    let endpoint = Endpoint::start(Answer::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let echo = samples_0_7().join("echo.factfile");
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_factotum"))
+        .args(["run", echo.to_str().unwrap(), "--webhook", &endpoint.url])
+        .current_dir(dir.path())
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .stdin(Stdio::null())
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        stderr.matches("cannot write to standard output").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(endpoint.bodies().len(), 9, "every event was sent");
+}

@@ -24,7 +24,7 @@ pub fn run(args: &CompletionsArgs) -> ExitStatus {
         Ok(()) => ExitStatus::Success,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Success,
         Err(error) => {
-            eprintln!("error: cannot write the script: {error}");
+            super::error_line(format_args!("error: cannot write the script: {error}"));
             ExitStatus::OtherError
         }
     }

@@ -2,15 +2,16 @@
 
 use std::io::{self, Write as _};
 
-use super::read_rewritable;
+use super::{error_line, read_rewritable};
 use crate::ExitStatus;
 use crate::atomic_write;
 use crate::cli::{ConvertArgs, Target};
+use crate::diag::Problem;
 use crate::render;
 
 /// Runs `convert`.
-pub fn run(args: &ConvertArgs) -> ExitStatus {
-    let Some(read) = read_rewritable(&args.file, args.no_colour) else {
+pub fn run(args: &ConvertArgs, no_colour: bool) -> ExitStatus {
+    let Some(read) = read_rewritable(&args.file, no_colour, Problem::is_structural) else {
         return ExitStatus::Invalid;
     };
     let text = match args.to {
@@ -23,10 +24,10 @@ pub fn run(args: &ConvertArgs) -> ExitStatus {
                 } else {
                     ("comments", "were")
                 };
-                eprintln!(
+                error_line(format_args!(
                     "warning: JSON has no comments: {dropped} {comments} of `{}` {were} left out",
                     read.source.name
-                );
+                ));
             }
             render::json::print(&read.job)
         }
@@ -42,10 +43,10 @@ pub fn run(args: &ConvertArgs) -> ExitStatus {
         {
             Ok(()) => Ok(()),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-                eprintln!(
+                error_line(format_args!(
                     "error: `{}` already exists; add `--overwrite` to replace it",
                     path.display()
-                );
+                ));
                 return ExitStatus::OtherError;
             }
             Err(error) => Err(error),
@@ -59,7 +60,7 @@ pub fn run(args: &ConvertArgs) -> ExitStatus {
                 || "standard output".to_owned(),
                 |p| format!("`{}`", p.display()),
             );
-            eprintln!("error: cannot write {target}: {error}");
+            error_line(format_args!("error: cannot write {target}: {error}"));
             ExitStatus::OtherError
         }
     }

@@ -3,10 +3,11 @@
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use super::read_rewritable;
+use super::{Stdout, error_line, read_rewritable};
 use crate::ExitStatus;
 use crate::atomic_write::{self, Existing};
 use crate::cli::FmtArgs;
+use crate::diag::Problem;
 use crate::render;
 use crate::syntax::Format;
 
@@ -24,41 +25,42 @@ enum Outcome {
 }
 
 /// Runs `fmt`.
-pub fn run(args: &FmtArgs) -> ExitStatus {
+pub fn run(args: &FmtArgs, no_colour: bool) -> ExitStatus {
     let stdin = [PathBuf::from("-")];
     let paths = if args.files.is_empty() {
         &stdin[..]
     } else {
         &args.files[..]
     };
+    let mut stdout = Stdout::new(no_colour);
     let worst = paths
         .iter()
-        .map(|path| format_file(path, args))
+        .map(|path| format_file(path, args, no_colour, &mut stdout))
         .max()
         .unwrap_or(Outcome::Done);
-    match worst {
+    stdout.finish(match worst {
         Outcome::Done => ExitStatus::Success,
         Outcome::Differs | Outcome::Refused => ExitStatus::Invalid,
         Outcome::WriteFailed => ExitStatus::OtherError,
-    }
+    })
 }
 
-fn format_file(path: &Path, args: &FmtArgs) -> Outcome {
-    let Some(read) = read_rewritable(path, args.no_colour) else {
+fn format_file(path: &Path, args: &FmtArgs, no_colour: bool, stdout: &mut Stdout) -> Outcome {
+    let Some(read) = read_rewritable(path, no_colour, changes_the_job) else {
         return Outcome::Refused;
     };
     let name = &read.source.name;
     if read.format == Format::Json {
-        eprintln!(
+        error_line(format_args!(
             "error: `{name}` is a JSON factfile; `fmt` formats DSL files (`factotum convert {name} --to dsl` writes one)"
-        );
+        ));
         return Outcome::Refused;
     }
     let formatted = render::dsl::print(&read.job, &read.comments);
     let from_stdin = path == Path::new("-");
     let written = match (args.check, from_stdin) {
         (true, _) if formatted != read.source.text => {
-            println!("{name}");
+            stdout.line(name);
             return Outcome::Differs;
         }
         (true, _) => return Outcome::Done,
@@ -71,8 +73,20 @@ fn format_file(path: &Path, args: &FmtArgs) -> Outcome {
         Ok(()) => Outcome::Done,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Outcome::Done,
         Err(error) => {
-            eprintln!("error: cannot write `{name}`: {error}");
+            error_line(format_args!("error: cannot write `{name}`: {error}"));
             Outcome::WriteFailed
         }
     }
+}
+
+/// Whether `problem` leaves the parsed job different from the file, so that printing it would
+/// change the job: a syntax error, or a value the front end could not keep. A bad schema URI
+/// (E206) or constraints under an old schema (E207) keep every word, and are `check`'s to
+/// report.
+fn changes_the_job(problem: &Problem) -> bool {
+    problem.is_structural()
+        && !matches!(
+            problem,
+            Problem::SchemaUri { .. } | Problem::NeedsNewerSchema { .. }
+        )
 }

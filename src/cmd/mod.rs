@@ -8,19 +8,20 @@ pub mod fmt;
 pub mod run;
 pub mod validate;
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write as _};
 use std::path::Path;
 
-use codespan_reporting::term::termcolor::{
-    Color, ColorChoice, ColorSpec, StandardStream, WriteColor,
-};
+use codespan_reporting::term::termcolor::{Color, ColorChoice, StandardStream, WriteColor};
 
 use crate::atomic_write::Existing;
 use crate::comment::Comment;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Problem};
 use crate::ir::Job;
+use crate::render::diagnostics::{Report, print_human};
 use crate::source::Source;
 use crate::syntax::Format;
+use crate::template::Variables;
+use crate::{Compiled, ExitStatus};
 
 /// Colour for `stream` (stdout or stderr): never with `--no-colour`, `NO_COLOR` or
 /// `CLICOLOR=0`; forced by `CLICOLOR_FORCE`; otherwise only when `stream` is a terminal.
@@ -38,6 +39,35 @@ pub(crate) fn colour_choice(no_colour: bool, stream: &impl IsTerminal) -> ColorC
     }
 }
 
+/// A job file as read and compiled: what every command that reads one starts from.
+pub(crate) struct Loaded {
+    /// The file as read (empty when it could not be).
+    pub(crate) source: Source,
+    /// Its job and problems; an unreadable file is one problem and no job.
+    pub(crate) compiled: Compiled,
+}
+
+/// Reads `path` (`-` for standard input) and compiles it with `variables`.
+pub(crate) fn load(path: &Path, variables: Option<&Variables>) -> Loaded {
+    let (source, unreadable) = Source::read_argument(path);
+    let compiled = match unreadable {
+        Some(diagnostic) => Compiled::unreadable(diagnostic),
+        None => crate::compile(&source, variables),
+    };
+    Loaded { source, compiled }
+}
+
+/// Prints the diagnostics of `source` on stderr: for commands whose stdout carries a result
+/// (a job, a drawing), so that a failed write cannot add to the failure already reported.
+pub(crate) fn print_on_stderr(no_colour: bool, source: Source, diagnostics: Vec<Diagnostic>) {
+    let report = Report {
+        source,
+        diagnostics,
+    };
+    let mut stderr = StandardStream::stderr(colour_choice(no_colour, &io::stderr()));
+    let _ = print_human(&mut stderr, &report);
+}
+
 /// A job read for rewriting (`fmt`, `convert`), with what only its file knew.
 struct Rewritable {
     source: Source,
@@ -46,41 +76,30 @@ struct Rewritable {
     comments: Vec<Comment>,
 }
 
-/// Reads a job to rewrite it. Syntax and schema errors make the parsed job unfaithful to the
-/// file, so they are printed to stderr and the file is refused; other problems (templates, the
-/// task graph) do not change a word of the job and are left to `check`.
-fn read_rewritable(path: &Path, no_colour: bool) -> Option<Rewritable> {
-    let (source, unreadable) = Source::read_argument(path);
-    let parsed = match unreadable {
-        Some(diagnostic) => crate::syntax::Parsed {
-            job: None,
-            diagnostics: vec![diagnostic],
-            complete: false,
-            comments: Vec::new(),
-        },
-        None => crate::syntax::parse(&source),
-    };
-    let mut blocking: Vec<Diagnostic> = parsed
+/// Reads a job to rewrite it. Problems for which `refuses` holds make the parsed job unfaithful
+/// to the file, so they are printed to stderr and the file is refused; other problems (templates,
+/// the task graph) do not change a word of the job and are left to `check`.
+fn read_rewritable(
+    path: &Path,
+    no_colour: bool,
+    refuses: fn(&Problem) -> bool,
+) -> Option<Rewritable> {
+    let Loaded { source, compiled } = load(path, None);
+    let blocking: Vec<Diagnostic> = compiled
         .diagnostics
         .into_iter()
-        .filter(|d| d.problem.is_structural())
+        .filter(|d| refuses(&d.problem))
         .collect();
-    match parsed.job {
+    match compiled.job {
         Some(job) if blocking.is_empty() => Some(Rewritable {
             format: Format::of(&source),
             source,
             job,
-            comments: parsed.comments,
+            comments: compiled.comments,
         }),
         _ => {
-            crate::diag::sort(&mut blocking);
-            let report = check::Report {
-                source,
-                diagnostics: blocking,
-            };
             // stderr, because the job itself may be going to stdout.
-            let mut stderr = StandardStream::stderr(colour_choice(no_colour, &io::stderr()));
-            let _ = check::print_human(&mut stderr, &report);
+            print_on_stderr(no_colour, source, blocking);
             None
         }
     }
@@ -99,8 +118,75 @@ pub(crate) fn existing_output(overwrite: bool) -> Existing {
 
 /// Writes `text` in `colour` (when `out` colours at all), then a plain newline.
 pub(crate) fn write_line_in(out: &mut dyn WriteColor, colour: Color, text: &str) -> io::Result<()> {
-    out.set_color(ColorSpec::new().set_fg(Some(colour)))?;
-    write!(out, "{text}")?;
-    out.reset()?;
+    crate::render::write_in(out, colour, text)?;
     writeln!(out)
+}
+
+/// Writes `message` and a newline on stderr in one piece. A failure is ignored: stderr is
+/// where failures are reported, so there is nowhere left to report it.
+pub(crate) fn error_line(message: std::fmt::Arguments<'_>) {
+    let mut line = message.to_string();
+    line.push('\n');
+    let _ = io::stderr().write_all(line.as_bytes());
+}
+
+/// A command's standard output, coloured or not. The first failed write is kept, so an output
+/// that cannot be written is reported once and never panics.
+pub(crate) struct Stdout {
+    stream: StandardStream,
+    failure: Option<io::Error>,
+}
+
+impl Stdout {
+    /// Standard output, coloured as [`colour_choice`] says.
+    pub(crate) fn new(no_colour: bool) -> Self {
+        Self {
+            stream: StandardStream::stdout(colour_choice(no_colour, &io::stdout())),
+            failure: None,
+        }
+    }
+
+    /// Whether text written here is coloured.
+    pub(crate) fn colours(&self) -> bool {
+        self.stream.supports_color()
+    }
+
+    /// Runs `write` on the stream, even after a failed write: it may do more than write (the
+    /// webhook waits for its events), and a later write may still succeed.
+    pub(crate) fn write(&mut self, write: impl FnOnce(&mut dyn WriteColor) -> io::Result<()>) {
+        if let Err(error) = write(&mut self.stream) {
+            self.failure.get_or_insert(error);
+        }
+    }
+
+    /// Writes one line.
+    pub(crate) fn line(&mut self, text: &str) {
+        self.write(|out| writeln!(out, "{text}"));
+    }
+
+    /// Writes one line in `colour`.
+    pub(crate) fn line_in(&mut self, colour: Color, text: &str) {
+        self.write(|out| write_line_in(out, colour, text));
+    }
+
+    /// Flushes what is left. A failed write is reported on stderr, and turns a `status` of
+    /// success into exit 3; a reader that stopped early (a closed pipe, `| head`) got what it
+    /// wanted and is no failure.
+    pub(crate) fn finish(mut self, status: ExitStatus) -> ExitStatus {
+        self.write(|out| out.flush());
+        match self.failure {
+            None => status,
+            Some(error) if error.kind() == io::ErrorKind::BrokenPipe => status,
+            Some(error) => {
+                error_line(format_args!(
+                    "error: cannot write to standard output: {error}"
+                ));
+                if status == ExitStatus::Success {
+                    ExitStatus::OtherError
+                } else {
+                    status
+                }
+            }
+        }
+    }
 }

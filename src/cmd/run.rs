@@ -1,36 +1,36 @@
-//! `factotum run FILE`: check the job, apply host constraints, render templates, run.
+//! `factotum run FILE`: check the job, apply host constraints, prepare the tasks, run.
 
-use std::io::Write as _;
 use std::time::Duration;
 
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::Color;
 
-use super::check::{Report, print_human};
+use super::{Loaded, Stdout, error_line, load};
 use crate::cli::RunArgs;
 use crate::constraint::{HostConstraint, split_key_value};
-use crate::exec::{self, State, clock};
+use crate::exec::{self, PreparedTask, State, clock};
+use crate::graph::{Schedule, StartError, TaskGraph};
 use crate::ir::Job;
-use crate::plan::{Plan, StartError};
-use crate::source::Source;
-use crate::span::Spanned;
-use crate::template::{Template, Variables};
-use crate::{ExitStatus, env, webhook};
+use crate::lint::Resolved;
+use crate::render::diagnostics::{Report, print_human};
+use crate::render::painted;
+use crate::template::Variables;
+use crate::{Compiled, ExitStatus, env_option, webhook};
 
-const GREEN: &str = "\u{1b}[32m";
-const RED: &str = "\u{1b}[31m";
-const YELLOW: &str = "\u{1b}[33m";
-const CYAN: &str = "\u{1b}[36m";
-const RESET: &str = "\u{1b}[0m";
+/// Runs `run`. Everything but the tasks' own lines goes through one standard output, so a
+/// failed write is reported once, and the run's exit status is kept (3 if it was a success).
+pub fn run(args: &RunArgs, no_colour: bool) -> ExitStatus {
+    let mut stdout = Stdout::new(no_colour);
+    let status = run_job(args, no_colour, &mut stdout);
+    stdout.finish(status)
+}
 
-/// Runs `run`.
-pub fn run(args: &RunArgs) -> ExitStatus {
-    let colour = super::colour_choice(args.no_colour, &std::io::stdout()) == ColorChoice::Always;
-    let variables = match preflight(args, colour) {
+fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
+    let variables = match preflight(args, stdout) {
         Ok(variables) => variables,
         Err(status) => return status,
     };
-    let job = match load_job(args, &variables) {
-        Ok(job) => job,
+    let (job, resolved) = match load_job(args, &variables, stdout) {
+        Ok(loaded) => loaded,
         Err(status) => return status,
     };
     let file_constraints: Vec<(String, HostConstraint)> = job
@@ -42,39 +42,39 @@ pub fn run(args: &RunArgs) -> ExitStatus {
                 .map(|parsed| (c.value.clone(), parsed))
         })
         .collect();
-    if let Some(status) = refuse_on_mismatch(&file_constraints, colour) {
+    if let Some(status) = refuse_on_mismatch(&file_constraints, stdout) {
         return status;
     }
 
-    let rendered = render_tasks(&job, &variables);
-    let tasks: Vec<exec::Task> = rendered.iter().map(RenderedTask::to_exec).collect();
-    let names: Vec<&str> = rendered.iter().map(|task| task.name.as_str()).collect();
-    let dependency_names: Vec<Vec<&str>> = rendered
-        .iter()
-        .map(|task| task.depends_on.iter().map(String::as_str).collect())
-        .collect();
-    let plan = Plan::new(&names, &dependency_names);
+    let prepared = exec::prepare(&job, &variables, args.webhook.is_some());
+    let tasks = &prepared.tasks;
+    let plan = resolved.graph();
+    // The linter compared names rendered with these same variables, as `--start` is written.
     let start = match &args.start {
         None => None,
-        Some(wanted) => match names.iter().position(|name| name == wanted) {
+        Some(wanted) => match resolved.task(wanted) {
             Some(start) => Some(start),
-            None => return refuse_start(wanted, StartError::NotFound),
+            None => return refuse_start(wanted, StartError::NotFound, stdout),
         },
     };
     let members = match start.map(|start| plan.subtree(start)) {
         None => (0..tasks.len()).collect(),
         Some(Ok(members)) => members,
-        Some(Err(error)) => return refuse_start(args.start.as_deref().unwrap_or_default(), error),
+        Some(Err(error)) => {
+            return refuse_start(args.start.as_deref().unwrap_or_default(), error, stdout);
+        }
     };
 
     if args.dry_run {
-        return dry_run(&tasks, &plan, &members);
+        dry_run(tasks, &plan, &members, stdout);
+        return ExitStatus::Success;
     }
+    let colour = stdout.colours();
     let options = exec::Options {
         jobs: args.jobs,
         grace: Duration::from_secs_f64(args.grace),
         colour,
-        tasks_without_colour: args.no_colour,
+        tasks_without_colour: no_colour,
         keep_output: args.webhook.as_ref().map(|_| args.max_stdouterr_size),
         heartbeat: args
             .webhook
@@ -83,47 +83,50 @@ pub fn run(args: &RunArgs) -> ExitStatus {
             .map(|seconds| Duration::from_secs(seconds.get())),
     };
     let order = || in_plan_order(&plan, start, &members);
-    let mut webhook = args.webhook.as_ref().map(|url| {
-        let settings = webhook::Settings {
-            url: url.clone(),
-            timeout: Duration::from_secs_f64(args.webhook_timeout),
-            drain: Duration::from_secs_f64(args.webhook_drain),
-            grace: options.grace,
-            live_output: options.heartbeat.is_some(),
-        };
-        let factfile = compact_factfile(&job, &variables, &rendered);
-        let job = webhook::Job {
-            factfile: &factfile,
-            tags: tags(&args.tags)
-                .into_iter()
-                .map(|(key, value)| (key["tag:".len()..].to_owned(), value))
-                .collect(),
-            names: names.iter().map(|name| (*name).to_owned()).collect(),
-            order: order(),
-        };
-        webhook::Webhook::start(&settings, job)
-    });
+    let mut webhook =
+        args.webhook
+            .as_ref()
+            .zip(prepared.factfile.as_ref())
+            .map(|(url, factfile)| {
+                let settings = webhook::Settings {
+                    url: url.clone(),
+                    timeout: Duration::from_secs_f64(args.webhook_timeout),
+                    drain: Duration::from_secs_f64(args.webhook_drain),
+                    grace: options.grace,
+                    live_output: options.heartbeat.is_some(),
+                };
+                let job = webhook::Job {
+                    factfile,
+                    tags: tags(&args.tags)
+                        .into_iter()
+                        .map(|(key, value)| (key["tag:".len()..].to_owned(), value))
+                        .collect(),
+                    names: tasks.iter().map(|task| task.name.clone()).collect(),
+                    order: order(),
+                };
+                webhook::Webhook::start(&settings, job)
+            });
     let mut quiet = exec::Quiet;
     let observer: &mut dyn exec::Observer = match &mut webhook {
         Some(webhook) => webhook,
         None => &mut quiet,
     };
-    let report = match exec::execute(&tasks, &plan, &members, &options, observer) {
+    let report = match exec::execute(tasks, &plan, &members, &options, observer) {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("error: cannot run the job: {error}");
+            error_line(format_args!("error: cannot run the job: {error}"));
             return ExitStatus::OtherError;
         }
     };
-    let status = summarise(&tasks, &order, &members, &report, colour);
+    let status = summarise(tasks, &order, &members, &report, stdout);
     if let Some(webhook) = webhook {
-        webhook.finish(colour, &report.interrupts);
+        stdout.write(|out| webhook.finish(out, &report.interrupts));
     }
     status
 }
 
 /// The run's tasks in 0.7's plan order, for summaries and webhooks.
-fn in_plan_order(plan: &Plan, start: Option<usize>, members: &[usize]) -> Vec<usize> {
+fn in_plan_order(plan: &TaskGraph, start: Option<usize>, members: &[usize]) -> Vec<usize> {
     let mut order: Vec<usize> = plan.tiers(start).into_iter().flatten().collect();
     order.retain(|task| members.binary_search(task).is_ok());
     order
@@ -132,27 +135,28 @@ fn in_plan_order(plan: &Plan, start: Option<usize>, members: &[usize]) -> Vec<us
 /// Everything decided before the job is read, in 0.7's order: `--env` and `--tag` (the
 /// template variables they give are returned), the webhook flags, then command-line
 /// constraints, so a server that is not the one meant succeeds even when the file is absent.
-fn preflight(args: &RunArgs, colour: bool) -> Result<Variables, ExitStatus> {
-    let mut variables = match args.env.as_deref().map(env::parse).transpose() {
+fn preflight(args: &RunArgs, stdout: &mut Stdout) -> Result<Variables, ExitStatus> {
+    let mut variables = match args.env.as_deref().map(env_option::parse).transpose() {
         Ok(variables) => variables.unwrap_or_default(),
         Err(error) => {
-            eprintln!("error: {error}");
+            error_line(format_args!("error: {error}"));
             return Err(ExitStatus::OtherError);
         }
     };
     variables.extend(tags(&args.tags));
     if let Some(url) = &args.webhook {
+        // 0.7's error lines for webhook flags: red, on stdout.
         if args.dry_run {
-            print_error(
+            stdout.line_in(
+                Color::Red,
                 "Error: --webhook cannot be used with the --dry-run option",
-                colour,
             );
             return Err(ExitStatus::OtherError);
         }
         if let Err(reason) = webhook::check_url(url) {
             let line =
                 format!("Error: the specifed webhook URL \"{url}\" is invalid. Reason: {reason}");
-            print_error(&line, colour);
+            stdout.line_in(Color::Red, &line);
             return Err(ExitStatus::OtherError);
         }
     }
@@ -161,47 +165,41 @@ fn preflight(args: &RunArgs, colour: bool) -> Result<Variables, ExitStatus> {
         match HostConstraint::parse(text) {
             Ok(constraint) => constraints.push((text.clone(), constraint)),
             Err(error) => {
-                eprintln!("error: `--constraint {text}`: {error}");
+                error_line(format_args!("error: `--constraint {text}`: {error}"));
                 return Err(ExitStatus::OtherError);
             }
         }
     }
-    match refuse_on_mismatch(&constraints, colour) {
+    match refuse_on_mismatch(&constraints, stdout) {
         Some(status) => Err(status),
         None => Ok(variables),
     }
 }
 
 /// Reads and checks the job; its diagnostics (warnings too) are printed as `check` prints them.
-fn load_job(args: &RunArgs, variables: &Variables) -> Result<Job, ExitStatus> {
-    let (source, unreadable) = Source::read_argument(&args.factfile);
-    let (job, diagnostics) = if let Some(diagnostic) = unreadable {
-        (None, vec![diagnostic])
-    } else {
-        let compiled = crate::compile(&source, Some(variables));
-        (compiled.valid_job().cloned(), compiled.diagnostics)
-    };
+fn load_job(
+    args: &RunArgs,
+    variables: &Variables,
+    stdout: &mut Stdout,
+) -> Result<(Job, Resolved), ExitStatus> {
+    let Loaded { source, compiled } = load(&args.factfile, Some(variables));
+    let valid = compiled.valid().is_some();
+    let Compiled {
+        job,
+        resolved,
+        diagnostics,
+        ..
+    } = compiled;
     if !diagnostics.is_empty() {
-        let mut out =
-            StandardStream::stdout(super::colour_choice(args.no_colour, &std::io::stdout()));
         let report = Report {
             source,
             diagnostics,
         };
-        if print_human(&mut out, &report).is_err() {
-            return Err(ExitStatus::OtherError);
-        }
+        stdout.write(|out| print_human(out, &report));
     }
-    job.ok_or(ExitStatus::Invalid)
-}
-
-/// 0.7's error lines for webhook flags: red, on stdout.
-fn print_error(line: &str, colour: bool) {
-    if colour {
-        println!("{RED}{line}{RESET}");
-    } else {
-        println!("{line}");
-    }
+    job.zip(resolved)
+        .filter(|_| valid)
+        .ok_or(ExitStatus::Invalid)
 }
 
 /// Tags as template variables `tag:KEY`, parsed as 0.7 did; later duplicates win.
@@ -216,7 +214,7 @@ fn tags(tags: &[String]) -> Variables {
 /// Prints 0.7's warning and gives exit 0 when a constraint rules this machine out.
 fn refuse_on_mismatch(
     constraints: &[(String, HostConstraint)],
-    colour: bool,
+    stdout: &mut Stdout,
 ) -> Option<ExitStatus> {
     for (text, constraint) in constraints {
         if let Err(reason) = constraint.evaluate() {
@@ -224,126 +222,40 @@ fn refuse_on_mismatch(
             let line = format!(
                 "Warn: the specifed host constraint \"{value}\" did not match, no tasks have been executed. Reason: {reason}"
             );
-            if colour {
-                println!("{YELLOW}{line}{RESET}");
-            } else {
-                println!("{line}");
-            }
+            stdout.line_in(Color::Yellow, &line);
             return Some(ExitStatus::Success);
         }
     }
     None
 }
 
-fn refuse_start(task: &str, error: StartError) -> ExitStatus {
+fn refuse_start(task: &str, error: StartError, stdout: &mut Stdout) -> ExitStatus {
     let reason = match error {
         StartError::NotFound => "the task specified could not be found",
         StartError::NotSelfContained => {
             "the job cannot be started here without triggering prior tasks"
         }
     };
-    println!("The job cannot be started from '{task}' because {reason}");
+    stdout.line(&format!(
+        "The job cannot be started from '{task}' because {reason}"
+    ));
     ExitStatus::OtherError
 }
 
-/// Renders a template; the linter has made sure every variable has a value.
-fn render(template: &Template, variables: &Variables) -> String {
-    template
-        .render(variables)
-        .map_or_else(|_| template.text.to_string(), std::borrow::Cow::into_owned)
-}
-
-/// A task with its templates rendered.
-struct RenderedTask<'j> {
-    name: String,
-    executor: &'j str,
-    command: String,
-    arguments: Vec<String>,
-    depends_on: Vec<String>,
-    continue_codes: Vec<u16>,
-    terminate_codes: Vec<u16>,
-}
-
-impl RenderedTask<'_> {
-    /// The task as the executor runs it: `sh -c` gets the command, a space, then each argument
-    /// in double quotes, unescaped, as Factotum 0.7 built the line.
-    fn to_exec(&self) -> exec::Task {
-        let arguments: Vec<String> = self.arguments.iter().map(|a| format!("\"{a}\"")).collect();
-        exec::Task {
-            name: self.name.clone(),
-            command_line: format!("{} {}", self.command, arguments.join(" ")),
-            continue_codes: self.continue_codes.clone(),
-            terminate_codes: self.terminate_codes.clone(),
-        }
-    }
-}
-
-fn render_tasks<'j>(job: &'j Job, variables: &Variables) -> Vec<RenderedTask<'j>> {
-    let codes =
-        |list: &Spanned<Vec<Spanned<u16>>>| list.value.iter().map(|code| code.value).collect();
-    let all = |templates: &[Template]| templates.iter().map(|t| render(t, variables)).collect();
-    job.tasks
-        .iter()
-        .map(|task| RenderedTask {
-            name: render(&task.name, variables),
-            executor: &task.executor.value,
-            command: render(&task.command, variables),
-            arguments: all(&task.arguments),
-            depends_on: all(&task.depends_on),
-            continue_codes: codes(&task.on_result.continue_job),
-            terminate_codes: codes(&task.on_result.terminate_job_with_success),
-        })
-        .collect()
-}
-
-/// The job as 0.7 re-encoded it for webhooks: compact, in its key order, templates rendered.
-fn compact_factfile(
-    job: &Job,
-    variables: &Variables,
-    rendered: &[RenderedTask<'_>],
-) -> webhook::CompactFactfile {
-    let tasks = rendered
-        .iter()
-        .map(|task| webhook::CompactTask {
-            name: task.name.clone(),
-            executor: task.executor.to_owned(),
-            command: task.command.clone(),
-            arguments: task.arguments.clone(),
-            depends_on: task.depends_on.clone(),
-            on_result: webhook::CompactOnResult {
-                terminate_job_with_success: task.terminate_codes.clone(),
-                continue_job: task.continue_codes.clone(),
-            },
-        })
-        .collect();
-    webhook::CompactFactfile {
-        schema: job.schema.value.clone(),
-        data: webhook::CompactJob {
-            name: render(&job.name, variables),
-            tasks,
-            constraints: job.constraints.iter().map(|c| c.value.clone()).collect(),
-        },
-    }
-}
-
 /// Prints what would run, in start order, with the exact command line, quoted for a shell.
-fn dry_run(tasks: &[exec::Task], plan: &Plan, members: &[usize]) -> ExitStatus {
-    let mut out = std::io::stdout().lock();
-    for task in plan.start_order(members) {
+fn dry_run(tasks: &[PreparedTask], plan: &TaskGraph, members: &[usize], stdout: &mut Stdout) {
+    for task in Schedule::new(plan, members).start_order() {
         let spec = &tasks[task];
-        let _ = writeln!(
-            out,
+        stdout.line(&format!(
             "Task '{}' would run: sh -c {}",
             spec.name,
             shell_quote(&spec.command_line)
-        );
+        ));
     }
-    let _ = writeln!(
-        out,
+    stdout.line(&format!(
         "{n}/{n} tasks would run; this was a dry run, nothing was started",
         n = members.len()
-    );
-    ExitStatus::Success
+    ));
 }
 
 /// `text` in single quotes, so it can be pasted into a shell as one word.
@@ -353,36 +265,25 @@ fn shell_quote(text: &str) -> String {
 
 /// Prints 0.7's summary lines and decides the exit code.
 fn summarise(
-    tasks: &[exec::Task],
+    tasks: &[PreparedTask],
     in_plan_order: &dyn Fn() -> Vec<usize>,
     members: &[usize],
     report: &exec::Report,
-    colour: bool,
+    stdout: &mut Stdout,
 ) -> ExitStatus {
-    // Written, not printed: a closed stdout must not panic and lose the exit code.
-    let mut out = std::io::stdout().lock();
     let summary = format!(
         "{}/{} tasks run in {}",
         report.started,
         members.len(),
         clock::summary_duration(report.elapsed)
     );
-    if colour {
-        let _ = writeln!(out, "{GREEN}{summary}{RESET}");
-    } else {
-        let _ = writeln!(out, "{summary}");
-    }
+    stdout.line_in(Color::Green, &summary);
+    let colour = stdout.colours();
     let listed = |order: &[usize], keep: &dyn Fn(&State) -> bool| -> String {
         let names: Vec<String> = order
             .iter()
             .filter(|&&task| keep(&report.states[task]))
-            .map(|&task| {
-                if colour {
-                    format!("'{CYAN}{}{RESET}'", tasks[task].name)
-                } else {
-                    format!("'{}'", tasks[task].name)
-                }
-            })
+            .map(|&task| format!("'{}'", painted(&tasks[task].name, Color::Cyan, colour)))
             .collect();
         names.join(", ")
     };
@@ -397,31 +298,47 @@ fn summarise(
     let order = in_plan_order();
     if let Some(signal) = report.interrupted_by {
         let name = exec::signal_name(signal);
-        let _ = writeln!(
-            out,
-            "Factotum job was interrupted by {name}, so no more tasks were started - the following tasks were not run: {}!",
-            listed(&order, &not_run)
-        );
+        let line = if any(&not_run) {
+            format!(
+                "Factotum job was interrupted by {name}, so no more tasks were started - the following tasks were not run: {}!",
+                listed(&order, &not_run)
+            )
+        } else {
+            format!("Factotum job was interrupted by {name} - every task had already started!")
+        };
+        stdout.line(&line);
     }
     if any(&failed) {
-        let _ = writeln!(
-            out,
-            "Factotum job executed abnormally as a task ({}) failed - the following tasks were not run: {}!",
-            listed(&order, &failed),
-            listed(&order, &not_run)
-        );
+        let failed = listed(&order, &failed);
+        let line = if any(&not_run) {
+            format!(
+                "Factotum job executed abnormally as a task ({failed}) failed - the following tasks were not run: {}!",
+                listed(&order, &not_run)
+            )
+        } else {
+            format!(
+                "Factotum job executed abnormally as a task ({failed}) failed - every other task was run!"
+            )
+        };
+        stdout.line(&line);
         ExitStatus::TaskFailed
     } else if report.interrupted_by.is_some() {
         // Even when every task it stopped exited 0: the run did not go as planned.
         ExitStatus::TaskFailed
     } else {
         if any(&early) {
-            let _ = writeln!(
-                out,
-                "Factotum job finished early as a task ({}) requested an early finish. The following tasks were not run: {}.",
-                listed(&order, &early),
-                listed(&order, &not_run)
-            );
+            let early = listed(&order, &early);
+            let line = if any(&not_run) {
+                format!(
+                    "Factotum job finished early as a task ({early}) requested an early finish. The following tasks were not run: {}.",
+                    listed(&order, &not_run)
+                )
+            } else {
+                format!(
+                    "Factotum job finished early as a task ({early}) requested an early finish. Every other task was run."
+                )
+            };
+            stdout.line(&line);
         }
         ExitStatus::Success
     }

@@ -4,19 +4,21 @@ use std::io;
 
 use codespan_reporting::term::termcolor::{Color, StandardStream};
 
-use super::check::{check_file, print_human};
+use super::check::check_file;
+use super::error_line;
 use crate::ExitStatus;
 use crate::cli::ValidateArgs;
 use crate::diag::Severity;
+use crate::render::diagnostics::print_human;
 
 /// Runs `validate`.
-pub fn run(args: &ValidateArgs) -> ExitStatus {
+pub fn run(args: &ValidateArgs, no_colour: bool) -> ExitStatus {
     let report = check_file(&args.factfile, None);
     let valid = report
         .diagnostics
         .iter()
         .all(|d| d.severity() != Severity::Error);
-    let mut stdout = StandardStream::stdout(super::colour_choice(args.no_colour, &io::stdout()));
+    let mut stdout = StandardStream::stdout(super::colour_choice(no_colour, &io::stdout()));
     let name = args.factfile.display();
     let written = print_human(&mut stdout, &report).and_then(|()| {
         let (colour, verdict) = if valid {
@@ -30,7 +32,7 @@ pub fn run(args: &ValidateArgs) -> ExitStatus {
         super::write_line_in(&mut stdout, colour, &verdict)
     });
     if let Err(error) = written {
-        eprintln!("error: cannot write the report: {error}");
+        error_line(format_args!("error: cannot write the report: {error}"));
         return ExitStatus::OtherError;
     }
     if valid {

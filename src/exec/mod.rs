@@ -3,11 +3,13 @@
 
 pub(crate) mod clock;
 mod output;
+mod prepare;
 mod transition;
 
 pub use output::Tail;
+pub use prepare::{PreparedRun, prepare};
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -21,7 +23,7 @@ use rustix::process::{Pid, Signal, kill_process_group};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::plan::Plan;
+use crate::graph::{Schedule, TaskGraph};
 use output::{Prefix, Stream};
 use transition::{Exit, Happening, next_state};
 
@@ -46,7 +48,7 @@ pub fn signal_name(signal: i32) -> &'static str {
 
 /// A task ready to run: its rendered name and shell line, and what its exit codes mean.
 #[derive(Clone, Debug)]
-pub struct Task {
+pub struct PreparedTask {
     /// The name after templating.
     pub name: String,
     /// What `sh -c` runs: the command, then each argument in double quotes.
@@ -198,8 +200,8 @@ enum Event {
 
 /// Runs `members` (positions in `tasks`, in file order) of a job whose graph is `plan`.
 pub fn execute(
-    tasks: &[Task],
-    plan: &Plan,
+    tasks: &[PreparedTask],
+    plan: &TaskGraph,
     members: &[usize],
     options: &Options,
     observer: &mut dyn Observer,
@@ -234,17 +236,14 @@ pub fn execute(
 
 /// The bookkeeping of one run.
 struct Run<'a> {
-    tasks: &'a [Task],
-    plan: &'a Plan,
+    tasks: &'a [PreparedTask],
+    plan: &'a TaskGraph,
     options: &'a Options,
     events: Sender<Event>,
     /// The `sh` every task runs in.
     shell: PathBuf,
-    /// Whether each task of the job takes part in this run.
-    taking_part: Vec<bool>,
-    /// Dependencies (inside the run) not yet succeeded, per task.
-    waiting_for: Vec<usize>,
-    ready: BTreeSet<usize>,
+    /// Which tasks take part, and which may start.
+    schedule: Schedule<'a>,
     /// Tasks started whose end has not been handled yet, with their process groups (`None`
     /// when no process was made): the run ends only when this is empty, so that no task's
     /// ending is left unread in the inbox.
@@ -265,29 +264,20 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(
-        tasks: &'a [Task],
-        plan: &'a Plan,
+        tasks: &'a [PreparedTask],
+        plan: &'a TaskGraph,
         members: &[usize],
         options: &'a Options,
         events: Sender<Event>,
         observer: &'a mut dyn Observer,
     ) -> Self {
-        let taking_part = plan.taking_part(members);
-        let waiting_for = plan.dependencies_taking_part(&taking_part);
-        let ready = members
-            .iter()
-            .copied()
-            .filter(|&task| waiting_for[task] == 0)
-            .collect();
         Self {
             tasks,
             plan,
             options,
             events,
             shell: shell(),
-            taking_part,
-            waiting_for,
-            ready,
+            schedule: Schedule::new(plan, members),
             running: HashMap::new(),
             states: vec![State::Waiting; tasks.len()],
             records: tasks.iter().map(|_| Record::default()).collect(),
@@ -355,7 +345,7 @@ impl<'a> Run<'a> {
         let limit = self.options.jobs.map_or(usize::MAX, NonZeroUsize::get);
         let mut batch = Vec::new();
         while self.running.len() < limit {
-            let Some(task) = self.ready.pop_first() else {
+            let Some(task) = self.schedule.next_ready() else {
                 break;
             };
             batch.push(task);
@@ -510,15 +500,7 @@ impl<'a> Run<'a> {
     }
 
     fn release_dependents(&mut self, task: usize) {
-        for &dependent in &self.plan.dependents[task] {
-            if !self.taking_part[dependent] {
-                continue;
-            }
-            self.waiting_for[dependent] -= 1;
-            if self.waiting_for[dependent] == 0 && self.states[dependent] == State::Waiting {
-                self.ready.insert(dependent);
-            }
-        }
+        self.schedule.succeeded(task);
     }
 
     /// Marks every descendant skipped (adding to its reasons if it already was); returns them,
@@ -529,7 +511,7 @@ impl<'a> Run<'a> {
         let mut stack = vec![task];
         while let Some(current) = stack.pop() {
             for &dependent in &self.plan.dependents[current] {
-                if !self.taking_part[dependent] || seen[dependent] {
+                if !self.schedule.takes_part(dependent) || seen[dependent] {
                     continue;
                 }
                 seen[dependent] = true;

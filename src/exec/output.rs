@@ -10,6 +10,10 @@ use std::os::fd::{AsFd as _, BorrowedFd};
 use std::os::unix::fs::MetadataExt as _;
 use std::sync::{Mutex, OnceLock};
 
+use codespan_reporting::term::termcolor::Color;
+
+use crate::render::{colour_codes, painted};
+
 /// Bytes read at a time; also the longest piece of a line written at once (a piece is cut
 /// short by up to three bytes so as not to split a character).
 const CHUNK: usize = 64 * 1024;
@@ -27,33 +31,31 @@ pub(crate) enum Stream {
 #[derive(Clone, Debug)]
 pub(crate) struct Prefix {
     plain: String,
-    coloured: bool,
+    /// The codes around a stderr line's text, when coloured.
+    stderr_colour: Option<(String, String)>,
 }
-
-const CYAN: &str = "\u{1b}[36m";
-const RED: &str = "\u{1b}[31m";
-const RESET: &str = "\u{1b}[0m";
 
 impl Prefix {
     pub(crate) fn new(task: &str, coloured: bool) -> Self {
-        let plain = if coloured {
-            format!("[{CYAN}{task}{RESET}] ")
-        } else {
-            format!("[{task}] ")
-        };
-        Self { plain, coloured }
+        let plain = format!("[{}] ", painted(task, Color::Cyan, coloured));
+        let stderr_colour = coloured.then(|| colour_codes(Color::Red));
+        Self {
+            plain,
+            stderr_colour,
+        }
     }
 
     /// Writes one whole line under the stream's lock, so lines of parallel tasks never mix.
     fn write_line(&self, stream: Stream, text: &str) {
         let mut line = String::with_capacity(self.plain.len() + text.len() + 12);
         line.push_str(&self.plain);
-        if self.coloured && stream == Stream::Stderr {
-            line.push_str(RED);
-            line.push_str(text);
-            line.push_str(RESET);
-        } else {
-            line.push_str(text);
+        match &self.stderr_colour {
+            Some((start, reset)) if stream == Stream::Stderr => {
+                line.push_str(start);
+                line.push_str(text);
+                line.push_str(reset);
+            }
+            _ => line.push_str(text),
         }
         line.push('\n');
         // A closed stdout (`factotum run … | head`) must not stop the task: keep draining.

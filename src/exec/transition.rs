@@ -4,7 +4,7 @@
 //! A stop signal changes no task's state by itself: the run starts nothing more (tasks not
 //! started stay `Waiting`), and the tasks it stops end as any task ends.
 
-use super::{State, Task};
+use super::{PreparedTask, State};
 
 /// How a task's process ended, reduced to what its state depends on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +45,11 @@ pub(crate) enum Happening {
 /// The state a task in `state` goes to when `happening` happens to it; `None` when it does
 /// not apply there (a task already running or ended is not skipped; only a waiting task
 /// starts; only a running one ends).
-pub(crate) fn next_state(task: &Task, state: &State, happening: Happening) -> Option<State> {
+pub(crate) fn next_state(
+    task: &PreparedTask,
+    state: &State,
+    happening: Happening,
+) -> Option<State> {
     match (state, happening) {
         (State::Waiting, Happening::Start) => Some(State::Running),
         (State::Running, Happening::End(exit)) => Some(verdict(task, exit)),
@@ -65,7 +69,7 @@ pub(crate) fn next_state(task: &Task, state: &State, happening: Happening) -> Op
 
 /// How an ended task stands, by 0.7's rules, except that death by a signal is always a
 /// failure (0.7 counted it as exit code 1).
-fn verdict(task: &Task, exit: Exit) -> State {
+fn verdict(task: &PreparedTask, exit: Exit) -> State {
     let code = match exit {
         Exit::NotStarted(error) => {
             return State::Failed(format!("the task could not be run: {error}"));
@@ -91,11 +95,11 @@ fn verdict(task: &Task, exit: Exit) -> State {
 #[cfg(test)]
 mod tests {
     use super::{Exit, Happening, next_state};
-    use crate::exec::{State, Task};
+    use crate::exec::{PreparedTask, State};
 
     #[test]
     fn every_transition() {
-        let task = Task {
+        let task = PreparedTask {
             name: "t".to_owned(),
             command_line: "true".to_owned(),
             continue_codes: vec![0, 3],

@@ -1,13 +1,15 @@
 //! The linter: every semantic problem of a job in one pass. Pure: no IO, deterministic order.
 
-mod codes;
 mod constraints;
 mod cycles;
+mod exit_codes;
 mod references;
 mod variables;
 
 #[cfg(test)]
 mod tests;
+
+pub use references::Resolved;
 
 use crate::diag::Diagnostic;
 use crate::ir::Job;
@@ -23,17 +25,17 @@ pub struct Options<'a> {
     pub complete: bool,
 }
 
-/// Every problem of `job`, unsorted.
-pub fn check(job: &Job, options: Options<'_>) -> Vec<Diagnostic> {
+/// Every problem of `job`, unsorted, and its task names resolved to tasks.
+pub fn check(job: &Job, options: Options<'_>) -> (Vec<Diagnostic>, Resolved) {
     let mut diagnostics = Vec::new();
-    codes::check(job, &mut diagnostics);
+    exit_codes::check(job, &mut diagnostics);
     constraints::check(job, &mut diagnostics);
     if let Some(variables) = options.variables {
         variables::check(job, variables, &mut diagnostics);
     }
-    let dependencies = references::check(job, options, &mut diagnostics);
+    let resolved = references::check(job, options, &mut diagnostics);
     if options.complete {
-        cycles::check(job, &dependencies, &mut diagnostics);
+        cycles::check(job, resolved.dependencies(), &mut diagnostics);
     }
-    diagnostics
+    (diagnostics, resolved)
 }

@@ -1,4 +1,5 @@
-//! Diagnostics as text: `human` (codespan-reporting), `short` (one line each) and `json`.
+//! Diagnostics as text: `human` (codespan-reporting), `short` (one line each) and `json`; the
+//! printing API of every command that reports problems.
 //!
 //! The only module that knows codespan-reporting. Line and column numbers are computed here,
 //! when something is printed, never while parsing.
@@ -6,13 +7,89 @@
 use std::io::{self, Write};
 
 use codespan_reporting::diagnostic::{self as codespan, LabelStyle};
-use codespan_reporting::files::{Files, SimpleFile};
+use codespan_reporting::files::{self, Files, SimpleFile};
 use codespan_reporting::term::{self, Config, termcolor::WriteColor};
 use serde::Serialize;
 
 use super::excerpt::Clipped;
 use crate::diag::{Diagnostic, Label, Severity};
 use crate::source::Source;
+
+/// How to print problems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Source excerpts with labels, as rustc prints.
+    Human,
+    /// One line per problem: `file:line:col: severity[CODE]: message`.
+    Short,
+    /// A JSON array of objects, for tools.
+    Json,
+}
+
+/// A checked file: its text (for printing excerpts) and its problems, sorted.
+pub struct Report {
+    /// The file as read.
+    pub source: Source,
+    /// Its problems in position order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// How many of its problems have `severity`.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity() == severity)
+            .count()
+    }
+}
+
+/// Prints the problems of `reports` in `format`, then flushes `out`.
+pub fn print(out: &mut dyn WriteColor, format: Format, reports: &[Report]) -> io::Result<()> {
+    match format {
+        Format::Human => {
+            for report in reports {
+                print_human(out, report)?;
+            }
+        }
+        Format::Short => {
+            for report in reports {
+                let printable = Printable::new(&report.source);
+                for diagnostic in &report.diagnostics {
+                    printable.short(out, diagnostic)?;
+                }
+            }
+        }
+        Format::Json => {
+            let printables: Vec<Printable<'_>> = reports
+                .iter()
+                .map(|report| Printable::new(&report.source))
+                .collect();
+            let all: Vec<_> = reports
+                .iter()
+                .zip(&printables)
+                .flat_map(|(report, printable)| {
+                    report
+                        .diagnostics
+                        .iter()
+                        .map(|diagnostic| printable.json(diagnostic))
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &all)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()
+}
+
+/// Prints one file's diagnostics as codespan-reporting does.
+pub fn print_human(out: &mut dyn WriteColor, report: &Report) -> io::Result<()> {
+    let printable = Printable::new(&report.source);
+    for diagnostic in &report.diagnostics {
+        printable.human(out, diagnostic)?;
+    }
+    Ok(())
+}
 
 /// A source prepared for printing: its line index is built once, on first use.
 pub struct Printable<'a> {
@@ -74,7 +151,11 @@ impl<'a> Printable<'a> {
                 term::emit_to_write_style(out, &config, &clipped, &rendered)
             }
         };
-        written.map_err(io::Error::other)
+        // An output error keeps its kind, so that callers can tell a reader that has gone.
+        written.map_err(|error| match error {
+            files::Error::Io(error) => error,
+            other => io::Error::other(other),
+        })
     }
 
     /// Writes `path:line:col: severity[CODE]: message`, or `path: …` for file-level problems.

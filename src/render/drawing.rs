@@ -1,7 +1,7 @@
 //! What the graph writers draw: a job's tasks in plan order and the edges between them.
 
+use crate::graph::TaskGraph;
 use crate::ir::Job;
-use crate::plan::Plan;
 
 /// A job's task graph, ready to be written out. Names are the raw text of the file, never
 /// templated, as Factotum 0.7 drew them.
@@ -20,9 +20,9 @@ pub struct Drawing<'j> {
 
 impl<'j> Drawing<'j> {
     /// The whole job, or only `start` and the tasks below it. A `start` must have passed
-    /// [`Plan::subtree`]: its own dependencies are then the only tasks outside it that anything
+    /// [`TaskGraph::subtree`]: its own dependencies are then the only tasks outside it that anything
     /// drawn waits for, and their edges are left out (0.7 drew them, without their nodes).
-    pub fn new(job: &'j Job, plan: &Plan, start: Option<usize>) -> Self {
+    pub fn new(job: &'j Job, plan: &TaskGraph, start: Option<usize>) -> Self {
         let tasks: Vec<usize> = plan.tiers(start).into_iter().flatten().collect();
         let mut drawn = vec![false; plan.len()];
         for &task in &tasks {

@@ -31,7 +31,9 @@ pub fn render(drawing: &Drawing<'_>) -> String {
 /// Mermaid or the browser would interpret (`#…;` entity codes, HTML `<`, `>`, `&`, a leading
 /// backtick that starts a Markdown string) and `:`, because Mermaid strips the last `;` of any
 /// line matching `style…:…#…;` before parsing, which would break an entity code. A newline
-/// becomes `<br>`; other control characters become numeric codes. Everything else, brackets,
+/// becomes `<br>`; other control characters, and characters that are invisible or reorder the
+/// text (bidirectional overrides, a byte order mark, U+2028), become numeric codes, as `fmt`
+/// writes them. Everything else, brackets,
 /// pipes and any Unicode included, is safe inside quotes. An empty name is written as a space:
 /// Mermaid refuses `[""]`.
 struct Label<'a>(&'a str);
@@ -49,7 +51,9 @@ impl fmt::Display for Label<'_> {
                 '>' => out.write_str("#gt;")?,
                 '\n' => out.write_str("<br>")?,
                 '#' | '`' | ':' => write!(out, "#{};", u32::from(character))?,
-                control if control.is_control() => write!(out, "#{};", u32::from(control))?,
+                hidden if hidden.is_control() || super::is_hidden_or_reordering(hidden) => {
+                    write!(out, "#{};", u32::from(hidden))?;
+                }
                 other => out.write_char(other)?,
             }
         }
@@ -81,6 +85,14 @@ mod tests {
             "#96;a#96; #lt;b#gt;#amp;#35;35;#lt;/b#gt;#58; c"
         );
         assert_eq!(label("two\nlines\ttab\0"), "two<br>lines#9;tab#0;");
+    }
+
+    #[test]
+    fn hidden_and_reordering_characters_become_numeric_codes() {
+        assert_eq!(
+            label("a\u{202E}b\u{FEFF}c\u{2028}d\u{200B}e"),
+            "a#8238;b#65279;c#8232;d#8203;e"
+        );
     }
 
     #[test]

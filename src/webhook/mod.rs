@@ -4,11 +4,15 @@
 mod payload;
 mod sender;
 
+use std::io;
 use std::time::Duration;
+
+use codespan_reporting::term::termcolor::{Color, WriteColor};
 
 pub use payload::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
 
 use crate::exec::{Interrupts, Observer, State, View, signal_name};
+use crate::render::write_in;
 use payload::{Change, Context, state_name};
 use sender::{Drained, Sender};
 
@@ -53,15 +57,6 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes to stdout and flushes, ignoring failure: a closed stdout must neither panic (as
-/// `print!` does) nor change how the run ends.
-fn say(text: &str) {
-    use std::io::Write as _;
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
-}
-
 /// Follows a run and queues its events.
 pub struct Webhook {
     context: Context,
@@ -100,36 +95,40 @@ impl Webhook {
         }
     }
 
-    /// Waits (within the drain bound) for the queued events and says how it went, as 0.7 did.
-    /// A stop signal shortens the wait to the grace period; a second one ends it.
-    pub fn finish(self, colour: bool, interrupts: &Interrupts) {
-        let paint = |code: &str, text: &str| {
-            if colour {
-                format!("\u{1b}[{code}m{text}\u{1b}[0m")
-            } else {
-                text.to_owned()
-            }
-        };
+    /// Waits (within the drain bound) for the queued events and says on `out` how it went, as
+    /// 0.7 did. It waits even when `out` cannot be written. A stop signal shortens the wait to
+    /// the grace period; a second one ends it.
+    pub fn finish(self, out: &mut dyn WriteColor, interrupts: &Interrupts) -> io::Result<()> {
         // Said before the wait, so the user knows what factotum is waiting for.
-        say("Waiting for webhook to finish sending events...");
-        let warning = paint("31", "Warning: some events failed to send");
+        let announced = write!(out, "Waiting for webhook to finish sending events...")
+            .and_then(|()| out.flush());
         let drained = self
             .sender
             .finish(self.drain, self.grace, || interrupts.received());
-        let outcome = match drained {
-            Drained::AllSent => paint("32", " done!"),
-            Drained::SomeFailed => format!("{}\n{warning}", paint("32", " done!")),
+        announced?;
+        let warn = |out: &mut dyn WriteColor| {
+            write_in(out, Color::Red, "Warning: some events failed to send")?;
+            writeln!(out)
+        };
+        match drained {
+            Drained::AllSent => {
+                write_in(out, Color::Green, " done!")?;
+                writeln!(out)
+            }
+            Drained::SomeFailed => {
+                write_in(out, Color::Green, " done!")?;
+                writeln!(out)?;
+                warn(out)
+            }
             Drained::TimedOut => {
-                format!(" gave up after {}s\n{warning}", self.drain.as_secs_f64())
+                writeln!(out, " gave up after {}s", self.drain.as_secs_f64())?;
+                warn(out)
             }
             Drained::Interrupted(signal) => {
-                format!(
-                    " gave up: interrupted by {}\n{warning}",
-                    signal_name(signal)
-                )
+                writeln!(out, " gave up: interrupted by {}", signal_name(signal))?;
+                warn(out)
             }
-        };
-        say(&format!("{outcome}\n"));
+        }
     }
 
     fn post(&self, run_state: &str, change: &Change, view: &View<'_>) {

@@ -28,6 +28,9 @@ pub(super) struct Context {
     names: Vec<String>,
     /// The run's tasks in 0.7's plan order.
     order: Vec<usize>,
+    /// Each task's place in `order` (`usize::MAX` for tasks outside the run), built once so
+    /// that sorting the many tasks one failure skips costs no search per comparison.
+    place_in_order: Vec<usize>,
     /// Whether running tasks' output goes in every event (with heartbeats on).
     live_output: bool,
 }
@@ -109,7 +112,12 @@ impl Context {
             hashed.push_str(key);
             hashed.push_str(value);
         }
+        let mut place_in_order = vec![usize::MAX; facts.names.len()];
+        for (place, &task) in facts.order.iter().enumerate() {
+            place_in_order[task] = place;
+        }
         Self {
+            place_in_order,
             job_name: facts.factfile.data.name.clone(),
             job_reference: sha256_hex(&hashed),
             run_reference: sha256_hex(&random_uuid()),
@@ -190,12 +198,9 @@ impl Context {
         entry
     }
 
-    /// The run's tasks in plan order, for ordering transitions.
+    /// Where `task` comes in the run's plan order, for ordering transitions.
     pub(super) fn plan_position(&self, task: usize) -> usize {
-        self.order
-            .iter()
-            .position(|&t| t == task)
-            .unwrap_or(usize::MAX)
+        self.place_in_order[task]
     }
 }
 

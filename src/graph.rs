@@ -1,14 +1,14 @@
 //! The task graph of a valid job, for the backends: who waits for whom, Factotum 0.7's plan
 //! order, and which `--start` points are allowed.
 //!
-//! Built only for jobs the linter accepted, so every dependency names exactly one task and
-//! there are no cycles.
+//! Built from the linter's resolved names ([`crate::lint::Resolved::graph`]), only for jobs the
+//! linter accepted, so every dependency names exactly one task and there are no cycles.
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 
 /// Tasks by their position in the job; edges both ways, each list in file order, deduplicated.
-#[derive(Clone, Debug)]
-pub struct Plan {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskGraph {
     /// For each task, the tasks it waits for.
     pub dependencies: Vec<Vec<usize>>,
     /// For each task, the tasks that wait for it.
@@ -24,32 +24,20 @@ pub enum StartError {
     NotSelfContained,
 }
 
-impl Plan {
-    /// The graph of tasks whose names (after templating, or raw) are `names`, and whose
-    /// dependencies name tasks in `dependencies`. Unknown names are ignored (the linter has
-    /// reported them).
-    pub fn new(names: &[&str], dependencies: &[Vec<&str>]) -> Self {
-        let index: HashMap<&str, usize> = names
-            .iter()
-            .enumerate()
-            .map(|(position, name)| (*name, position))
-            .collect();
-        let mut plan = Self {
-            dependencies: vec![Vec::new(); names.len()],
-            dependents: vec![Vec::new(); names.len()],
+impl TaskGraph {
+    /// The graph of `tasks` tasks with the edges `(dependency, dependent)`, which must be
+    /// distinct, never from a task to itself, and in the order of the dependents' `dependsOn`
+    /// entries in the file, as the linter lists them.
+    pub(crate) fn from_edges(tasks: usize, edges: impl Iterator<Item = (usize, usize)>) -> Self {
+        let mut graph = Self {
+            dependencies: vec![Vec::new(); tasks],
+            dependents: vec![Vec::new(); tasks],
         };
-        for (task, wanted) in dependencies.iter().enumerate() {
-            for name in wanted {
-                let Some(&dependency) = index.get(name) else {
-                    continue;
-                };
-                if dependency != task && !plan.dependencies[task].contains(&dependency) {
-                    plan.dependencies[task].push(dependency);
-                    plan.dependents[dependency].push(task);
-                }
-            }
+        for (dependency, dependent) in edges {
+            graph.dependencies[dependent].push(dependency);
+            graph.dependents[dependency].push(dependent);
         }
-        plan
+        graph
     }
 
     /// The number of tasks.
@@ -89,49 +77,6 @@ impl Plan {
         } else {
             Err(StartError::NotSelfContained)
         }
-    }
-
-    /// The order a run starts `members` in when every task succeeds at once: a task as soon as
-    /// all it waits for (inside `members`) is done, ties in file order. `--dry-run` prints this.
-    pub fn start_order(&self, members: &[usize]) -> Vec<usize> {
-        let in_run = self.taking_part(members);
-        let mut waiting_for = self.dependencies_taking_part(&in_run);
-        let mut ready: std::collections::BTreeSet<usize> = members
-            .iter()
-            .copied()
-            .filter(|&task| waiting_for[task] == 0)
-            .collect();
-        let mut order = Vec::with_capacity(members.len());
-        while let Some(task) = ready.pop_first() {
-            order.push(task);
-            for &dependent in &self.dependents[task] {
-                if in_run[dependent] {
-                    waiting_for[dependent] -= 1;
-                    if waiting_for[dependent] == 0 {
-                        ready.insert(dependent);
-                    }
-                }
-            }
-        }
-        order
-    }
-
-    /// For each task, whether it is one of `members`.
-    pub fn taking_part(&self, members: &[usize]) -> Vec<bool> {
-        let mut taking_part = vec![false; self.len()];
-        for &task in members {
-            taking_part[task] = true;
-        }
-        taking_part
-    }
-
-    /// For each task, how many of its dependencies take part in the run (the others count as
-    /// done: they are the start task's own dependencies).
-    pub fn dependencies_taking_part(&self, taking_part: &[bool]) -> Vec<usize> {
-        self.dependencies
-            .iter()
-            .map(|dependencies| dependencies.iter().filter(|&&d| taking_part[d]).count())
-            .collect()
     }
 
     /// Factotum 0.7's plan order (used for `dot` node lines): tasks by tier, where a task's
@@ -180,20 +125,114 @@ impl Plan {
     }
 }
 
+/// Which tasks of a run may start: those whose dependencies inside the run have all succeeded
+/// (the start task's own dependencies count as done). The executor and `--dry-run` both
+/// follow it, so the dry run prints the order a run starts tasks in.
+#[derive(Clone, Debug)]
+pub struct Schedule<'g> {
+    graph: &'g TaskGraph,
+    /// Whether each task of the job takes part in the run.
+    taking_part: Vec<bool>,
+    /// Dependencies (inside the run) not yet succeeded, per task.
+    waiting_for: Vec<usize>,
+    /// Tasks free to start and not yet taken.
+    ready: BTreeSet<usize>,
+}
+
+impl<'g> Schedule<'g> {
+    /// The schedule of a run of `members` (positions in the job, in file order).
+    pub fn new(graph: &'g TaskGraph, members: &[usize]) -> Self {
+        let mut taking_part = vec![false; graph.len()];
+        for &task in members {
+            taking_part[task] = true;
+        }
+        let waiting_for: Vec<usize> = graph
+            .dependencies
+            .iter()
+            .map(|dependencies| dependencies.iter().filter(|&&d| taking_part[d]).count())
+            .collect();
+        let ready = members
+            .iter()
+            .copied()
+            .filter(|&task| waiting_for[task] == 0)
+            .collect();
+        Self {
+            graph,
+            taking_part,
+            waiting_for,
+            ready,
+        }
+    }
+
+    /// Whether `task` takes part in the run.
+    pub fn takes_part(&self, task: usize) -> bool {
+        self.taking_part[task]
+    }
+
+    /// Takes the ready task earliest in the file, if any.
+    pub fn next_ready(&mut self) -> Option<usize> {
+        self.ready.pop_first()
+    }
+
+    /// Records that `task` succeeded: its dependents in the run that now wait for nothing
+    /// become ready.
+    pub fn succeeded(&mut self, task: usize) {
+        for &dependent in &self.graph.dependents[task] {
+            if self.taking_part[dependent] {
+                self.waiting_for[dependent] -= 1;
+                if self.waiting_for[dependent] == 0 {
+                    self.ready.insert(dependent);
+                }
+            }
+        }
+    }
+
+    /// The order a run starts the tasks in when every task succeeds and takes the same time,
+    /// with no limit on how many run at once: in waves, each wave every task that the previous
+    /// wave's success made ready, in file order. `--dry-run` prints this.
+    pub fn start_order(mut self) -> Vec<usize> {
+        let mut order = Vec::with_capacity(self.graph.len());
+        while !self.ready.is_empty() {
+            let wave = std::mem::take(&mut self.ready);
+            for &task in &wave {
+                self.succeeded(task);
+            }
+            order.extend(wave);
+        }
+        order
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Plan, StartError};
+    use super::{Schedule, StartError, TaskGraph};
 
-    fn plan(tasks: &[(&str, &[&str])]) -> (Plan, Vec<String>) {
-        let names: Vec<&str> = tasks.iter().map(|(name, _)| *name).collect();
-        let dependencies: Vec<Vec<&str>> = tasks.iter().map(|(_, deps)| deps.to_vec()).collect();
+    /// The graph of `tasks`, each a name and the names it waits for, and the names.
+    fn plan(tasks: &[(&str, &[&str])]) -> (TaskGraph, Vec<String>) {
+        let position = |name: &str| {
+            tasks
+                .iter()
+                .position(|(task, _)| *task == name)
+                .expect("a dependency names a task of the test")
+        };
+        let edges = tasks
+            .iter()
+            .enumerate()
+            .flat_map(|(task, (_, dependencies))| {
+                dependencies.iter().map(move |&name| (position(name), task))
+            });
+        let graph = TaskGraph::from_edges(tasks.len(), edges);
         (
-            Plan::new(&names, &dependencies),
-            names.iter().map(|n| (*n).to_owned()).collect(),
+            graph,
+            tasks.iter().map(|(name, _)| (*name).to_owned()).collect(),
         )
     }
 
-    fn tier_names<'n>(plan: &Plan, names: &'n [String], start: Option<usize>) -> Vec<Vec<&'n str>> {
+    fn tier_names<'n>(
+        plan: &TaskGraph,
+        names: &'n [String],
+        start: Option<usize>,
+    ) -> Vec<Vec<&'n str>> {
         plan.tiers(start)
             .iter()
             .map(|tier| tier.iter().map(|&t| names[t].as_str()).collect())
@@ -267,5 +306,19 @@ mod tests {
             ("leaf", &["mid"]),
         ]);
         assert_eq!(mid.subtree(2), Ok(vec![2, 3]));
+    }
+
+    #[test]
+    fn the_start_order_goes_in_waves() {
+        // `c` becomes ready when `a` succeeds, but `b` was ready from the start.
+        let (graph, _) = plan(&[("a", &[]), ("c", &["a"]), ("b", &[])]);
+        assert_eq!(Schedule::new(&graph, &[0, 1, 2]).start_order(), [0, 2, 1]);
+        let (diamond, _) = plan(&[("a", &[]), ("d", &["b", "c"]), ("b", &["a"]), ("c", &["a"])]);
+        assert_eq!(
+            Schedule::new(&diamond, &[0, 1, 2, 3]).start_order(),
+            [0, 2, 3, 1]
+        );
+        // From `b`: its dependency `a` is not in the run and counts as done.
+        assert_eq!(Schedule::new(&diamond, &[1, 2]).start_order(), [2, 1]);
     }
 }

@@ -1,0 +1,116 @@
+//! Preparing a run: every template of a valid job rendered once, giving the tasks as the
+//! executor runs them (with their `sh -c` line) and the job as webhooks report it.
+
+use std::borrow::Cow;
+
+use super::PreparedTask;
+use crate::ir::Job;
+use crate::span::Spanned;
+use crate::template::{Template, Variables};
+use crate::webhook::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
+
+/// A job ready to run.
+pub struct PreparedRun {
+    /// The tasks in file order, as the executor runs them.
+    pub tasks: Vec<PreparedTask>,
+    /// The job as 0.7 re-encoded it for webhooks, when asked for.
+    pub factfile: Option<CompactFactfile>,
+}
+
+/// Renders `job` with `variables`; the compact factfile is built only `for_webhook`.
+pub fn prepare(job: &Job, variables: &Variables, for_webhook: bool) -> PreparedRun {
+    let rendered: Vec<RenderedTask<'_>> = job
+        .tasks
+        .iter()
+        .map(|task| {
+            let codes = |list: &Spanned<Vec<Spanned<u16>>>| {
+                list.value.iter().map(|code| code.value).collect()
+            };
+            let all = |templates: &[Template]| {
+                templates
+                    .iter()
+                    .map(|template| render(template, variables))
+                    .collect()
+            };
+            RenderedTask {
+                name: render(&task.name, variables),
+                executor: &task.executor.value,
+                command: render(&task.command, variables),
+                arguments: all(&task.arguments),
+                depends_on: if for_webhook {
+                    all(&task.depends_on)
+                } else {
+                    Vec::new()
+                },
+                continue_codes: codes(&task.on_result.continue_job),
+                terminate_codes: codes(&task.on_result.terminate_job_with_success),
+            }
+        })
+        .collect();
+    PreparedRun {
+        tasks: rendered.iter().map(RenderedTask::to_prepared).collect(),
+        factfile: for_webhook.then(|| compact_factfile(job, variables, rendered)),
+    }
+}
+
+/// A task with its templates rendered.
+struct RenderedTask<'j> {
+    name: String,
+    executor: &'j str,
+    command: String,
+    arguments: Vec<String>,
+    depends_on: Vec<String>,
+    continue_codes: Vec<u16>,
+    terminate_codes: Vec<u16>,
+}
+
+impl RenderedTask<'_> {
+    /// The task as the executor runs it: `sh -c` gets the command, a space, then each argument
+    /// in double quotes, unescaped, as Factotum 0.7 built the line.
+    fn to_prepared(&self) -> PreparedTask {
+        let arguments: Vec<String> = self.arguments.iter().map(|a| format!("\"{a}\"")).collect();
+        PreparedTask {
+            name: self.name.clone(),
+            command_line: format!("{} {}", self.command, arguments.join(" ")),
+            continue_codes: self.continue_codes.clone(),
+            terminate_codes: self.terminate_codes.clone(),
+        }
+    }
+}
+
+/// Renders a template; the linter has made sure every variable has a value.
+fn render(template: &Template, variables: &Variables) -> String {
+    template
+        .render(variables)
+        .map_or_else(|_| template.text.to_string(), Cow::into_owned)
+}
+
+/// The job as 0.7 re-encoded it for webhooks: compact, in its key order, templates rendered.
+fn compact_factfile(
+    job: &Job,
+    variables: &Variables,
+    rendered: Vec<RenderedTask<'_>>,
+) -> CompactFactfile {
+    let tasks = rendered
+        .into_iter()
+        .map(|task| CompactTask {
+            name: task.name,
+            executor: task.executor.to_owned(),
+            command: task.command,
+            arguments: task.arguments,
+            depends_on: task.depends_on,
+            on_result: CompactOnResult {
+                terminate_job_with_success: task.terminate_codes,
+                continue_job: task.continue_codes,
+            },
+        })
+        .collect();
+    CompactFactfile {
+        schema: job.schema.value.clone(),
+        data: CompactJob {
+            name: render(&job.name, variables),
+            tasks,
+            constraints: job.constraints.iter().map(|c| c.value.clone()).collect(),
+        },
+    }
+}
