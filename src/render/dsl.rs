@@ -21,9 +21,11 @@
 
 use std::fmt::Write as _;
 
-use crate::comment::{Anchor, Comment, Place, Statement};
-use crate::ir::{self, Job, Task};
+use crate::comment::{Anchor, Comment, Place};
+use crate::ir::{Job, Task};
 use crate::span::Spanned;
+use crate::syntax::rules;
+use crate::syntax::statement::Statement;
 use crate::template::Template;
 
 /// Lines longer than this are broken, where they can be.
@@ -98,7 +100,7 @@ struct Printer<'c> {
 impl<'c> Printer<'c> {
     fn header(&mut self, job: &Job) {
         self.line(Anchor::Job, "", &format!("job {}", quote(&job.name.text)));
-        if job.schema.value == ir::lowest_schema(&job.constraints) {
+        if job.schema.value == rules::lowest_schema(job).uri() {
             self.left_out(Anchor::Schema);
         } else {
             self.line(
@@ -269,66 +271,55 @@ impl StatementText {
 
 /// The statements a task writes, defaults left out, in canonical order.
 fn statements(task: &Task) -> Vec<(Statement, StatementText)> {
+    Statement::ALL
+        .into_iter()
+        .filter(|statement| statement.is_written(task))
+        .map(|statement| (statement, statement_text(statement, task)))
+        .collect()
+}
+
+/// How `task` says `statement`.
+fn statement_text(statement: Statement, task: &Task) -> StatementText {
     let strings = |templates: &[Template]| -> Vec<String> {
         templates.iter().map(|t| quote(&t.text)).collect()
     };
     let codes = |codes: &Spanned<Vec<Spanned<u16>>>| -> Vec<String> {
         codes.value.iter().map(|c| c.value.to_string()).collect()
     };
-    let on_result = &task.on_result;
-    let mut written = Vec::with_capacity(Statement::ALL.len());
-    if !task.depends_on.is_empty() {
-        let text = StatementText {
-            head: "after".to_owned(),
-            items: strings(&task.depends_on),
-            packed: false,
-        };
-        written.push((Statement::After, text));
-    }
-    if task.executor.value != "shell" {
-        let text = StatementText {
-            head: format!("executor {}", quote(&task.executor.value)),
-            items: Vec::new(),
-            packed: false,
-        };
-        written.push((Statement::Executor, text));
-    }
-    let run = if task.arguments.is_empty() {
-        format!("run {}", quote(&task.command.text))
-    } else {
-        format!("run {} with", quote(&task.command.text))
+    let keyword = statement.keyword();
+    let (head, items, packed) = match statement {
+        Statement::After => (keyword.to_owned(), strings(&task.depends_on), false),
+        Statement::Executor => {
+            let head = format!("{keyword} {}", quote(&task.executor.value));
+            (head, Vec::new(), false)
+        }
+        Statement::Run => {
+            let with = if task.arguments.is_empty() {
+                ""
+            } else {
+                " with"
+            };
+            let head = format!("{keyword} {}{with}", quote(&task.command.text));
+            (head, strings(&task.arguments), false)
+        }
+        Statement::Continue => {
+            let continue_codes = codes(&task.on_result.continue_job);
+            if continue_codes.is_empty() {
+                (format!("{keyword} never"), continue_codes, false)
+            } else {
+                (format!("{keyword} on"), continue_codes, true)
+            }
+        }
+        Statement::Finish => {
+            let finish_codes = codes(&task.on_result.terminate_job_with_success);
+            (format!("{keyword} on"), finish_codes, true)
+        }
     };
-    let text = StatementText {
-        head: run,
-        items: strings(&task.arguments),
-        packed: false,
-    };
-    written.push((Statement::Run, text));
-    let continue_codes = codes(&on_result.continue_job);
-    if continue_codes.is_empty() {
-        let text = StatementText {
-            head: "continue never".to_owned(),
-            items: Vec::new(),
-            packed: false,
-        };
-        written.push((Statement::Continue, text));
-    } else if continue_codes != ["0"] {
-        let text = StatementText {
-            head: "continue on".to_owned(),
-            items: continue_codes,
-            packed: true,
-        };
-        written.push((Statement::Continue, text));
+    StatementText {
+        head,
+        items,
+        packed,
     }
-    if !on_result.terminate_job_with_success.value.is_empty() {
-        let text = StatementText {
-            head: "finish on".to_owned(),
-            items: codes(&on_result.terminate_job_with_success),
-            packed: true,
-        };
-        written.push((Statement::Finish, text));
-    }
-    written
 }
 
 /// The width of `text` in columns, counting each character as one.

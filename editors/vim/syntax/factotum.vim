@@ -1,6 +1,6 @@
 " Vim syntax file
 " Language:   factotum job files (.factotum)
-" Keep in step with grammar/dsl.pest: a test checks that both name the same keywords.
+" Keep in step with src/syntax/statement.rs: a test checks that both name the same keywords.
 
 if exists('b:current_syntax')
   finish

@@ -36,20 +36,13 @@ pub(super) fn parse(text: &str) -> Parsed {
         }
         let end = offset + item.as_span().end();
         tokens.clear();
-        // The item's leaves are its tokens; the rules around them only group them.
+        // The item's leaves are its tokens; the rules around them (a statement's line) only
+        // group them. Token rules are atomic, so a pair with no inner pairs is a token.
         tokens.extend(item.into_inner().flatten().filter_map(|pair| {
             let span = pair.as_span();
-            let rule = pair.as_rule();
-            let groups_tokens = matches!(
-                rule,
-                Rule::after_line
-                    | Rule::executor_line
-                    | Rule::run_line
-                    | Rule::continue_line
-                    | Rule::finish_line
-            );
-            (!groups_tokens).then(|| Token {
-                rule,
+            let is_token = pair.clone().into_inner().next().is_none();
+            is_token.then(|| Token {
+                rule: pair.as_rule(),
                 span: Span::new(offset + span.start(), offset + span.end()),
             })
         }));

@@ -634,7 +634,7 @@ fn comments_anchor_to_what_they_describe() {
         .iter()
         .map(|c| (c.place, c.anchor, c.text.as_str()))
         .collect();
-    let run = Anchor::Statement(0, crate::comment::Statement::Run);
+    let run = Anchor::Statement(0, crate::syntax::statement::Statement::Run);
     assert_eq!(
         found,
         [

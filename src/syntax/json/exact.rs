@@ -110,15 +110,13 @@ impl Lowerer {
         key: Span,
         pair: Pair<'_, Rule>,
     ) -> Vec<Spanned<String>> {
-        if !rules::allows_constraints(schema_uri) {
+        let since = rules::CONSTRAINTS_SINCE;
+        if !rules::schema_allows(schema_uri, since) {
             let problem = Problem::NeedsNewerSchema {
                 key: "constraints",
-                version: "1-1-0",
+                version: since.name(),
             };
-            let hint = format!(
-                "hint: declare `\"schema\": \"{}\"`",
-                crate::ir::SCHEMA_1_1_0
-            );
+            let hint = format!("hint: declare `\"schema\": \"{}\"`", since.uri());
             self.report(
                 Diagnostic::new(problem)
                     .at(key, "not in schema 1-0-0")
@@ -191,13 +189,19 @@ impl Lowerer {
         let empty_codes = || Spanned::new(Vec::new(), span);
         Some(Task {
             name,
-            executor: executor.unwrap_or_else(|| Spanned::new("shell".to_owned(), open)),
+            executor: executor
+                .unwrap_or_else(|| Spanned::new(rules::DEFAULT_EXECUTOR.to_owned(), open)),
             command: command.unwrap_or_else(|| Template::literal(String::new(), open)),
             arguments: arguments.unwrap_or_default(),
             depends_on: depends_on.unwrap_or_default(),
             on_result: on_result.unwrap_or_else(|| OnResult {
                 terminate_job_with_success: empty_codes(),
-                continue_job: Spanned::new(vec![Spanned::new(0, open)], open),
+                continue_job: Spanned::new(
+                    rules::DEFAULT_CONTINUE_CODES
+                        .map(|code| Spanned::new(code, open))
+                        .to_vec(),
+                    open,
+                ),
             }),
         })
     }

@@ -110,7 +110,7 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
     })?;
     let constraints = match data.constraints {
         None => Vec::new(),
-        Some(_) if !rules::allows_constraints(&schema.value) => return None,
+        Some(_) if !rules::schema_allows(&schema.value, rules::CONSTRAINTS_SINCE) => return None,
         Some(raw) => reader.each(raw, |reader, item| reader.plain(item))?,
     };
     let job = Job {
