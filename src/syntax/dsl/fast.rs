@@ -9,8 +9,7 @@
 //! differential test keeps the two in agreement.
 
 use super::grammar::Rule;
-use super::keyword_rule;
-use super::lower::{Lowerer, Token};
+use super::lower::{Lowerer, Token, keyword_rule};
 use crate::span::Span;
 use crate::syntax::Parsed;
 use crate::syntax::statement::Statement;

@@ -8,7 +8,7 @@
 
 use super::comments::Collector;
 use super::grammar::Rule;
-use super::{keyword_rule, string};
+use super::string;
 use crate::comment::Anchor;
 use crate::diag::{Diagnostic, Problem};
 use crate::ir::{self, Job, OnResult, Task};
@@ -466,6 +466,17 @@ enum Value {
     Run(Option<Template>, Vec<Template>),
     Continue(Option<Codes>),
     Finish(Option<Codes>),
+}
+
+/// The grammar's rule for the keyword that starts `statement`.
+pub(super) fn keyword_rule(statement: Statement) -> Rule {
+    match statement {
+        Statement::After => Rule::kw_after,
+        Statement::Executor => Rule::kw_executor,
+        Statement::Run => Rule::kw_run,
+        Statement::Continue => Rule::kw_continue,
+        Statement::Finish => Rule::kw_finish,
+    }
 }
 
 /// The statement that a token of rule `rule` starts, if it is a statement's keyword.

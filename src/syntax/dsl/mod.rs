@@ -21,7 +21,6 @@ mod syntax_error;
 mod tests;
 
 use super::Parsed;
-use super::statement::Statement;
 
 /// The pest parser of `grammar/dsl.pest`.
 #[allow(unreachable_pub, missing_docs)]
@@ -29,18 +28,6 @@ mod grammar {
     #[derive(pest_derive::Parser)]
     #[grammar = "../grammar/dsl.pest"]
     pub(super) struct DslParser;
-}
-
-/// The grammar's rule for the keyword that starts `statement`.
-fn keyword_rule(statement: Statement) -> grammar::Rule {
-    use grammar::Rule;
-    match statement {
-        Statement::After => Rule::kw_after,
-        Statement::Executor => Rule::kw_executor,
-        Statement::Run => Rule::kw_run,
-        Statement::Continue => Rule::kw_continue,
-        Statement::Finish => Rule::kw_finish,
-    }
 }
 
 /// Parses and lowers a DSL file: the job, every problem (or the first syntax error), and the
