@@ -242,3 +242,29 @@ fn factotum_0_7_files_convert_both_ways() {
         crate::samples::assert_lossless_json(&file);
     }
 }
+
+/// After a syntax error the rest of the file is still read: every syntax error is reported, with
+/// the problems of the tasks that parsed, and such a job is never run.
+#[test]
+fn every_syntax_error_is_reported_and_the_job_never_runs() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let job = "job \"j\"\n\
+               task \"first\" { run \"touch ran\" }\n\
+               task { run \"touch ran\" }\n\
+               task \"second\" { run \"touch ran\" continue on 70000 }\n\
+               task \"third\" { run \"touch ran\" finish 3 }\n";
+    std::fs::write(dir.path().join("job.factotum"), job).expect("a writable folder");
+    let check = Test::in_dir(dir.path())
+        .args(["check", "--format", "short", "job.factotum"])
+        .run();
+    assert_eq!(check.status, 1, "{}", check.transcript());
+    assert_eq!(
+        check.stdout,
+        "job.factotum:3:6: error[E600]: expected a task name in quotes, found `{`\n\
+         job.factotum:4:45: error[E205]: exit code `70000` is out of range: codes are 0 to 32767\n\
+         job.factotum:5:39: error[E600]: expected `on`, found `3`\n"
+    );
+    let run = Test::in_dir(dir.path()).args(["run", "job.factotum"]).run();
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    assert!(!dir.path().join("ran").exists(), "{}", run.transcript());
+}

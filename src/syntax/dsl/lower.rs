@@ -32,8 +32,10 @@ type Codes = Spanned<Vec<Spanned<u16>>>;
 pub(super) struct Lowerer<'t> {
     text: &'t str,
     diagnostics: Vec<Diagnostic>,
-    /// False once a task had to be left out.
+    /// False once a task had to be left out, or text was skipped after a syntax error.
     complete: bool,
+    /// Whether a syntax error made the parser skip text, which may have held any item.
+    skipped_text: bool,
     /// The `job` keyword and the name, when it could be decoded.
     job: Option<(Span, Option<Template>)>,
     /// The `schema` keyword and the URI, when it could be decoded.
@@ -69,6 +71,7 @@ impl<'t> Lowerer<'t> {
             text,
             diagnostics: Vec::new(),
             complete: true,
+            skipped_text: false,
             job: None,
             schema: None,
             constraints: Vec::new(),
@@ -92,10 +95,23 @@ impl<'t> Lowerer<'t> {
         }
     }
 
+    /// Records a syntax error, after which the parser skipped the text up to `resume_at`:
+    /// whatever that text held is unknown, so the job is incomplete, and its comments are not
+    /// collected (a `#` there may be inside a string).
+    pub(super) fn syntax_error(&mut self, diagnostic: Diagnostic, resume_at: usize) {
+        self.diagnostics.push(diagnostic);
+        self.complete = false;
+        self.skipped_text = true;
+        self.comments.skip_to(resume_at);
+    }
+
     /// The job, once every item has been lowered.
     pub(super) fn finish(mut self) -> Parsed {
         let name = if let Some((keyword, name)) = self.job.take() {
             name.unwrap_or_else(|| Template::literal(String::new(), keyword))
+        } else if self.skipped_text {
+            // The `job` line may be in the text a syntax error skipped.
+            Template::literal(String::new(), Span::new(0, 0))
         } else {
             let problem = Problem::MissingStatement {
                 keyword: "job",

@@ -687,3 +687,48 @@ fn fmt_escapes_what_cannot_be_seen() {
     let text = "job \"a\u{202e}b\\u{7}\\u{41}\"";
     assert_eq!(formatted(text), "job \"a\\u{202E}b\\u{7}A\"\n");
 }
+
+#[test]
+fn after_a_syntax_error_the_next_item_is_read() {
+    let text = "job \"j\"\n\
+                # a comment before the first error is kept\n\
+                task \"ok\" { run \"v\" }\n\
+                task \"a\" { run \"x\" oops }\n\
+                task \"b\" {\n    run \"y\"\n    continue on 40000\n\
+                task \"c\" { run 'z' }\n\
+                # one in text skipped after an error is not looked for\n\
+                task \"d\" { run \"w\" }\n";
+    let parsed = parse(text);
+    let found: Vec<(&str, &str)> = parsed
+        .diagnostics
+        .iter()
+        .map(|d| (d.problem.code(), labelled(text, d)))
+        .collect();
+    // `a` fails at `oops`; `b` lacks its `}`, found at `task "c"`, which fails at `'`; the
+    // exit code of `b` is never read, since `b` is left out.
+    assert_eq!(
+        found,
+        [("E600", "oops"), ("E600", "task"), ("E600", "'")],
+        "{:?}",
+        parsed.diagnostics
+    );
+    assert!(!parsed.complete);
+    let job = parsed.job.expect("the tasks that parsed");
+    let names: Vec<&str> = job.tasks.iter().map(|t| &*t.name.text).collect();
+    assert_eq!(names, ["ok", "d"]);
+    let comments: Vec<&str> = parsed.comments.iter().map(|c| &*c.text).collect();
+    assert_eq!(comments, [" a comment before the first error is kept"]);
+}
+
+#[test]
+fn a_damaged_job_line_is_not_also_reported_missing() {
+    let parsed =
+        parse("job nightly\ntask \"a\" { run \"x\" }\ntask \"b\" { run \"y\" finish on 3.5 }");
+    let found: Vec<&str> = parsed
+        .diagnostics
+        .iter()
+        .map(|d| d.problem.code())
+        .collect();
+    assert_eq!(found, ["E600", "E204"], "{:?}", parsed.diagnostics);
+    assert_eq!(parsed.job.map(|job| job.tasks.len()), Some(2));
+}
