@@ -39,6 +39,8 @@ pub enum Anchor {
     Schema,
     /// A `constraint` line.
     Constraint(usize),
+    /// A `constraint none` line.
+    NoConstraint,
     /// A task's header, `task "name" {`.
     Task(usize),
     /// One statement of a task.

@@ -24,6 +24,9 @@ pub struct Job {
     pub tasks: Vec<Task>,
     /// Where the job may run, each `type,value` as written (schema 1-1-0 and later).
     pub constraints: Vec<Spanned<String>>,
+    /// Whether the file declares its constraints even when there are none: JSON's
+    /// `"constraints": []`, the DSL's `constraint none`. Converting keeps the declaration.
+    pub declares_constraints: bool,
 }
 
 /// One task: a shell command, what it waits for and what its exit codes mean.

@@ -268,3 +268,38 @@ fn every_syntax_error_is_reported_and_the_job_never_runs() {
     assert_eq!(run.status, 1, "{}", run.transcript());
     assert!(!dir.path().join("ran").exists(), "{}", run.transcript());
 }
+
+/// A 1-1-0 factfile keeps its `constraints` key as it was (empty, absent or not empty) through
+/// `convert` to either format; an empty one is the DSL's `constraint none`.
+#[test]
+fn an_empty_constraints_list_survives_convert() {
+    let convert = |text: &str, to: &str| {
+        let run = Test::new()
+            .args(["convert", "-", "--to", to])
+            .stdin(text)
+            .run();
+        assert_eq!(run.status, 0, "{}", run.transcript());
+        run.stdout
+    };
+    let value = |text: &str| -> serde_json::Value {
+        serde_json::from_str(text).expect("convert writes JSON")
+    };
+    let task = r#"{"name": "t", "executor": "shell", "command": "true", "arguments": [], "dependsOn": [], "onResult": {"terminateJobWithSuccess": [], "continueJob": [0]}}"#;
+    for constraints in [
+        r#""constraints": [], "#,
+        "",
+        r#""constraints": ["host,*"], "#,
+    ] {
+        let original = format!(
+            r#"{{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-1-0", "data": {{"name": "j", {constraints}"tasks": [{task}]}}}}"#
+        );
+        let dsl = convert(&original, "dsl");
+        assert_eq!(
+            dsl.contains("constraint none"),
+            constraints.contains("[]"),
+            "{dsl}"
+        );
+        assert_eq!(value(&convert(&dsl, "json")), value(&original), "{dsl}");
+        assert_eq!(value(&convert(&original, "json")), value(&original));
+    }
+}

@@ -1,8 +1,9 @@
 //! The canonical DSL form of a job: what `fmt` writes and `convert --to dsl` produces.
 //!
 //! The form is a function of the IR and the comments alone, so a job has exactly one:
-//! - `job`, then `schema` (only when not the default), then each `constraint`, then the tasks
-//!   in file order, after one blank line;
+//! - `job`, then `schema` (only when not the default), then each `constraint` (or
+//!   `constraint none` for a job that declares it has none), then the tasks in file order,
+//!   after one blank line;
 //! - a task's statements in the order `after`, `executor`, `run`, `continue`, `finish`, one
 //!   per line, indented by four spaces; defaults (`executor "shell"`, `continue on 0`, no
 //!   dependencies, no finish codes) are left out;
@@ -112,6 +113,11 @@ impl<'c> Printer<'c> {
         for (index, constraint) in job.constraints.iter().enumerate() {
             let text = format!("constraint {}", quote(&constraint.value));
             self.line(Anchor::Constraint(index), "", &text);
+        }
+        if job.declares_constraints && job.constraints.is_empty() {
+            self.line(Anchor::NoConstraint, "", "constraint none");
+        } else {
+            self.left_out(Anchor::NoConstraint);
         }
     }
 

@@ -17,8 +17,8 @@ struct Envelope<'j> {
 #[derive(Serialize)]
 struct JobData<'j> {
     name: &'j str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    constraints: Vec<&'j str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    constraints: Option<Vec<&'j str>>,
     tasks: Vec<TaskData<'j>>,
 }
 
@@ -47,7 +47,8 @@ pub fn print(job: &Job) -> String {
         schema: &job.schema.value,
         data: JobData {
             name: &job.name.text,
-            constraints: job.constraints.iter().map(|c| c.value.as_str()).collect(),
+            constraints: (job.declares_constraints || !job.constraints.is_empty())
+                .then(|| job.constraints.iter().map(|c| c.value.as_str()).collect()),
             tasks: job.tasks.iter().map(task).collect(),
         },
     };

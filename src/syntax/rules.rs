@@ -53,7 +53,7 @@ pub(crate) const CONSTRAINTS_SINCE: SchemaVersion = V1_1_0;
 /// The schema a job declares when its file does not name one: the lowest version that can
 /// express it, so that Factotum 0.7 runs every job it can.
 pub(crate) fn lowest_schema(job: &Job) -> SchemaVersion {
-    let mut lowest = if job.constraints.is_empty() {
+    let mut lowest = if job.constraints.is_empty() && !job.declares_constraints {
         V1_0_0
     } else {
         CONSTRAINTS_SINCE

@@ -90,8 +90,16 @@ mod tests {
     use super::Statement;
 
     /// The keywords that are not task statements: items, and the words inside statements.
-    const OTHER_KEYWORDS: [&str; 7] =
-        ["job", "schema", "constraint", "task", "with", "on", "never"];
+    const OTHER_KEYWORDS: [&str; 8] = [
+        "job",
+        "schema",
+        "constraint",
+        "none",
+        "task",
+        "with",
+        "on",
+        "never",
+    ];
 
     fn read(path: &str) -> String {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);

@@ -54,6 +54,10 @@ impl Reader<'_> {
             }
             b"constraint" => {
                 self.keyword(Rule::kw_constraint);
+                if self.word() == b"none" {
+                    self.keyword(Rule::kw_none);
+                    return Some(());
+                }
                 self.string(Rule::constraint_text)
             }
             b"task" => self.task(),

@@ -41,8 +41,13 @@ pub(super) struct Lowerer<'t> {
     /// The `schema` keyword and the URI, when it could be decoded.
     schema: Option<(Span, Option<Spanned<String>>)>,
     constraints: Vec<Spanned<String>>,
-    /// Constraint lines seen, including any whose text could not be decoded.
+    /// Constraint lines seen, including any whose text could not be decoded (but not
+    /// `constraint none`).
     constraint_count: usize,
+    /// Whether a `constraint` line was seen, `constraint none` included.
+    declares_constraints: bool,
+    /// The `none` of the first `constraint none`.
+    constraint_none: Option<Span>,
     tasks: Vec<Task>,
     /// Tasks seen, including any left out.
     task_count: usize,
@@ -76,6 +81,8 @@ impl<'t> Lowerer<'t> {
             schema: None,
             constraints: Vec::new(),
             constraint_count: 0,
+            declares_constraints: false,
+            constraint_none: None,
             tasks: Vec::new(),
             task_count: 0,
             first_use: [None; Statement::ALL.len()],
@@ -131,6 +138,7 @@ impl<'t> Lowerer<'t> {
             name,
             tasks: std::mem::take(&mut self.tasks),
             constraints: std::mem::take(&mut self.constraints),
+            declares_constraints: self.declares_constraints,
         };
         job.schema = match self.schema.take() {
             Some((keyword, uri)) => {
@@ -199,6 +207,14 @@ impl<'t> Lowerer<'t> {
     }
 
     fn constraint_line(&mut self, tokens: &[Token]) {
+        self.declares_constraints = true;
+        if let Some(none) = tokens.iter().find(|t| t.rule == Rule::kw_none) {
+            self.constraint_none.get_or_insert(none.span);
+            for &token in tokens {
+                self.token(token, Anchor::NoConstraint);
+            }
+            return;
+        }
         let anchor = Anchor::Constraint(self.constraint_count);
         self.constraint_count += 1;
         for &token in tokens {
@@ -214,8 +230,9 @@ impl<'t> Lowerer<'t> {
     /// An explicit schema too old for what the job says: its constraints, or a statement of a
     /// later schema.
     fn check_schema_is_recent_enough(&mut self, job: &Job, schema: &Spanned<String>) {
-        if let Some(first) = job.constraints.first() {
-            let feature = ("constraint", "constraints", first.span);
+        let first_constraint = job.constraints.first().map(|c| c.span);
+        if let Some(first) = first_constraint.or(self.constraint_none) {
+            let feature = ("constraint", "constraints", first);
             self.needs_newer_schema(feature, rules::CONSTRAINTS_SINCE, schema);
         }
         // Every schema has what 1-0-0 has, even one whose URI is malformed (E206).

@@ -732,3 +732,18 @@ fn a_damaged_job_line_is_not_also_reported_missing() {
     assert_eq!(found, ["E600", "E204"], "{:?}", parsed.diagnostics);
     assert_eq!(parsed.job.map(|job| job.tasks.len()), Some(2));
 }
+
+#[test]
+fn constraint_none_declares_an_empty_list_of_schema_1_1_0() {
+    let text = "job \"j\"\nconstraint none  # none at all\n\ntask \"t\" { run \"x\" }\n";
+    let parsed = parse(text);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let job = parsed.job.as_ref().expect("a job");
+    assert!(job.declares_constraints && job.constraints.is_empty());
+    assert_eq!(job.schema.value, SCHEMA_1_1_0);
+    assert_eq!(formatted(text), text);
+    let old = format!("schema \"{SCHEMA_1_0_0}\"\n{text}");
+    let (message, diagnostic) = only_problem(&old);
+    assert_eq!(message, "`constraint` needs schema version 1-1-0 or later");
+    assert_eq!(labelled(&old, &diagnostic), "none");
+}

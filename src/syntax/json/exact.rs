@@ -93,13 +93,13 @@ impl Lowerer {
         let schema = schema?;
         let constraints = fields
             .take("constraints")
-            .map(|(key, pair)| self.constraints(&schema.value, key, pair))
-            .unwrap_or_default();
+            .map(|(key, pair)| self.constraints(&schema.value, key, pair));
         Some(Job {
             schema,
             name: name?,
             tasks: tasks?,
-            constraints,
+            declares_constraints: constraints.is_some(),
+            constraints: constraints.unwrap_or_default(),
         })
     }
 

@@ -118,6 +118,7 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
         name,
         tasks,
         constraints,
+        declares_constraints: data.constraints.is_some(),
     };
     Some((job, reader.diagnostics))
 }
