@@ -20,6 +20,7 @@
 //! their own before whatever is written next, which is where parsing the output puts them:
 //! that keeps `fmt` idempotent.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::comment::{Anchor, Comment, Place};
@@ -37,9 +38,13 @@ const INDENT: &str = "    ";
 
 /// The job in canonical form, with `comments` back in their places.
 pub fn print(job: &Job, comments: &[Comment]) -> String {
+    let mut by_anchor: HashMap<Anchor, Vec<&Comment>> = HashMap::new();
+    for comment in comments {
+        by_anchor.entry(comment.anchor).or_default().push(comment);
+    }
     let mut printer = Printer {
         out: String::new(),
-        comments,
+        by_anchor,
         carried: Vec::new(),
     };
     printer.header(job);
@@ -56,7 +61,7 @@ pub fn print(job: &Job, comments: &[Comment]) -> String {
         printer.task(index, task, one_line.as_deref());
         previous_one_line = Some(one_line.is_some());
     }
-    if !printer.carried.is_empty() || comments.iter().any(|c| c.anchor == Anchor::End) {
+    if !printer.carried.is_empty() || printer.by_anchor.contains_key(&Anchor::End) {
         printer.out.push('\n');
         printer.comment_lines(Anchor::End, "");
     }
@@ -93,7 +98,9 @@ fn is_bidi_control(c: char) -> bool {
 
 struct Printer<'c> {
     out: String,
-    comments: &'c [Comment],
+    /// The comments of each construct, in file order: looked up for each construct written
+    /// rather than searched for, so a job with a comment on every line prints in linear time.
+    by_anchor: HashMap<Anchor, Vec<&'c Comment>>,
     /// Comments of left-out constructs, waiting for the next construct written.
     carried: Vec<&'c Comment>,
 }
@@ -127,12 +134,12 @@ impl<'c> Printer<'c> {
         let [(Statement::Run, run)] = statements.as_slice() else {
             return None;
         };
-        let inside = self.comments.iter().any(|c| match c.anchor {
-            Anchor::Task(i) => i == index && c.place == Place::After,
-            Anchor::Statement(i, _) => i == index,
-            Anchor::TaskEnd(i) => i == index && c.place == Place::Before,
-            _ => false,
-        });
+        let inside = self.has_comments(Place::After, Anchor::Task(index))
+            || self.has_comments(Place::Before, Anchor::TaskEnd(index))
+            || Statement::ALL.into_iter().any(|statement| {
+                self.by_anchor
+                    .contains_key(&Anchor::Statement(index, statement))
+            });
         let line = format!("task {} {{ {} }}", quote(&task.name.text), run.one_line());
         (!inside && width(&line) <= MAX_WIDTH).then_some(line)
     }
@@ -191,9 +198,9 @@ impl<'c> Printer<'c> {
     /// Keeps the comments of a construct that is not written (it said the default) for the
     /// next construct that is.
     fn left_out(&mut self, anchor: Anchor) {
-        let comments: &'c [Comment] = self.comments;
-        self.carried
-            .extend(comments.iter().filter(|c| c.anchor == anchor));
+        if let Some(comments) = self.by_anchor.get(&anchor) {
+            self.carried.extend(comments);
+        }
     }
 
     /// The comments that go on their own lines before `anchor`, after any carried to it.
@@ -225,10 +232,10 @@ impl<'c> Printer<'c> {
         place: Place,
         anchor: Anchor,
     ) -> impl Iterator<Item = &'c Comment> + use<'c> {
-        let comments: &'c [Comment] = self.comments;
-        comments
-            .iter()
-            .filter(move |c| c.place == place && c.anchor == anchor)
+        let comments: Vec<&'c Comment> = self.by_anchor.get(&anchor).map_or_else(Vec::new, |all| {
+            all.iter().copied().filter(|c| c.place == place).collect()
+        });
+        comments.into_iter()
     }
 
     fn has_comments(&self, place: Place, anchor: Anchor) -> bool {
