@@ -77,13 +77,13 @@ impl Lowerer {
             root,
             "a factfile object",
             "the factfile",
-            &schema::ENVELOPE_KEYS,
+            schema::envelope_keys(),
         )?;
         let schema = self
             .required(&mut fields, "schema")
             .and_then(|pair| self.schema(&pair));
         let data = self.required(&mut fields, "data")?;
-        let mut fields = self.object(data, "an object", "the job", &schema::JOB_KEYS)?;
+        let mut fields = self.object(data, "an object", "the job", schema::job_keys())?;
         let name = self
             .required(&mut fields, "name")
             .and_then(|pair| self.template(&pair));
@@ -158,7 +158,7 @@ impl Lowerer {
     /// incomplete), while other broken fields are reported and replaced by empty values.
     fn task(&mut self, pair: Pair<'_, Rule>) -> Option<Task> {
         let span = span_of(&pair);
-        let Some(mut fields) = self.object(pair, "a task object", "the task", &schema::TASK_KEYS)
+        let Some(mut fields) = self.object(pair, "a task object", "the task", schema::task_keys())
         else {
             self.complete = false;
             return None;
@@ -207,7 +207,7 @@ impl Lowerer {
     }
 
     fn on_result(&mut self, pair: Pair<'_, Rule>) -> Option<OnResult> {
-        let mut fields = self.object(pair, "an object", "`onResult`", &schema::ON_RESULT_KEYS)?;
+        let mut fields = self.object(pair, "an object", "`onResult`", schema::on_result_keys())?;
         let terminate = self.required(&mut fields, "terminateJobWithSuccess");
         let terminate = terminate.and_then(|p| self.codes(p));
         let continue_job = self.required(&mut fields, "continueJob");

@@ -46,7 +46,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de Raw
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Envelope<'a> {
+pub(super) struct Envelope<'a> {
     #[serde(borrow)]
     schema: &'a RawValue,
     #[serde(borrow)]
@@ -55,7 +55,7 @@ struct Envelope<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct JobData<'a> {
+pub(super) struct JobData<'a> {
     #[serde(borrow)]
     name: &'a RawValue,
     #[serde(borrow)]
@@ -66,7 +66,7 @@ struct JobData<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TaskData<'a> {
+pub(super) struct TaskData<'a> {
     #[serde(borrow)]
     name: &'a RawValue,
     #[serde(borrow)]
@@ -83,7 +83,7 @@ struct TaskData<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct OnResultData<'a> {
+pub(super) struct OnResultData<'a> {
     #[serde(borrow)]
     terminate_job_with_success: &'a RawValue,
     #[serde(borrow)]
