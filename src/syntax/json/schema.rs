@@ -87,10 +87,12 @@ impl<'de> Deserializer<'de> for KeyRecorder<'_> {
 mod tests {
     use super::{envelope_keys, job_keys, on_result_keys, task_keys};
 
+    /// Schema 1-0-0's keys come first, in the order 0.7 writes them (the order the notes of
+    /// unknown-key diagnostics list them in); keys of later schemas may follow.
     #[test]
-    fn the_keys_are_the_schemas_in_0_7s_order() {
-        assert_eq!(envelope_keys(), ["schema", "data"]);
-        assert_eq!(job_keys(), ["name", "tasks", "constraints"]);
+    fn the_keys_of_1_0_0_come_first_in_0_7s_order() {
+        assert!(envelope_keys().starts_with(&["schema", "data"]));
+        assert!(job_keys().starts_with(&["name", "tasks", "constraints"]));
         let task = [
             "name",
             "executor",
@@ -99,7 +101,8 @@ mod tests {
             "dependsOn",
             "onResult",
         ];
-        assert_eq!(task_keys(), task);
-        assert_eq!(on_result_keys(), ["terminateJobWithSuccess", "continueJob"]);
+        assert!(task_keys().starts_with(&task), "{:?}", task_keys());
+        let on_result = ["terminateJobWithSuccess", "continueJob"];
+        assert!(on_result_keys().starts_with(&on_result));
     }
 }
