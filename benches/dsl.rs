@@ -124,6 +124,7 @@ fn generate(count: usize) -> Job {
         name: text(format!("benchmark job of {count} tasks")),
         tasks,
         constraints: Vec::new(),
+        declares_constraints: false,
     }
 }
 

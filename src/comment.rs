@@ -5,6 +5,7 @@
 //! statements or joins and splits lines.
 
 use crate::span::Span;
+use crate::syntax::statement::Statement;
 
 /// One `# …` comment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub enum Anchor {
     Schema,
     /// A `constraint` line.
     Constraint(usize),
+    /// A `constraint none` line.
+    NoConstraint,
     /// A task's header, `task "name" {`.
     Task(usize),
     /// One statement of a task.
@@ -46,42 +49,4 @@ pub enum Anchor {
     TaskEnd(usize),
     /// The end of the file.
     End,
-}
-
-/// The statements of a task, in the order the canonical form writes them (`as usize` gives
-/// each its position in [`Statement::ALL`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Statement {
-    /// `after "a", "b"`
-    After,
-    /// `executor "docker"`
-    Executor,
-    /// `run "command" with "arg"`
-    Run,
-    /// `continue on 0, 1`
-    Continue,
-    /// `finish on 3`
-    Finish,
-}
-
-impl Statement {
-    /// Every statement, in canonical order.
-    pub const ALL: [Self; 5] = [
-        Self::After,
-        Self::Executor,
-        Self::Run,
-        Self::Continue,
-        Self::Finish,
-    ];
-
-    /// The keyword that starts it.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            Self::After => "after",
-            Self::Executor => "executor",
-            Self::Run => "run",
-            Self::Continue => "continue",
-            Self::Finish => "finish",
-        }
-    }
 }

@@ -13,16 +13,6 @@ pub const SCHEMA_1_0_0: &str = "iglu:com.snowplowanalytics.factotum/factfile/jso
 /// misreading it.
 pub const SCHEMA_1_1_0: &str = "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-1-0";
 
-/// The schema a job declares when its file does not name one: the lowest version that can
-/// express it, so that Factotum 0.7 runs every job it can.
-pub fn lowest_schema(constraints: &[Spanned<String>]) -> &'static str {
-    if constraints.is_empty() {
-        SCHEMA_1_0_0
-    } else {
-        SCHEMA_1_1_0
-    }
-}
-
 /// A whole job: its name and tasks in the order they were written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
@@ -34,6 +24,9 @@ pub struct Job {
     pub tasks: Vec<Task>,
     /// Where the job may run, each `type,value` as written (schema 1-1-0 and later).
     pub constraints: Vec<Spanned<String>>,
+    /// Whether the file declares its constraints even when there are none: JSON's
+    /// `"constraints": []`, the DSL's `constraint none`. Converting keeps the declaration.
+    pub declares_constraints: bool,
 }
 
 /// One task: a shell command, what it waits for and what its exit codes mean.

@@ -323,3 +323,64 @@ fn fmt_replaces_a_file_whole_or_not_at_all() {
     assert_eq!(std::fs::read_to_string(&path).expect("the job"), formatted);
     assert_eq!(names_in(dir.path()), ["big.factotum"], "no leftover");
 }
+
+/// After a syntax error the rest of the file is still read: every syntax error is reported, with
+/// the problems of the tasks that parsed, and such a job is never run.
+#[test]
+fn every_syntax_error_is_reported_and_the_job_never_runs() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let job = "job \"j\"\n\
+               task \"first\" { run \"touch ran\" }\n\
+               task { run \"touch ran\" }\n\
+               task \"second\" { run \"touch ran\" continue on 70000 }\n\
+               task \"third\" { run \"touch ran\" finish 3 }\n";
+    std::fs::write(dir.path().join("job.factotum"), job).expect("a writable folder");
+    let check = Test::in_dir(dir.path())
+        .args(["check", "--format", "short", "job.factotum"])
+        .run();
+    assert_eq!(check.status, 1, "{}", check.transcript());
+    assert_eq!(
+        check.stdout,
+        "job.factotum:3:6: error[E600]: expected a task name in quotes, found `{`\n\
+         job.factotum:4:45: error[E205]: exit code `70000` is out of range: codes are 0 to 32767\n\
+         job.factotum:5:39: error[E600]: expected `on`, found `3`\n"
+    );
+    let run = Test::in_dir(dir.path()).args(["run", "job.factotum"]).run();
+    assert_eq!(run.status, 1, "{}", run.transcript());
+    assert!(!dir.path().join("ran").exists(), "{}", run.transcript());
+}
+
+/// A 1-1-0 factfile keeps its `constraints` key as it was (empty, absent or not empty) through
+/// `convert` to either format; an empty one is the DSL's `constraint none`.
+#[test]
+fn an_empty_constraints_list_survives_convert() {
+    let convert = |text: &str, to: &str| {
+        let run = Test::new()
+            .args(["convert", "-", "--to", to])
+            .stdin(text)
+            .run();
+        assert_eq!(run.status, 0, "{}", run.transcript());
+        run.stdout
+    };
+    let value = |text: &str| -> serde_json::Value {
+        serde_json::from_str(text).expect("convert writes JSON")
+    };
+    let task = r#"{"name": "t", "executor": "shell", "command": "true", "arguments": [], "dependsOn": [], "onResult": {"terminateJobWithSuccess": [], "continueJob": [0]}}"#;
+    for constraints in [
+        r#""constraints": [], "#,
+        "",
+        r#""constraints": ["host,*"], "#,
+    ] {
+        let original = format!(
+            r#"{{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-1-0", "data": {{"name": "j", {constraints}"tasks": [{task}]}}}}"#
+        );
+        let dsl = convert(&original, "dsl");
+        assert_eq!(
+            dsl.contains("constraint none"),
+            constraints.contains("[]"),
+            "{dsl}"
+        );
+        assert_eq!(value(&convert(&dsl, "json")), value(&original), "{dsl}");
+        assert_eq!(value(&convert(&original, "json")), value(&original));
+    }
+}

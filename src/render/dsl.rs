@@ -1,8 +1,9 @@
 //! The canonical DSL form of a job: what `fmt` writes and `convert --to dsl` produces.
 //!
 //! The form is a function of the IR and the comments alone, so a job has exactly one:
-//! - `job`, then `schema` (only when not the default), then each `constraint`, then the tasks
-//!   in file order, after one blank line;
+//! - `job`, then `schema` (only when not the default), then each `constraint` (or
+//!   `constraint none` for a job that declares it has none), then the tasks in file order,
+//!   after one blank line;
 //! - a task's statements in the order `after`, `executor`, `run`, `continue`, `finish`, one
 //!   per line, indented by four spaces; defaults (`executor "shell"`, `continue on 0`, no
 //!   dependencies, no finish codes) are left out;
@@ -19,11 +20,14 @@
 //! their own before whatever is written next, which is where parsing the output puts them:
 //! that keeps `fmt` idempotent.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use crate::comment::{Anchor, Comment, Place, Statement};
-use crate::ir::{self, Job, Task};
+use crate::comment::{Anchor, Comment, Place};
+use crate::ir::{Job, Task};
 use crate::span::Spanned;
+use crate::syntax::rules;
+use crate::syntax::statement::Statement;
 use crate::template::Template;
 
 /// Lines longer than this are broken, where they can be.
@@ -34,9 +38,13 @@ const INDENT: &str = "    ";
 
 /// The job in canonical form, with `comments` back in their places.
 pub fn print(job: &Job, comments: &[Comment]) -> String {
+    let mut by_anchor: HashMap<Anchor, Vec<&Comment>> = HashMap::new();
+    for comment in comments {
+        by_anchor.entry(comment.anchor).or_default().push(comment);
+    }
     let mut printer = Printer {
         out: String::new(),
-        comments,
+        by_anchor,
         carried: Vec::new(),
     };
     printer.header(job);
@@ -53,7 +61,7 @@ pub fn print(job: &Job, comments: &[Comment]) -> String {
         printer.task(index, task, one_line.as_deref());
         previous_one_line = Some(one_line.is_some());
     }
-    if !printer.carried.is_empty() || comments.iter().any(|c| c.anchor == Anchor::End) {
+    if !printer.carried.is_empty() || printer.by_anchor.contains_key(&Anchor::End) {
         printer.out.push('\n');
         printer.comment_lines(Anchor::End, "");
     }
@@ -90,7 +98,9 @@ fn is_bidi_control(c: char) -> bool {
 
 struct Printer<'c> {
     out: String,
-    comments: &'c [Comment],
+    /// The comments of each construct, in file order: looked up for each construct written
+    /// rather than searched for, so a job with a comment on every line prints in linear time.
+    by_anchor: HashMap<Anchor, Vec<&'c Comment>>,
     /// Comments of left-out constructs, waiting for the next construct written.
     carried: Vec<&'c Comment>,
 }
@@ -98,7 +108,7 @@ struct Printer<'c> {
 impl<'c> Printer<'c> {
     fn header(&mut self, job: &Job) {
         self.line(Anchor::Job, "", &format!("job {}", quote(&job.name.text)));
-        if job.schema.value == ir::lowest_schema(&job.constraints) {
+        if job.schema.value == rules::lowest_schema(job).uri() {
             self.left_out(Anchor::Schema);
         } else {
             self.line(
@@ -111,6 +121,11 @@ impl<'c> Printer<'c> {
             let text = format!("constraint {}", quote(&constraint.value));
             self.line(Anchor::Constraint(index), "", &text);
         }
+        if job.declares_constraints && job.constraints.is_empty() {
+            self.line(Anchor::NoConstraint, "", "constraint none");
+        } else {
+            self.left_out(Anchor::NoConstraint);
+        }
     }
 
     /// The task on one line, if it may be written so.
@@ -119,12 +134,12 @@ impl<'c> Printer<'c> {
         let [(Statement::Run, run)] = statements.as_slice() else {
             return None;
         };
-        let inside = self.comments.iter().any(|c| match c.anchor {
-            Anchor::Task(i) => i == index && c.place == Place::After,
-            Anchor::Statement(i, _) => i == index,
-            Anchor::TaskEnd(i) => i == index && c.place == Place::Before,
-            _ => false,
-        });
+        let inside = self.has_comments(Place::After, Anchor::Task(index))
+            || self.has_comments(Place::Before, Anchor::TaskEnd(index))
+            || Statement::ALL.into_iter().any(|statement| {
+                self.by_anchor
+                    .contains_key(&Anchor::Statement(index, statement))
+            });
         let line = format!("task {} {{ {} }}", quote(&task.name.text), run.one_line());
         (!inside && width(&line) <= MAX_WIDTH).then_some(line)
     }
@@ -183,9 +198,9 @@ impl<'c> Printer<'c> {
     /// Keeps the comments of a construct that is not written (it said the default) for the
     /// next construct that is.
     fn left_out(&mut self, anchor: Anchor) {
-        let comments: &'c [Comment] = self.comments;
-        self.carried
-            .extend(comments.iter().filter(|c| c.anchor == anchor));
+        if let Some(comments) = self.by_anchor.get(&anchor) {
+            self.carried.extend(comments);
+        }
     }
 
     /// The comments that go on their own lines before `anchor`, after any carried to it.
@@ -217,10 +232,10 @@ impl<'c> Printer<'c> {
         place: Place,
         anchor: Anchor,
     ) -> impl Iterator<Item = &'c Comment> + use<'c> {
-        let comments: &'c [Comment] = self.comments;
-        comments
-            .iter()
-            .filter(move |c| c.place == place && c.anchor == anchor)
+        let comments: Vec<&'c Comment> = self.by_anchor.get(&anchor).map_or_else(Vec::new, |all| {
+            all.iter().copied().filter(|c| c.place == place).collect()
+        });
+        comments.into_iter()
     }
 
     fn has_comments(&self, place: Place, anchor: Anchor) -> bool {
@@ -269,66 +284,55 @@ impl StatementText {
 
 /// The statements a task writes, defaults left out, in canonical order.
 fn statements(task: &Task) -> Vec<(Statement, StatementText)> {
+    Statement::ALL
+        .into_iter()
+        .filter(|statement| statement.is_written(task))
+        .map(|statement| (statement, statement_text(statement, task)))
+        .collect()
+}
+
+/// How `task` says `statement`.
+fn statement_text(statement: Statement, task: &Task) -> StatementText {
     let strings = |templates: &[Template]| -> Vec<String> {
         templates.iter().map(|t| quote(&t.text)).collect()
     };
     let codes = |codes: &Spanned<Vec<Spanned<u16>>>| -> Vec<String> {
         codes.value.iter().map(|c| c.value.to_string()).collect()
     };
-    let on_result = &task.on_result;
-    let mut written = Vec::with_capacity(Statement::ALL.len());
-    if !task.depends_on.is_empty() {
-        let text = StatementText {
-            head: "after".to_owned(),
-            items: strings(&task.depends_on),
-            packed: false,
-        };
-        written.push((Statement::After, text));
-    }
-    if task.executor.value != "shell" {
-        let text = StatementText {
-            head: format!("executor {}", quote(&task.executor.value)),
-            items: Vec::new(),
-            packed: false,
-        };
-        written.push((Statement::Executor, text));
-    }
-    let run = if task.arguments.is_empty() {
-        format!("run {}", quote(&task.command.text))
-    } else {
-        format!("run {} with", quote(&task.command.text))
+    let keyword = statement.keyword();
+    let (head, items, packed) = match statement {
+        Statement::After => (keyword.to_owned(), strings(&task.depends_on), false),
+        Statement::Executor => {
+            let head = format!("{keyword} {}", quote(&task.executor.value));
+            (head, Vec::new(), false)
+        }
+        Statement::Run => {
+            let with = if task.arguments.is_empty() {
+                ""
+            } else {
+                " with"
+            };
+            let head = format!("{keyword} {}{with}", quote(&task.command.text));
+            (head, strings(&task.arguments), false)
+        }
+        Statement::Continue => {
+            let continue_codes = codes(&task.on_result.continue_job);
+            if continue_codes.is_empty() {
+                (format!("{keyword} never"), continue_codes, false)
+            } else {
+                (format!("{keyword} on"), continue_codes, true)
+            }
+        }
+        Statement::Finish => {
+            let finish_codes = codes(&task.on_result.terminate_job_with_success);
+            (format!("{keyword} on"), finish_codes, true)
+        }
     };
-    let text = StatementText {
-        head: run,
-        items: strings(&task.arguments),
-        packed: false,
-    };
-    written.push((Statement::Run, text));
-    let continue_codes = codes(&on_result.continue_job);
-    if continue_codes.is_empty() {
-        let text = StatementText {
-            head: "continue never".to_owned(),
-            items: Vec::new(),
-            packed: false,
-        };
-        written.push((Statement::Continue, text));
-    } else if continue_codes != ["0"] {
-        let text = StatementText {
-            head: "continue on".to_owned(),
-            items: continue_codes,
-            packed: true,
-        };
-        written.push((Statement::Continue, text));
+    StatementText {
+        head,
+        items,
+        packed,
     }
-    if !on_result.terminate_job_with_success.value.is_empty() {
-        let text = StatementText {
-            head: "finish on".to_owned(),
-            items: codes(&on_result.terminate_job_with_success),
-            packed: true,
-        };
-        written.push((Statement::Finish, text));
-    }
-    written
 }
 
 /// The width of `text` in columns, counting each character as one.

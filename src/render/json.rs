@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::ser::{PrettyFormatter, Serializer};
 
-use crate::ir::{Job, Task};
+use crate::ir::{Job, OnResult, Task};
 use crate::span::Spanned;
 use crate::template::Template;
 
@@ -17,8 +17,8 @@ struct Envelope<'j> {
 #[derive(Serialize)]
 struct JobData<'j> {
     name: &'j str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    constraints: Vec<&'j str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    constraints: Option<Vec<&'j str>>,
     tasks: Vec<TaskData<'j>>,
 }
 
@@ -47,7 +47,8 @@ pub fn print(job: &Job) -> String {
         schema: &job.schema.value,
         data: JobData {
             name: &job.name.text,
-            constraints: job.constraints.iter().map(|c| c.value.as_str()).collect(),
+            constraints: (job.declares_constraints || !job.constraints.is_empty())
+                .then(|| job.constraints.iter().map(|c| c.value.as_str()).collect()),
             tasks: job.tasks.iter().map(task).collect(),
         },
     };
@@ -62,15 +63,29 @@ pub fn print(job: &Job) -> String {
 }
 
 fn task(task: &Task) -> TaskData<'_> {
+    // Taken apart whole, so that a field added to the IR is a compile error here until the
+    // factfile says it too.
+    let Task {
+        name,
+        executor,
+        command,
+        arguments,
+        depends_on,
+        on_result:
+            OnResult {
+                terminate_job_with_success,
+                continue_job,
+            },
+    } = task;
     TaskData {
-        name: &task.name.text,
-        executor: &task.executor.value,
-        command: &task.command.text,
-        arguments: texts(&task.arguments),
-        depends_on: texts(&task.depends_on),
+        name: &name.text,
+        executor: &executor.value,
+        command: &command.text,
+        arguments: texts(arguments),
+        depends_on: texts(depends_on),
         on_result: OnResultData {
-            terminate_job_with_success: codes(&task.on_result.terminate_job_with_success),
-            continue_job: codes(&task.on_result.continue_job),
+            terminate_job_with_success: codes(terminate_job_with_success),
+            continue_job: codes(continue_job),
         },
     }
 }

@@ -4,7 +4,8 @@
 mod decoded;
 mod dsl;
 mod json;
-mod rules;
+pub(crate) mod rules;
+pub mod statement;
 #[cfg(test)]
 mod testing;
 

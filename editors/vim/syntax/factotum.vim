@@ -1,6 +1,6 @@
 " Vim syntax file
 " Language:   factotum job files (.factotum)
-" Keep in step with grammar/dsl.pest: a test checks that both name the same keywords.
+" Keep in step with src/syntax/statement.rs: a test checks that both name the same keywords.
 
 if exists('b:current_syntax')
   finish
@@ -12,7 +12,7 @@ set cpo&vim
 " Words that start a job file's top-level items.
 syntax keyword factotumDeclaration job task schema constraint
 " Words that start and join a task's statements.
-syntax keyword factotumKeyword after executor run with continue finish on never
+syntax keyword factotumKeyword after executor run with continue finish on never none
 
 syntax match factotumComment "#.*$" contains=factotumTodo,@Spell
 syntax keyword factotumTodo TODO FIXME XXX NOTE contained

@@ -34,6 +34,13 @@ impl<'t> Collector<'t> {
         self.previous = Some(anchor);
     }
 
+    /// Skips the text up to `at` (text that did not parse, where a `#` may be inside a
+    /// string): no comment is looked for there.
+    pub(super) fn skip_to(&mut self, at: usize) {
+        self.cursor = self.cursor.max(at);
+        self.previous = None;
+    }
+
     /// The comments found, in file order, once the last token has been shown.
     pub(super) fn finish(mut self) -> Vec<Comment> {
         self.gap(self.text.len(), Anchor::End);

@@ -9,9 +9,10 @@
 //! differential test keeps the two in agreement.
 
 use super::grammar::Rule;
-use super::lower::{Lowerer, Token};
+use super::lower::{Lowerer, Token, keyword_rule};
 use crate::span::Span;
 use crate::syntax::Parsed;
+use crate::syntax::statement::Statement;
 
 /// Parses and lowers `text`, or `None` at the first syntax error.
 pub(super) fn parse(text: &str) -> Option<Parsed> {
@@ -53,6 +54,10 @@ impl Reader<'_> {
             }
             b"constraint" => {
                 self.keyword(Rule::kw_constraint);
+                if self.word() == b"none" {
+                    self.keyword(Rule::kw_none);
+                    return Some(());
+                }
                 self.string(Rule::constraint_text)
             }
             b"task" => self.task(),
@@ -74,19 +79,12 @@ impl Reader<'_> {
     }
 
     fn statement(&mut self) -> Option<()> {
-        let rule = match self.word() {
-            b"after" => Rule::kw_after,
-            b"executor" => Rule::kw_executor,
-            b"run" => Rule::kw_run,
-            b"continue" => Rule::kw_continue,
-            b"finish" => Rule::kw_finish,
-            _ => return None,
-        };
-        self.keyword(rule);
-        match rule {
-            Rule::kw_after => self.list(|reader| reader.string(Rule::dependency)),
-            Rule::kw_executor => self.string(Rule::executor_name),
-            Rule::kw_run => {
+        let statement = Statement::from_keyword(self.word())?;
+        self.keyword(keyword_rule(statement));
+        match statement {
+            Statement::After => self.list(|reader| reader.string(Rule::dependency)),
+            Statement::Executor => self.string(Rule::executor_name),
+            Statement::Run => {
                 self.string(Rule::command)?;
                 self.skip_trivia();
                 if self.word() == b"with" {
@@ -95,7 +93,7 @@ impl Reader<'_> {
                 }
                 Some(())
             }
-            Rule::kw_continue => {
+            Statement::Continue => {
                 self.skip_trivia();
                 if self.word() == b"never" {
                     self.keyword(Rule::kw_never);
@@ -103,7 +101,7 @@ impl Reader<'_> {
                 }
                 self.codes()
             }
-            _ => self.codes(),
+            Statement::Finish => self.codes(),
         }
     }
 

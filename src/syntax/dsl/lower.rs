@@ -2,16 +2,20 @@
 //! repeats, strings decoded, and every token shown to the comment collector.
 //!
 //! Both parsers hand over each item as its tokens in order, named by the grammar's rules, so
-//! the IR does not depend on which parser read the file. The parsers guarantee the shape.
+//! the IR does not depend on which parser read the file. The parsers guarantee the shape; a
+//! token in a place they never put one is shown to the comment collector and otherwise
+//! ignored, never a panic.
 
 use super::comments::Collector;
 use super::grammar::Rule;
 use super::string;
-use crate::comment::{Anchor, Statement};
+use crate::comment::Anchor;
 use crate::diag::{Diagnostic, Problem};
 use crate::ir::{self, Job, OnResult, Task};
 use crate::span::{Span, Spanned};
-use crate::syntax::{Parsed, rules};
+use crate::syntax::Parsed;
+use crate::syntax::rules::{self, SchemaVersion};
+use crate::syntax::statement::Statement;
 use crate::template::Template;
 
 /// One token of an item: the grammar rule that matched it, and where it is in the text.
@@ -28,18 +32,28 @@ type Codes = Spanned<Vec<Spanned<u16>>>;
 pub(super) struct Lowerer<'t> {
     text: &'t str,
     diagnostics: Vec<Diagnostic>,
-    /// False once a task had to be left out.
+    /// False once a task had to be left out, or text was skipped after a syntax error.
     complete: bool,
+    /// Whether a syntax error made the parser skip text, which may have held any item.
+    skipped_text: bool,
     /// The `job` keyword and the name, when it could be decoded.
     job: Option<(Span, Option<Template>)>,
     /// The `schema` keyword and the URI, when it could be decoded.
     schema: Option<(Span, Option<Spanned<String>>)>,
     constraints: Vec<Spanned<String>>,
-    /// Constraint lines seen, including any whose text could not be decoded.
+    /// Constraint lines seen, including any whose text could not be decoded (but not
+    /// `constraint none`).
     constraint_count: usize,
+    /// Whether a `constraint` line was seen, `constraint none` included.
+    declares_constraints: bool,
+    /// The `none` of the first `constraint none`.
+    constraint_none: Option<Span>,
     tasks: Vec<Task>,
     /// Tasks seen, including any left out.
     task_count: usize,
+    /// The keyword of the first use of each statement in the file, indexed in
+    /// [`Statement::ALL`] order: the schema must be recent enough for it.
+    first_use: [Option<Span>; Statement::ALL.len()],
     comments: Collector<'t>,
 }
 
@@ -62,12 +76,16 @@ impl<'t> Lowerer<'t> {
             text,
             diagnostics: Vec::new(),
             complete: true,
+            skipped_text: false,
             job: None,
             schema: None,
             constraints: Vec::new(),
             constraint_count: 0,
+            declares_constraints: false,
+            constraint_none: None,
             tasks: Vec::new(),
             task_count: 0,
+            first_use: [None; Statement::ALL.len()],
             comments: Collector::new(text),
         }
     }
@@ -79,14 +97,28 @@ impl<'t> Lowerer<'t> {
             Some(Rule::kw_schema) => self.schema_line(tokens),
             Some(Rule::kw_constraint) => self.constraint_line(tokens),
             Some(Rule::kw_task) => self.task(tokens),
-            rule => unreachable!("{rule:?} does not start an item"),
+            // The parsers start every item with one of these keywords.
+            _ => {}
         }
+    }
+
+    /// Records a syntax error, after which the parser skipped the text up to `resume_at`:
+    /// whatever that text held is unknown, so the job is incomplete, and its comments are not
+    /// collected (a `#` there may be inside a string).
+    pub(super) fn syntax_error(&mut self, diagnostic: Diagnostic, resume_at: usize) {
+        self.diagnostics.push(diagnostic);
+        self.complete = false;
+        self.skipped_text = true;
+        self.comments.skip_to(resume_at);
     }
 
     /// The job, once every item has been lowered.
     pub(super) fn finish(mut self) -> Parsed {
         let name = if let Some((keyword, name)) = self.job.take() {
             name.unwrap_or_else(|| Template::literal(String::new(), keyword))
+        } else if self.skipped_text {
+            // The `job` line may be in the text a syntax error skipped.
+            Template::literal(String::new(), Span::new(0, 0))
         } else {
             let problem = Problem::MissingStatement {
                 keyword: "job",
@@ -100,19 +132,21 @@ impl<'t> Lowerer<'t> {
             );
             Template::literal(String::new(), start)
         };
-        let schema = match self.schema.take() {
+        let name_span = name.span;
+        let mut job = Job {
+            schema: Spanned::new(String::new(), name_span),
+            name,
+            tasks: std::mem::take(&mut self.tasks),
+            constraints: std::mem::take(&mut self.constraints),
+            declares_constraints: self.declares_constraints,
+        };
+        job.schema = match self.schema.take() {
             Some((keyword, uri)) => {
                 let uri = uri.unwrap_or_else(|| Spanned::new(ir::SCHEMA_1_0_0.to_owned(), keyword));
-                self.check_constraints_allowed(&uri);
+                self.check_schema_is_recent_enough(&job, &uri);
                 uri
             }
-            None => Spanned::new(ir::lowest_schema(&self.constraints).to_owned(), name.span),
-        };
-        let job = Job {
-            schema,
-            name,
-            tasks: self.tasks,
-            constraints: self.constraints,
+            None => Spanned::new(rules::lowest_schema(&job).uri().to_owned(), name_span),
         };
         Parsed {
             job: Some(job),
@@ -130,11 +164,11 @@ impl<'t> Lowerer<'t> {
             match token.rule {
                 Rule::kw_job => keyword = span,
                 Rule::job_name => name = self.template(span),
-                rule => unreachable!("{rule:?} in a job line"),
+                _ => {}
             }
         }
         if let Some((first, _)) = &self.job {
-            let repeated = repeated("job", None, keyword, *first);
+            let repeated = repeated("job", None, keyword, *first, KEEP_ONE);
             self.diagnostics.push(repeated);
         } else {
             self.job = Some((keyword, name));
@@ -149,11 +183,11 @@ impl<'t> Lowerer<'t> {
             match token.rule {
                 Rule::kw_schema => keyword = span,
                 Rule::schema_uri => uri = self.plain(span),
-                rule => unreachable!("{rule:?} in a schema line"),
+                _ => {}
             }
         }
         if let Some((first, _)) = &self.schema {
-            let repeated = repeated("schema", None, keyword, *first);
+            let repeated = repeated("schema", None, keyword, *first, KEEP_ONE);
             self.diagnostics.push(repeated);
             return;
         }
@@ -173,39 +207,69 @@ impl<'t> Lowerer<'t> {
     }
 
     fn constraint_line(&mut self, tokens: &[Token]) {
+        self.declares_constraints = true;
+        if let Some(none) = tokens.iter().find(|t| t.rule == Rule::kw_none) {
+            self.constraint_none.get_or_insert(none.span);
+            for &token in tokens {
+                self.token(token, Anchor::NoConstraint);
+            }
+            return;
+        }
         let anchor = Anchor::Constraint(self.constraint_count);
         self.constraint_count += 1;
         for &token in tokens {
             let span = self.token(token, anchor);
-            match token.rule {
-                Rule::kw_constraint => {}
-                Rule::constraint_text => {
-                    if let Some(text) = self.plain(span) {
-                        self.constraints.push(text);
-                    }
+            if token.rule == Rule::constraint_text {
+                if let Some(text) = self.plain(span) {
+                    self.constraints.push(text);
                 }
-                rule => unreachable!("{rule:?} in a constraint line"),
             }
         }
     }
 
-    /// An explicit schema too old for the job's constraints.
-    fn check_constraints_allowed(&mut self, schema: &Spanned<String>) {
-        let Some(first) = self.constraints.first() else {
-            return;
-        };
-        if rules::allows_constraints(&schema.value) {
+    /// An explicit schema too old for what the job says: its constraints, or a statement of a
+    /// later schema.
+    fn check_schema_is_recent_enough(&mut self, job: &Job, schema: &Spanned<String>) {
+        let first_constraint = job.constraints.first().map(|c| c.span);
+        if let Some(first) = first_constraint.or(self.constraint_none) {
+            let feature = ("constraint", "constraints", first);
+            self.needs_newer_schema(feature, rules::CONSTRAINTS_SINCE, schema);
+        }
+        // Every schema has what 1-0-0 has, even one whose URI is malformed (E206).
+        let newer = Statement::ALL
+            .into_iter()
+            .filter(|s| s.since() > rules::V1_0_0);
+        for statement in newer {
+            if let Some(first) = self.first_use[statement as usize] {
+                let keyword = statement.keyword();
+                self.needs_newer_schema((keyword, keyword, first), statement.since(), schema);
+            }
+        }
+    }
+
+    /// Reports `feature` (its keyword, what a hint calls it, and its first use) unless
+    /// `schema` is version `since` or later.
+    fn needs_newer_schema(
+        &mut self,
+        (keyword, feature, first): (&'static str, &str, Span),
+        since: SchemaVersion,
+        schema: &Spanned<String>,
+    ) {
+        if rules::schema_allows(&schema.value, since) {
             return;
         }
+        let version = since.name();
         let problem = Problem::NeedsNewerSchema {
-            key: "constraint",
-            version: "1-1-0",
+            key: keyword,
+            version,
         };
         self.diagnostics.push(
             Diagnostic::new(problem)
-                .at(first.span, "needs schema 1-1-0")
+                .at(first, format!("needs schema {version}"))
                 .also(schema.span, "the schema is older")
-                .note("hint: leave the `schema` line out: a job with constraints gets 1-1-0"),
+                .note(format!(
+                    "hint: leave the `schema` line out: a job with {feature} gets {version}"
+                )),
         );
     }
 
@@ -229,18 +293,26 @@ impl<'t> Lowerer<'t> {
                 Rule::close_brace => {
                     self.token(token, Anchor::TaskEnd(index));
                 }
-                _ => {
+                rule => {
+                    // The parsers put nothing else in a task but statements.
+                    let Some(statement) = statement_started_by(rule) else {
+                        self.token(token, Anchor::Task(index));
+                        continue;
+                    };
                     // A statement runs up to the next statement's keyword or the `}`.
                     let end = tokens[position..]
                         .iter()
-                        .position(|t| starts_statement(t.rule) || t.rule == Rule::close_brace)
+                        .position(|t| {
+                            statement_started_by(t.rule).is_some() || t.rule == Rule::close_brace
+                        })
                         .map_or(tokens.len(), |len| position + len);
                     // Messages name the task as written when its name could not be decoded.
                     let task = name.as_ref().map_or_else(
                         || self.text[name_span.range()].to_owned(),
                         |name| name.text.to_string(),
                     );
-                    self.statement(&tokens[position - 1..end], index, &task, &mut body);
+                    let statement_tokens = &tokens[position - 1..end];
+                    self.statement(statement, statement_tokens, index, &task, &mut body);
                     position = end;
                 }
             }
@@ -264,7 +336,7 @@ impl<'t> Lowerer<'t> {
         let task = Task {
             executor: body
                 .executor
-                .unwrap_or_else(|| Spanned::new("shell".to_owned(), name_span)),
+                .unwrap_or_else(|| Spanned::new(rules::DEFAULT_EXECUTOR.to_owned(), name_span)),
             command: body
                 .command
                 .unwrap_or_else(|| Template::literal(String::new(), name_span)),
@@ -274,49 +346,101 @@ impl<'t> Lowerer<'t> {
                 terminate_job_with_success: body
                     .terminate
                     .unwrap_or_else(|| Spanned::new(Vec::new(), name_span)),
-                continue_job: body
-                    .continue_job
-                    .unwrap_or_else(|| Spanned::new(vec![Spanned::new(0, name_span)], name_span)),
+                continue_job: body.continue_job.unwrap_or_else(|| {
+                    let codes = rules::DEFAULT_CONTINUE_CODES.map(|c| Spanned::new(c, name_span));
+                    Spanned::new(codes.to_vec(), name_span)
+                }),
             },
             name,
         };
         self.tasks.push(task);
     }
 
-    /// Lowers one statement of task number `index`, called `task`, into `body`.
-    fn statement(&mut self, tokens: &[Token], index: usize, task: &str, body: &mut Body) {
-        let statement = match tokens.first().map(|token| token.rule) {
-            Some(Rule::kw_after) => Statement::After,
-            Some(Rule::kw_executor) => Statement::Executor,
-            Some(Rule::kw_run) => Statement::Run,
-            Some(Rule::kw_continue) => Statement::Continue,
-            Some(Rule::kw_finish) => Statement::Finish,
-            rule => unreachable!("{rule:?} does not start a statement"),
-        };
+    /// Lowers `statement`, whose tokens are `tokens` (its keyword first), of task number
+    /// `index`, called `task`, into `body`.
+    fn statement(
+        &mut self,
+        statement: Statement,
+        tokens: &[Token],
+        index: usize,
+        task: &str,
+        body: &mut Body,
+    ) {
         let anchor = Anchor::Statement(index, statement);
-        let mut keyword = None;
-        // Lists are allocated at their final size: a big job holds hundreds of thousands of
-        // them, and a vector grown by pushing keeps room for at least four items.
-        let count = |rules: &[Rule]| tokens.iter().filter(|t| rules.contains(&t.rule)).count();
-        let mut command = None;
-        let mut strings = Vec::with_capacity(count(&[Rule::dependency, Rule::argument]));
-        let mut executor = None;
-        let mut codes = Vec::with_capacity(count(&[Rule::exit_code]));
-        let mut codes_span: Option<Span> = None;
-        let mut codes_valid = true;
         for &token in tokens {
-            let span = self.token(token, anchor);
+            self.token(token, anchor);
+        }
+        let keyword = tokens
+            .first()
+            .map_or_else(Span::default, |token| token.span);
+        // Strings and codes are decoded, and their problems reported, even in a statement said
+        // twice.
+        let value = match statement {
+            Statement::After => Value::After(self.templates(tokens, Rule::dependency)),
+            Statement::Executor => Value::Executor(self.plain_of(tokens, Rule::executor_name)),
+            Statement::Run => {
+                let command = tokens.iter().find(|t| t.rule == Rule::command);
+                let command = command.and_then(|token| self.template(token.span));
+                Value::Run(command, self.templates(tokens, Rule::argument))
+            }
+            Statement::Continue => Value::Continue(self.codes(tokens, keyword)),
+            Statement::Finish => Value::Finish(self.codes(tokens, keyword)),
+        };
+        let slot = &mut body.seen[statement as usize];
+        if let Some(first) = *slot {
+            let hint = match statement {
+                Statement::After | Statement::Continue | Statement::Finish => LIST_IN_ONE,
+                Statement::Executor | Statement::Run => KEEP_ONE,
+            };
+            let diagnostic = repeated(statement.keyword(), Some(task), keyword, first, hint);
+            self.diagnostics.push(diagnostic);
+            return;
+        }
+        *slot = Some(keyword);
+        self.first_use[statement as usize].get_or_insert(keyword);
+        match value {
+            Value::After(dependencies) => body.depends_on = dependencies,
+            Value::Executor(executor) => body.executor = executor,
+            Value::Run(command, arguments) => {
+                body.command = command;
+                body.arguments = arguments;
+            }
+            Value::Continue(codes) => body.continue_job = codes,
+            Value::Finish(codes) => body.terminate = codes,
+        }
+    }
+
+    /// The decoded strings of the tokens of rule `rule`, allocated at their final size: a big
+    /// job holds hundreds of thousands of lists, and a vector grown by pushing keeps room for at
+    /// least four items.
+    fn templates(&mut self, tokens: &[Token], rule: Rule) -> Vec<Template> {
+        let count = tokens.iter().filter(|t| t.rule == rule).count();
+        let mut templates = Vec::with_capacity(count);
+        for token in tokens.iter().filter(|t| t.rule == rule) {
+            templates.extend(self.template(token.span));
+        }
+        templates
+    }
+
+    /// The decoded string of the first token of rule `rule`.
+    fn plain_of(&mut self, tokens: &[Token], rule: Rule) -> Option<Spanned<String>> {
+        let token = tokens.iter().find(|t| t.rule == rule)?;
+        self.plain(token.span)
+    }
+
+    /// The exit codes of `continue on …`, `continue never` or `finish on …`: `None` when one
+    /// of them is not a valid code, since a list with a bad code is not empty and must not be
+    /// linted as if it were. The list's span runs from its first code to its last (or is
+    /// `never`, or the keyword).
+    fn codes(&mut self, tokens: &[Token], keyword: Span) -> Option<Codes> {
+        let count = tokens.iter().filter(|t| t.rule == Rule::exit_code).count();
+        let mut codes = Vec::with_capacity(count);
+        let mut codes_span: Option<Span> = None;
+        let mut valid = true;
+        for token in tokens {
+            let span = token.span;
             match token.rule {
-                Rule::kw_after
-                | Rule::kw_executor
-                | Rule::kw_run
-                | Rule::kw_continue
-                | Rule::kw_finish => keyword = Some(span),
-                Rule::kw_with | Rule::kw_on | Rule::comma => {}
                 Rule::kw_never => codes_span = Some(span),
-                Rule::command => command = self.template(span),
-                Rule::dependency | Rule::argument => strings.extend(self.template(span)),
-                Rule::executor_name => executor = self.plain(span),
                 Rule::exit_code => {
                     codes_span = Some(codes_span.map_or(span, |first| Span {
                         start: first.start,
@@ -325,36 +449,16 @@ impl<'t> Lowerer<'t> {
                     match rules::exit_code(&self.text[span.range()]) {
                         Ok(code) => codes.push(Spanned::new(code, span)),
                         Err(problem) => {
-                            codes_valid = false;
+                            valid = false;
                             self.diagnostics
                                 .push(Diagnostic::new(problem).at(span, "this code"));
                         }
                     }
                 }
-                rule => unreachable!("{rule:?} in a statement"),
+                _ => {}
             }
         }
-        let keyword = keyword.unwrap_or_default();
-        let slot = &mut body.seen[statement as usize];
-        if let Some(first) = *slot {
-            let keyword_text = statement.keyword();
-            let diagnostic = repeated(keyword_text, Some(task), keyword, first);
-            self.diagnostics.push(diagnostic);
-            return;
-        }
-        *slot = Some(keyword);
-        // A list with a bad code is not empty, and must not be linted as if it were.
-        let codes = codes_valid.then(|| Spanned::new(codes, codes_span.unwrap_or(keyword)));
-        match statement {
-            Statement::After => body.depends_on = strings,
-            Statement::Run => {
-                body.command = command;
-                body.arguments = strings;
-            }
-            Statement::Continue => body.continue_job = codes,
-            Statement::Finish => body.terminate = codes,
-            Statement::Executor => body.executor = executor,
-        }
+        valid.then(|| Spanned::new(codes, codes_span.unwrap_or(keyword)))
     }
 
     /// Shows a token to the comment collector and returns its span.
@@ -387,26 +491,53 @@ impl<'t> Lowerer<'t> {
     }
 }
 
-/// Whether a token of rule `rule` starts a task's statement.
-fn starts_statement(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::kw_after | Rule::kw_executor | Rule::kw_run | Rule::kw_continue | Rule::kw_finish
-    )
+/// What a statement says, before it is put in its place in the task: one variant per
+/// [`Statement`]. A value that could not be decoded is `None` (its problem is reported).
+enum Value {
+    After(Vec<Template>),
+    Executor(Option<Spanned<String>>),
+    Run(Option<Template>, Vec<Template>),
+    Continue(Option<Codes>),
+    Finish(Option<Codes>),
 }
 
+/// The grammar's rule for the keyword that starts `statement`.
+pub(super) fn keyword_rule(statement: Statement) -> Rule {
+    match statement {
+        Statement::After => Rule::kw_after,
+        Statement::Executor => Rule::kw_executor,
+        Statement::Run => Rule::kw_run,
+        Statement::Continue => Rule::kw_continue,
+        Statement::Finish => Rule::kw_finish,
+    }
+}
+
+/// The statement that a token of rule `rule` starts, if it is a statement's keyword.
+fn statement_started_by(rule: Rule) -> Option<Statement> {
+    Statement::ALL
+        .into_iter()
+        .find(|&statement| keyword_rule(statement) == rule)
+}
+
+/// The hint for a repeated line that takes one value.
+const KEEP_ONE: &str = "hint: keep one of them";
+
+/// The hint for a repeated statement that takes a list (`{keyword}` is filled in).
+const LIST_IN_ONE: &str = "hint: list everything in one `{keyword}`, separated by commas";
+
 /// A statement written twice: the second is ignored.
-fn repeated(keyword: &'static str, task: Option<&str>, again: Span, first: Span) -> Diagnostic {
+fn repeated(
+    keyword: &'static str,
+    task: Option<&str>,
+    again: Span,
+    first: Span,
+    hint: &str,
+) -> Diagnostic {
     let problem = Problem::RepeatedStatement {
         keyword,
         task: task.map(str::to_owned),
     };
-    let hint = match keyword {
-        "after" | "continue" | "finish" => {
-            format!("hint: list everything in one `{keyword}`, separated by commas")
-        }
-        _ => "hint: keep one of them".to_owned(),
-    };
+    let hint = hint.replace("{keyword}", keyword);
     Diagnostic::new(problem)
         .at(again, "said again here")
         .also(first, "first said here")

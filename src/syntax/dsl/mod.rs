@@ -7,8 +7,8 @@
 //!
 //! pest parses one item at a time (`item` in `grammar/dsl.pest`), starting where the last one
 //! ended: its pairs cost about twelve times their text in memory, and held for one task at a
-//! time they cost nothing. The first syntax error ends the parse; everything after it is
-//! unknown.
+//! time they cost nothing. After a syntax error it goes on at the next line that starts an
+//! item, so the rest of the file still yields tasks and diagnostics.
 
 mod comments;
 mod exact;
@@ -30,7 +30,7 @@ mod grammar {
     pub(super) struct DslParser;
 }
 
-/// Parses and lowers a DSL file: the job, every problem (or the first syntax error), and the
+/// Parses and lowers a DSL file: the job, every problem (syntax errors included), and the
 /// comments.
 pub(crate) fn parse(text: &str) -> Parsed {
     fast::parse(text).unwrap_or_else(|| exact::parse(text))

@@ -74,6 +74,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::kw_finish => "`finish`",
         Rule::kw_on => "`on`",
         Rule::kw_never => "`never`",
+        Rule::kw_none => "`none`",
         Rule::job_name => "the job's name in quotes",
         Rule::schema_uri => "a schema URI in quotes",
         Rule::constraint_text => "a constraint in quotes",

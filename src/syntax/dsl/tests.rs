@@ -634,7 +634,7 @@ fn comments_anchor_to_what_they_describe() {
         .iter()
         .map(|c| (c.place, c.anchor, c.text.as_str()))
         .collect();
-    let run = Anchor::Statement(0, crate::comment::Statement::Run);
+    let run = Anchor::Statement(0, crate::syntax::statement::Statement::Run);
     assert_eq!(
         found,
         [
@@ -686,4 +686,64 @@ fn fmt_keeps_comments_of_left_out_defaults() {
 fn fmt_escapes_what_cannot_be_seen() {
     let text = "job \"a\u{202e}b\\u{7}\\u{41}\"";
     assert_eq!(formatted(text), "job \"a\\u{202E}b\\u{7}A\"\n");
+}
+
+#[test]
+fn after_a_syntax_error_the_next_item_is_read() {
+    let text = "job \"j\"\n\
+                # a comment before the first error is kept\n\
+                task \"ok\" { run \"v\" }\n\
+                task \"a\" { run \"x\" oops }\n\
+                task \"b\" {\n    run \"y\"\n    continue on 40000\n\
+                task \"c\" { run 'z' }\n\
+                # one in text skipped after an error is not looked for\n\
+                task \"d\" { run \"w\" }\n";
+    let parsed = parse(text);
+    let found: Vec<(&str, &str)> = parsed
+        .diagnostics
+        .iter()
+        .map(|d| (d.problem.code(), labelled(text, d)))
+        .collect();
+    // `a` fails at `oops`; `b` lacks its `}`, found at `task "c"`, which fails at `'`; the
+    // exit code of `b` is never read, since `b` is left out.
+    assert_eq!(
+        found,
+        [("E600", "oops"), ("E600", "task"), ("E600", "'")],
+        "{:?}",
+        parsed.diagnostics
+    );
+    assert!(!parsed.complete);
+    let job = parsed.job.expect("the tasks that parsed");
+    let names: Vec<&str> = job.tasks.iter().map(|t| &*t.name.text).collect();
+    assert_eq!(names, ["ok", "d"]);
+    let comments: Vec<&str> = parsed.comments.iter().map(|c| &*c.text).collect();
+    assert_eq!(comments, [" a comment before the first error is kept"]);
+}
+
+#[test]
+fn a_damaged_job_line_is_not_also_reported_missing() {
+    let parsed =
+        parse("job nightly\ntask \"a\" { run \"x\" }\ntask \"b\" { run \"y\" finish on 3.5 }");
+    let found: Vec<&str> = parsed
+        .diagnostics
+        .iter()
+        .map(|d| d.problem.code())
+        .collect();
+    assert_eq!(found, ["E600", "E204"], "{:?}", parsed.diagnostics);
+    assert_eq!(parsed.job.map(|job| job.tasks.len()), Some(2));
+}
+
+#[test]
+fn constraint_none_declares_an_empty_list_of_schema_1_1_0() {
+    let text = "job \"j\"\nconstraint none  # none at all\n\ntask \"t\" { run \"x\" }\n";
+    let parsed = parse(text);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let job = parsed.job.as_ref().expect("a job");
+    assert!(job.declares_constraints && job.constraints.is_empty());
+    assert_eq!(job.schema.value, SCHEMA_1_1_0);
+    assert_eq!(formatted(text), text);
+    let old = format!("schema \"{SCHEMA_1_0_0}\"\n{text}");
+    let (message, diagnostic) = only_problem(&old);
+    assert_eq!(message, "`constraint` needs schema version 1-1-0 or later");
+    assert_eq!(labelled(&old, &diagnostic), "none");
 }

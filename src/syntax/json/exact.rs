@@ -77,13 +77,13 @@ impl Lowerer {
             root,
             "a factfile object",
             "the factfile",
-            &schema::ENVELOPE_KEYS,
+            schema::envelope_keys(),
         )?;
         let schema = self
             .required(&mut fields, "schema")
             .and_then(|pair| self.schema(&pair));
         let data = self.required(&mut fields, "data")?;
-        let mut fields = self.object(data, "an object", "the job", &schema::JOB_KEYS)?;
+        let mut fields = self.object(data, "an object", "the job", schema::job_keys())?;
         let name = self
             .required(&mut fields, "name")
             .and_then(|pair| self.template(&pair));
@@ -93,13 +93,13 @@ impl Lowerer {
         let schema = schema?;
         let constraints = fields
             .take("constraints")
-            .map(|(key, pair)| self.constraints(&schema.value, key, pair))
-            .unwrap_or_default();
+            .map(|(key, pair)| self.constraints(&schema.value, key, pair));
         Some(Job {
             schema,
             name: name?,
             tasks: tasks?,
-            constraints,
+            declares_constraints: constraints.is_some(),
+            constraints: constraints.unwrap_or_default(),
         })
     }
 
@@ -110,15 +110,13 @@ impl Lowerer {
         key: Span,
         pair: Pair<'_, Rule>,
     ) -> Vec<Spanned<String>> {
-        if !rules::allows_constraints(schema_uri) {
+        let since = rules::CONSTRAINTS_SINCE;
+        if !rules::schema_allows(schema_uri, since) {
             let problem = Problem::NeedsNewerSchema {
                 key: "constraints",
-                version: "1-1-0",
+                version: since.name(),
             };
-            let hint = format!(
-                "hint: declare `\"schema\": \"{}\"`",
-                crate::ir::SCHEMA_1_1_0
-            );
+            let hint = format!("hint: declare `\"schema\": \"{}\"`", since.uri());
             self.report(
                 Diagnostic::new(problem)
                     .at(key, "not in schema 1-0-0")
@@ -160,7 +158,7 @@ impl Lowerer {
     /// incomplete), while other broken fields are reported and replaced by empty values.
     fn task(&mut self, pair: Pair<'_, Rule>) -> Option<Task> {
         let span = span_of(&pair);
-        let Some(mut fields) = self.object(pair, "a task object", "the task", &schema::TASK_KEYS)
+        let Some(mut fields) = self.object(pair, "a task object", "the task", schema::task_keys())
         else {
             self.complete = false;
             return None;
@@ -191,19 +189,25 @@ impl Lowerer {
         let empty_codes = || Spanned::new(Vec::new(), span);
         Some(Task {
             name,
-            executor: executor.unwrap_or_else(|| Spanned::new("shell".to_owned(), open)),
+            executor: executor
+                .unwrap_or_else(|| Spanned::new(rules::DEFAULT_EXECUTOR.to_owned(), open)),
             command: command.unwrap_or_else(|| Template::literal(String::new(), open)),
             arguments: arguments.unwrap_or_default(),
             depends_on: depends_on.unwrap_or_default(),
             on_result: on_result.unwrap_or_else(|| OnResult {
                 terminate_job_with_success: empty_codes(),
-                continue_job: Spanned::new(vec![Spanned::new(0, open)], open),
+                continue_job: Spanned::new(
+                    rules::DEFAULT_CONTINUE_CODES
+                        .map(|code| Spanned::new(code, open))
+                        .to_vec(),
+                    open,
+                ),
             }),
         })
     }
 
     fn on_result(&mut self, pair: Pair<'_, Rule>) -> Option<OnResult> {
-        let mut fields = self.object(pair, "an object", "`onResult`", &schema::ON_RESULT_KEYS)?;
+        let mut fields = self.object(pair, "an object", "`onResult`", schema::on_result_keys())?;
         let terminate = self.required(&mut fields, "terminateJobWithSuccess");
         let terminate = terminate.and_then(|p| self.codes(p));
         let continue_job = self.required(&mut fields, "continueJob");

@@ -46,7 +46,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de Raw
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Envelope<'a> {
+pub(super) struct Envelope<'a> {
     #[serde(borrow)]
     schema: &'a RawValue,
     #[serde(borrow)]
@@ -55,7 +55,7 @@ struct Envelope<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct JobData<'a> {
+pub(super) struct JobData<'a> {
     #[serde(borrow)]
     name: &'a RawValue,
     #[serde(borrow)]
@@ -66,7 +66,7 @@ struct JobData<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct TaskData<'a> {
+pub(super) struct TaskData<'a> {
     #[serde(borrow)]
     name: &'a RawValue,
     #[serde(borrow)]
@@ -83,7 +83,7 @@ struct TaskData<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct OnResultData<'a> {
+pub(super) struct OnResultData<'a> {
     #[serde(borrow)]
     terminate_job_with_success: &'a RawValue,
     #[serde(borrow)]
@@ -110,7 +110,7 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
     })?;
     let constraints = match data.constraints {
         None => Vec::new(),
-        Some(_) if !rules::allows_constraints(&schema.value) => return None,
+        Some(_) if !rules::schema_allows(&schema.value, rules::CONSTRAINTS_SINCE) => return None,
         Some(raw) => reader.each(raw, |reader, item| reader.plain(item))?,
     };
     let job = Job {
@@ -118,6 +118,7 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
         name,
         tasks,
         constraints,
+        declares_constraints: data.constraints.is_some(),
     };
     Some((job, reader.diagnostics))
 }
