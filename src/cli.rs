@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
-pub use crate::render::diagnostics::Format;
+pub(crate) use crate::render::diagnostics::Format;
 
 /// Compile, check, draw and run job DAGs (factfiles).
 #[derive(Debug, Parser)]
 #[command(name = "factotum", version, disable_version_flag = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Print the version and exit.
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     version: Option<bool>,
@@ -26,7 +26,7 @@ pub struct Cli {
 
 /// The sub-commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check job files and print every problem found, with its line and column.
     Check(CheckArgs),
     /// Check one job file, as Factotum 0.7 did: `'<file>' is a valid Factfile!` or the problems.
@@ -45,7 +45,7 @@ pub enum Command {
 
 /// Arguments of `factotum fmt`.
 #[derive(Debug, clap::Args)]
-pub struct FmtArgs {
+pub(crate) struct FmtArgs {
     /// DSL files to rewrite; `-` (or none) reads standard input and writes standard output.
     #[arg(value_name = "FILES")]
     pub files: Vec<PathBuf>,
@@ -57,7 +57,7 @@ pub struct FmtArgs {
 
 /// Arguments of `factotum convert`.
 #[derive(Debug, clap::Args)]
-pub struct ConvertArgs {
+pub(crate) struct ConvertArgs {
     /// The job file, in either format; `-` reads standard input.
     pub file: PathBuf,
 
@@ -76,7 +76,7 @@ pub struct ConvertArgs {
 
 /// What `convert` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Target {
+pub(crate) enum Target {
     /// The `.factotum` language, in the form `fmt` writes.
     Dsl,
     /// A JSON factfile that Factotum 0.7 runs (schema 1-0-0 unless the job has constraints).
@@ -85,7 +85,7 @@ pub enum Target {
 
 /// Arguments of `factotum run`.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The job file.
     pub factfile: PathBuf,
 
@@ -157,7 +157,7 @@ fn parse_interval(text: &str) -> Result<std::num::NonZeroU64, String> {
 
 /// Arguments of `factotum check`.
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Job files to check; `-` reads standard input.
     #[arg(required = true, value_name = "FILES")]
     pub files: Vec<PathBuf>,
@@ -181,14 +181,14 @@ pub struct CheckArgs {
 
 /// Arguments of `factotum validate`.
 #[derive(Debug, clap::Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// The job file.
     pub factfile: PathBuf,
 }
 
 /// Arguments of `factotum dot`.
 #[derive(Debug, clap::Args)]
-pub struct DotArgs {
+pub(crate) struct DotArgs {
     /// The job file; `-` reads standard input.
     pub factfile: PathBuf,
 
@@ -211,7 +211,7 @@ pub struct DotArgs {
 
 /// Output formats for drawings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     /// Graphviz dot, as Factotum 0.7 wrote it (render with `dot -Tsvg`).
     Dot,
     /// A Mermaid `flowchart TD`, which GitHub renders in Markdown.
@@ -220,7 +220,7 @@ pub enum GraphFormat {
 
 /// Arguments of `factotum completions`.
 #[derive(Debug, clap::Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
     pub shell: Shell,
@@ -228,7 +228,7 @@ pub struct CompletionsArgs {
 
 /// Shells `factotum completions` writes scripts for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
+pub(crate) enum Shell {
     /// Bash: `source <(factotum completions bash)`.
     Bash,
     /// Zsh: save as `_factotum` in a folder of `$fpath`.

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 /// A parsed constraint. Only `host` exists.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostConstraint {
+pub(crate) enum HostConstraint {
     /// `host,*`: any machine.
     Any,
     /// `host,NAME`: the machine called NAME, or whose interface has an address NAME resolves to.
@@ -17,7 +17,7 @@ pub enum HostConstraint {
 
 /// Why a constraint is not usable.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ConstraintError {
+pub(crate) enum ConstraintError {
     /// A type other than `host`.
     UnknownType(String),
     /// `host` with no value.
@@ -43,7 +43,7 @@ impl fmt::Display for ConstraintError {
 
 /// Splits `type,value` as Factotum 0.7 splits tags and constraints: the type is the text
 /// before the first comma, trimmed; the value is the rest with its commas removed, trimmed.
-pub fn split_key_value(text: &str) -> (&str, String) {
+pub(crate) fn split_key_value(text: &str) -> (&str, String) {
     match text.split_once(',') {
         Some((key, rest)) => (
             key.trim(),
@@ -55,7 +55,7 @@ pub fn split_key_value(text: &str) -> (&str, String) {
 
 impl HostConstraint {
     /// Parses `host,VALUE`.
-    pub fn parse(text: &str) -> Result<Self, ConstraintError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, ConstraintError> {
         let (kind, value) = split_key_value(text);
         if kind != "host" {
             return Err(ConstraintError::UnknownType(kind.to_owned()));
@@ -74,7 +74,7 @@ impl HostConstraint {
     }
 
     /// Whether this machine is the one meant; `Err` carries the reason when it is not.
-    pub fn evaluate(&self) -> Result<(), String> {
+    pub(crate) fn evaluate(&self) -> Result<(), String> {
         let Self::Named(value) = self else {
             return Ok(());
         };

@@ -8,7 +8,7 @@ use crate::template::Variables;
 
 /// Why an `--env` value was refused.
 #[derive(Debug, PartialEq, Eq)]
-pub enum EnvError {
+pub(crate) enum EnvError {
     /// Not JSON at all; `serde_json`'s message says where.
     Syntax(String),
     /// JSON, but not an object.
@@ -37,7 +37,7 @@ impl fmt::Display for EnvError {
 
 /// Reads `--env`: strings, numbers and booleans become text; nested objects are reached by
 /// dotted names (`{"a": {"b": 1}}` gives `a.b`).
-pub fn parse(text: &str) -> Result<Variables, EnvError> {
+pub(crate) fn parse(text: &str) -> Result<Variables, EnvError> {
     let value: Value =
         serde_json::from_str(text).map_err(|error| EnvError::Syntax(error.to_string()))?;
     let Value::Object(object) = value else {

@@ -129,7 +129,7 @@ impl TaskGraph {
 /// (the start task's own dependencies count as done). The executor and `--dry-run` both
 /// follow it, so the dry run prints the order a run starts tasks in.
 #[derive(Clone, Debug)]
-pub struct Schedule<'g> {
+pub(crate) struct Schedule<'g> {
     graph: &'g TaskGraph,
     /// Whether each task of the job takes part in the run.
     taking_part: Vec<bool>,
@@ -141,7 +141,7 @@ pub struct Schedule<'g> {
 
 impl<'g> Schedule<'g> {
     /// The schedule of a run of `members` (positions in the job, in file order).
-    pub fn new(graph: &'g TaskGraph, members: &[usize]) -> Self {
+    pub(crate) fn new(graph: &'g TaskGraph, members: &[usize]) -> Self {
         let mut taking_part = vec![false; graph.len()];
         for &task in members {
             taking_part[task] = true;
@@ -165,18 +165,18 @@ impl<'g> Schedule<'g> {
     }
 
     /// Whether `task` takes part in the run.
-    pub fn takes_part(&self, task: usize) -> bool {
+    pub(crate) fn takes_part(&self, task: usize) -> bool {
         self.taking_part[task]
     }
 
     /// Takes the ready task earliest in the file, if any.
-    pub fn next_ready(&mut self) -> Option<usize> {
+    pub(crate) fn next_ready(&mut self) -> Option<usize> {
         self.ready.pop_first()
     }
 
     /// Records that `task` succeeded: its dependents in the run that now wait for nothing
     /// become ready.
-    pub fn succeeded(&mut self, task: usize) {
+    pub(crate) fn succeeded(&mut self, task: usize) {
         for &dependent in &self.graph.dependents[task] {
             if self.taking_part[dependent] {
                 self.waiting_for[dependent] -= 1;
@@ -190,7 +190,7 @@ impl<'g> Schedule<'g> {
     /// The order a run starts the tasks in when every task succeeds and takes the same time,
     /// with no limit on how many run at once: in waves, each wave every task that the previous
     /// wave's success made ready, in file order. `--dry-run` prints this.
-    pub fn start_order(mut self) -> Vec<usize> {
+    pub(crate) fn start_order(mut self) -> Vec<usize> {
         let mut order = Vec::with_capacity(self.graph.len());
         while !self.ready.is_empty() {
             let wave = std::mem::take(&mut self.ready);

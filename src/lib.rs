@@ -5,23 +5,23 @@
 //! ([`render`]). Diagnostics ([`diag`]) are plain data until a backend prints them.
 
 mod atomic_write;
-pub mod cli;
-pub mod cmd;
+pub(crate) mod cli;
+pub(crate) mod cmd;
 pub mod comment;
-pub mod constraint;
+pub(crate) mod constraint;
 pub mod diag;
-pub mod env_option;
-pub mod exec;
-pub mod graph;
+pub(crate) mod env_option;
+pub(crate) mod exec;
+pub(crate) mod graph;
 pub mod ir;
-pub mod lint;
+pub(crate) mod lint;
 pub mod render;
 pub mod source;
 pub mod span;
-pub mod suggest;
+pub(crate) mod suggest;
 pub mod syntax;
 pub mod template;
-pub mod webhook;
+pub(crate) mod webhook;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -33,7 +33,7 @@ use crate::cli::{Cli, Command};
 use crate::comment::Comment;
 use crate::diag::{Diagnostic, Severity};
 use crate::ir::Job;
-use crate::lint::Resolved;
+pub use crate::lint::Resolved;
 use crate::source::Source;
 use crate::template::Variables;
 

@@ -3,7 +3,10 @@
 /// The candidate closest to `wanted` by edit distance, ignoring case, if it is close enough to
 /// be a plausible typo (at most a third of the word's length, and at least one edit). Ties go to
 /// the earliest candidate.
-pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let wanted_lower = wanted.to_lowercase();
     let wanted_chars: Vec<char> = wanted_lower.chars().collect();
     let limit = (wanted_chars.len() / 3).max(1);

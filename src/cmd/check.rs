@@ -14,7 +14,7 @@ use crate::template::Variables;
 use crate::{ExitStatus, env_option};
 
 /// Runs `check`.
-pub fn run(args: &CheckArgs, no_colour: bool) -> ExitStatus {
+pub(crate) fn run(args: &CheckArgs, no_colour: bool) -> ExitStatus {
     let variables = match args.env.as_deref().map(env_option::parse).transpose() {
         Ok(variables) => variables,
         Err(error) => {

@@ -9,7 +9,7 @@ use crate::ExitStatus;
 use crate::cli::{Cli, CompletionsArgs, Shell};
 
 /// Runs `completions`.
-pub fn run(args: &CompletionsArgs) -> ExitStatus {
+pub(crate) fn run(args: &CompletionsArgs) -> ExitStatus {
     let shell = match args.shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,

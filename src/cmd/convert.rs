@@ -10,7 +10,7 @@ use crate::diag::Problem;
 use crate::render;
 
 /// Runs `convert`.
-pub fn run(args: &ConvertArgs, no_colour: bool) -> ExitStatus {
+pub(crate) fn run(args: &ConvertArgs, no_colour: bool) -> ExitStatus {
     let Some(read) = read_rewritable(&args.file, no_colour, Problem::is_structural) else {
         return ExitStatus::Invalid;
     };

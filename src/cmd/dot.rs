@@ -17,7 +17,7 @@ use crate::template::Template;
 use crate::{ExitStatus, ValidJob};
 
 /// Runs `dot`.
-pub fn run(args: &DotArgs, no_colour: bool) -> ExitStatus {
+pub(crate) fn run(args: &DotArgs, no_colour: bool) -> ExitStatus {
     let Loaded { source, compiled } = load(&args.factfile, None);
     let Some(valid) = compiled.valid() else {
         print_on_stderr(no_colour, source, compiled.diagnostics);

@@ -25,7 +25,7 @@ enum Outcome {
 }
 
 /// Runs `fmt`.
-pub fn run(args: &FmtArgs, no_colour: bool) -> ExitStatus {
+pub(crate) fn run(args: &FmtArgs, no_colour: bool) -> ExitStatus {
     let stdin = [PathBuf::from("-")];
     let paths = if args.files.is_empty() {
         &stdin[..]

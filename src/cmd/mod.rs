@@ -1,12 +1,12 @@
 //! One module per sub-command.
 
-pub mod check;
-pub mod completions;
-pub mod convert;
-pub mod dot;
-pub mod fmt;
-pub mod run;
-pub mod validate;
+pub(crate) mod check;
+pub(crate) mod completions;
+pub(crate) mod convert;
+pub(crate) mod dot;
+pub(crate) mod fmt;
+pub(crate) mod run;
+pub(crate) mod validate;
 
 use std::io::{self, IsTerminal, Write as _};
 use std::path::Path;

@@ -18,7 +18,7 @@ use crate::{Compiled, ExitStatus, env_option, webhook};
 
 /// Runs `run`. Everything but the tasks' own lines goes through one standard output, so a
 /// failed write is reported once, and the run's exit status is kept (3 if it was a success).
-pub fn run(args: &RunArgs, no_colour: bool) -> ExitStatus {
+pub(crate) fn run(args: &RunArgs, no_colour: bool) -> ExitStatus {
     let mut stdout = Stdout::new(no_colour);
     let status = run_job(args, no_colour, &mut stdout);
     stdout.finish(status)

@@ -12,7 +12,7 @@ use crate::diag::Severity;
 use crate::render::diagnostics::print_human;
 
 /// Runs `validate`.
-pub fn run(args: &ValidateArgs, no_colour: bool) -> ExitStatus {
+pub(crate) fn run(args: &ValidateArgs, no_colour: bool) -> ExitStatus {
     let report = check_file(&args.factfile, None);
     let valid = report
         .diagnostics

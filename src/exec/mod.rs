@@ -6,8 +6,8 @@ mod output;
 mod prepare;
 mod transition;
 
-pub use output::Tail;
-pub use prepare::{PreparedRun, prepare};
+pub(crate) use output::Tail;
+pub(crate) use prepare::prepare;
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -37,7 +37,7 @@ const DRAIN_AFTER_KILL: Duration = Duration::from_secs(2);
 const STOP_SIGNALS: [i32; 4] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT];
 
 /// The name of one of the signals that stop a run, as the summary prints it.
-pub fn signal_name(signal: i32) -> &'static str {
+pub(crate) fn signal_name(signal: i32) -> &'static str {
     match signal {
         SIGINT => "SIGINT",
         SIGHUP => "SIGHUP",
@@ -48,7 +48,7 @@ pub fn signal_name(signal: i32) -> &'static str {
 
 /// A task ready to run: its rendered name and shell line, and what its exit codes mean.
 #[derive(Clone, Debug)]
-pub struct PreparedTask {
+pub(crate) struct PreparedTask {
     /// The name after templating.
     pub name: String,
     /// What `sh -c` runs: the command, then each argument in double quotes.
@@ -61,7 +61,7 @@ pub struct PreparedTask {
 
 /// How to run.
 #[derive(Clone, Debug)]
-pub struct Options {
+pub(crate) struct Options {
     /// At most this many tasks at once; `None` for no limit, as in 0.7.
     pub jobs: Option<NonZeroUsize>,
     /// How long tasks get between SIGTERM and SIGKILL on shutdown.
@@ -78,7 +78,7 @@ pub struct Options {
 
 /// What is known of a task beyond its state, for webhooks.
 #[derive(Debug, Default)]
-pub struct Record {
+pub(crate) struct Record {
     /// When it was started.
     pub started_at: Option<SystemTime>,
     /// How long it ran, once it ended.
@@ -91,7 +91,7 @@ pub struct Record {
 
 /// The kept tails of one task's two streams.
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     /// Its stdout.
     pub stdout: Mutex<Tail>,
     /// Its stderr.
@@ -99,7 +99,7 @@ pub struct Output {
 }
 
 /// A view of the run, handed to the [`Observer`] with each event.
-pub struct View<'r> {
+pub(crate) struct View<'r> {
     /// Each task's state, by position in the job.
     pub states: &'r [State],
     /// Each task's record, by position in the job.
@@ -107,12 +107,12 @@ pub struct View<'r> {
 }
 
 /// An observer that does nothing, for runs without webhooks.
-pub struct Quiet;
+pub(crate) struct Quiet;
 
 impl Observer for Quiet {}
 
 /// Follows a run as it happens; every method has a default that does nothing.
-pub trait Observer {
+pub(crate) trait Observer {
     /// Before any task starts.
     fn job_started(&mut self, _view: &View<'_>) {}
     /// Tasks were just started; `first` on the run's first scheduling step, even when it
@@ -129,7 +129,7 @@ pub trait Observer {
 
 /// Where a task ended up.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     /// Not started (yet): its dependencies did not all succeed, or the run was stopped.
     Waiting,
     /// Started and not yet ended.
@@ -146,7 +146,7 @@ pub enum State {
 
 /// What happened in a run.
 #[derive(Debug)]
-pub struct Report {
+pub(crate) struct Report {
     /// The state of every task of the job, by position; tasks outside the run stay `Waiting`.
     pub states: Vec<State>,
     /// How many tasks were started.
@@ -161,7 +161,7 @@ pub struct Report {
 
 /// The signals that stop a run, still caught after it ended until this is dropped, so that
 /// what follows the run (the webhook drain) can heed them too.
-pub struct Interrupts {
+pub(crate) struct Interrupts {
     /// The run's inbox: once the run has ended, only signals arrive in it.
     inbox: mpsc::Receiver<Event>,
     handle: signal_hook::iterator::Handle,
@@ -169,7 +169,7 @@ pub struct Interrupts {
 
 impl Interrupts {
     /// A stop signal received since the run ended (or since the last call), if any.
-    pub fn received(&self) -> Option<i32> {
+    pub(crate) fn received(&self) -> Option<i32> {
         self.inbox.try_iter().find_map(|event| match event {
             Event::Signal(signal) => Some(signal),
             Event::Finished { .. } => None,
@@ -199,7 +199,7 @@ enum Event {
 }
 
 /// Runs `members` (positions in `tasks`, in file order) of a job whose graph is `plan`.
-pub fn execute(
+pub(crate) fn execute(
     tasks: &[PreparedTask],
     plan: &TaskGraph,
     members: &[usize],

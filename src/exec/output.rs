@@ -103,7 +103,7 @@ fn identity(fd: BorrowedFd<'_>) -> Option<(u64, u64)> {
 /// The last characters of what a task printed on one stream, for webhooks: the lines joined
 /// with `\n`, as Factotum 0.7 captured them, cut to a limit so memory stays bounded.
 #[derive(Debug)]
-pub struct Tail {
+pub(crate) struct Tail {
     text: String,
     limit: usize,
     lines: usize,
@@ -111,7 +111,7 @@ pub struct Tail {
 
 impl Tail {
     /// A tail that keeps at most `limit` characters.
-    pub fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         Self {
             text: String::new(),
             limit,
@@ -133,7 +133,7 @@ impl Tail {
 
     /// The captured text cut to the limit, or `None` when nothing was printed, which 0.7
     /// reported by leaving the key out.
-    pub fn text(&self) -> Option<&str> {
+    pub(crate) fn text(&self) -> Option<&str> {
         (!self.text.is_empty()).then(|| last_chars(&self.text, self.limit))
     }
 }

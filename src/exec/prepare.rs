@@ -10,7 +10,7 @@ use crate::template::{Template, Variables};
 use crate::webhook::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
 
 /// A job ready to run.
-pub struct PreparedRun {
+pub(crate) struct PreparedRun {
     /// The tasks in file order, as the executor runs them.
     pub tasks: Vec<PreparedTask>,
     /// The job as 0.7 re-encoded it for webhooks, when asked for.
@@ -18,7 +18,7 @@ pub struct PreparedRun {
 }
 
 /// Renders `job` with `variables`; the compact factfile is built only `for_webhook`.
-pub fn prepare(job: &Job, variables: &Variables, for_webhook: bool) -> PreparedRun {
+pub(crate) fn prepare(job: &Job, variables: &Variables, for_webhook: bool) -> PreparedRun {
     let rendered: Vec<RenderedTask<'_>> = job
         .tasks
         .iter()

@@ -17,7 +17,7 @@ use crate::template::Variables;
 
 /// What the linter may assume.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     /// With `--env`: the values, so names are compared rendered and every variable must exist.
     pub variables: Option<&'a Variables>,
     /// Whether every task of the file made it into the job. When not, unknown-dependency and
@@ -26,7 +26,7 @@ pub struct Options<'a> {
 }
 
 /// Every problem of `job`, unsorted, and its task names resolved to tasks.
-pub fn check(job: &Job, options: Options<'_>) -> (Vec<Diagnostic>, Resolved) {
+pub(crate) fn check(job: &Job, options: Options<'_>) -> (Vec<Diagnostic>, Resolved) {
     let mut diagnostics = Vec::new();
     exit_codes::check(job, &mut diagnostics);
     constraints::check(job, &mut diagnostics);

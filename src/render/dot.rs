@@ -8,7 +8,7 @@ use super::drawing::Drawing;
 
 /// The digraph: one line per task in plan order, then one per edge, and no newline after the
 /// closing brace, byte for byte as Factotum 0.7 wrote it (for names that needed no escaping).
-pub fn render(drawing: &Drawing<'_>) -> String {
+pub(crate) fn render(drawing: &Drawing<'_>) -> String {
     let name = |task: usize| Quoted(drawing.names[task]);
     let header = format!("digraph {} {{\n", Quoted(drawing.title));
     let nodes = drawing

@@ -6,7 +6,7 @@ use crate::ir::Job;
 /// A job's task graph, ready to be written out. Names are the raw text of the file, never
 /// templated, as Factotum 0.7 drew them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Drawing<'j> {
+pub(crate) struct Drawing<'j> {
     /// The job's name.
     pub title: &'j str,
     /// Every task's name, by position in the job (drawn or not, so positions stay stable).
@@ -22,7 +22,7 @@ impl<'j> Drawing<'j> {
     /// The whole job, or only `start` and the tasks below it. A `start` must have passed
     /// [`TaskGraph::subtree`]: its own dependencies are then the only tasks outside it that anything
     /// drawn waits for, and their edges are left out (0.7 drew them, without their nodes).
-    pub fn new(job: &'j Job, plan: &TaskGraph, start: Option<usize>) -> Self {
+    pub(crate) fn new(job: &'j Job, plan: &TaskGraph, start: Option<usize>) -> Self {
         let tasks: Vec<usize> = plan.tiers(start).into_iter().flatten().collect();
         let mut drawn = vec![false; plan.len()];
         for &task in &tasks {

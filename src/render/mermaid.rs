@@ -9,7 +9,7 @@ use super::drawing::Drawing;
 
 /// The flowchart, titled with the job's name: one node line per task in plan order, then one
 /// line per edge, ending with a newline.
-pub fn render(drawing: &Drawing<'_>) -> String {
+pub(crate) fn render(drawing: &Drawing<'_>) -> String {
     // A JSON string is a valid YAML double-quoted scalar, so any job name survives the front
     // matter; Mermaid shows the title as plain text.
     let title = serde_json::Value::from(drawing.title);

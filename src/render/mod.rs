@@ -1,12 +1,12 @@
 //! Backends that turn IR or diagnostics into text.
 
 pub mod diagnostics;
-pub mod dot;
-pub mod drawing;
+pub(crate) mod dot;
+pub(crate) mod drawing;
 pub mod dsl;
 mod excerpt;
 pub mod json;
-pub mod mermaid;
+pub(crate) mod mermaid;
 
 use std::io;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use codespan_reporting::term::termcolor::{Color, WriteColor};
 
-pub use payload::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
+pub(crate) use payload::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
 
 use crate::exec::{Interrupts, Observer, State, View, signal_name};
 use crate::render::write_in;
@@ -18,7 +18,7 @@ use sender::{Drained, Sender};
 
 /// Where and how to post.
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The endpoint; checked by [`check_url`].
     pub url: String,
     /// How long one request may take.
@@ -32,7 +32,7 @@ pub struct Settings {
 }
 
 /// Whether `url` can be posted to; the reason follows 0.7's wording.
-pub fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(
             "URL must begin with 'http://' or 'https://' to be used with Factotum webhooks"
@@ -58,7 +58,7 @@ pub fn check_url(url: &str) -> Result<(), String> {
 }
 
 /// Follows a run and queues its events.
-pub struct Webhook {
+pub(crate) struct Webhook {
     context: Context,
     sender: Sender,
     drain: Duration,
@@ -66,7 +66,7 @@ pub struct Webhook {
 }
 
 /// What the run needs to tell the webhook about itself.
-pub struct Job<'a> {
+pub(crate) struct Job<'a> {
     /// The job as 0.7 re-encoded it, templates rendered.
     pub factfile: &'a CompactFactfile,
     /// `--tag` values, by key.
@@ -79,7 +79,7 @@ pub struct Job<'a> {
 
 impl Webhook {
     /// Starts the delivery thread.
-    pub fn start(settings: &Settings, job: Job<'_>) -> Self {
+    pub(crate) fn start(settings: &Settings, job: Job<'_>) -> Self {
         let context = Context::new(payload::Facts {
             factfile: job.factfile,
             tags: job.tags,
@@ -98,7 +98,11 @@ impl Webhook {
     /// Waits (within the drain bound) for the queued events and says on `out` how it went, as
     /// 0.7 did. It waits even when `out` cannot be written. A stop signal shortens the wait to
     /// the grace period; a second one ends it.
-    pub fn finish(self, out: &mut dyn WriteColor, interrupts: &Interrupts) -> io::Result<()> {
+    pub(crate) fn finish(
+        self,
+        out: &mut dyn WriteColor,
+        interrupts: &Interrupts,
+    ) -> io::Result<()> {
         // Said before the wait, so the user knows what factotum is waiting for.
         let announced = write!(out, "Waiting for webhook to finish sending events...")
             .and_then(|()| out.flush());

@@ -48,7 +48,7 @@ pub(super) enum Change {
 
 /// The job as 0.7 re-encoded it (compact, in its key order), with templates rendered.
 #[derive(Serialize)]
-pub struct CompactFactfile {
+pub(crate) struct CompactFactfile {
     /// The schema URI.
     pub schema: String,
     /// The job.
@@ -57,7 +57,7 @@ pub struct CompactFactfile {
 
 /// `data` of [`CompactFactfile`].
 #[derive(Serialize)]
-pub struct CompactJob {
+pub(crate) struct CompactJob {
     /// The rendered job name.
     pub name: String,
     /// The tasks in file order.
@@ -70,7 +70,7 @@ pub struct CompactJob {
 /// One task of [`CompactJob`], templates rendered.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CompactTask {
+pub(crate) struct CompactTask {
     /// Its name.
     pub name: String,
     /// Its executor, as written.
@@ -88,7 +88,7 @@ pub struct CompactTask {
 /// `onResult` of [`CompactTask`].
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CompactOnResult {
+pub(crate) struct CompactOnResult {
     /// Codes that finish the branch early.
     pub terminate_job_with_success: Vec<u16>,
     /// Codes that continue.
