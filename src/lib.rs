@@ -2,7 +2,9 @@
 //!
 //! One pipeline in one direction:
 //! source text → [`syntax`] (pest grammars, spans kept) → [`ir`] → [`lint`] → backends
-//! ([`render`]). Diagnostics ([`diag`]) are plain data until a backend prints them.
+//! ([`render`], the executor, webhooks). Diagnostics ([`diag`]) are plain data until a backend
+//! prints them. `HACKING.md` at the root of the repository is the file map and the checklist
+//! for changing the language.
 
 mod atomic_write;
 pub(crate) mod cli;
