@@ -1,7 +1,7 @@
 //! factotum: compile, check, draw and run job DAGs ("factfiles").
 //!
 //! One pipeline in one direction:
-//! source text → [`syntax`] (pest grammars, spans kept) → [`ir`] → [`lint`] → backends
+//! source text → [`syntax`] (pest grammars, spans kept) → [`ir`] → `lint` → backends
 //! ([`render`], the executor, webhooks). Diagnostics ([`diag`]) are plain data until a backend
 //! prints them. `HACKING.md` at the root of the repository is the file map and the checklist
 //! for changing the language.

@@ -31,7 +31,7 @@ struct Definition {
 }
 
 /// Every task name of a job matched to its task, once, by the one rule all of factotum uses
-/// ([`name_key`]): the task graph the backends draw and run, and an index from each name to
+/// (`name_key`): the task graph the backends draw and run, and an index from each name to
 /// where it is defined and referred to (for go-to-definition and rename in an editor).
 #[derive(Clone, Debug, Default)]
 pub struct Resolved {
