@@ -13,7 +13,7 @@ use crate::ir::Job;
 use crate::lint::Resolved;
 use crate::render::diagnostics::{Report, print_human};
 use crate::render::painted;
-use crate::template::Variables;
+use crate::template::{Variables, push_shell_quoted};
 use crate::{Compiled, ExitStatus, env_option, webhook};
 
 /// Runs `run`. Everything but the tasks' own lines goes through one standard output, so a
@@ -246,21 +246,14 @@ fn refuse_start(task: &str, error: StartError, stdout: &mut Stdout) -> ExitStatu
 fn dry_run(tasks: &[PreparedTask], plan: &TaskGraph, members: &[usize], stdout: &mut Stdout) {
     for task in Schedule::new(plan, members).start_order() {
         let spec = &tasks[task];
-        stdout.line(&format!(
-            "Task '{}' would run: sh -c {}",
-            spec.name,
-            shell_quote(&spec.command_line)
-        ));
+        let mut line = format!("Task '{}' would run: sh -c ", spec.name);
+        push_shell_quoted(&mut line, &spec.command_line);
+        stdout.line(&line);
     }
     stdout.line(&format!(
         "{n}/{n} tasks would run; this was a dry run, nothing was started",
         n = members.len()
     ));
-}
-
-/// `text` in single quotes, so it can be pasted into a shell as one word.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// Prints 0.7's summary lines and decides the exit code.
