@@ -112,14 +112,24 @@ fn too_large(name: String, bytes: Option<u64>) -> (Source, Option<Diagnostic>) {
     )
 }
 
-/// All of `reader`, or `None` as soon as it has given more than `limit` bytes. Reads a piece at
-/// a time, so at most `limit` bytes (and one piece) are ever held.
-fn read_at_most(reader: impl Read, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+/// All of `reader`, or `None` as soon as it has given more than `limit` bytes. At most `limit`
+/// bytes are ever held: past them, one byte read aside says whether the input goes on.
+fn read_at_most(mut reader: impl Read, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::new();
-    // One byte past the limit is enough to know the input is too large.
-    let allowed = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    reader.take(allowed).read_to_end(&mut bytes)?;
-    Ok((bytes.len() <= limit).then_some(bytes))
+    let within = u64::try_from(limit).unwrap_or(u64::MAX);
+    (&mut reader).take(within).read_to_end(&mut bytes)?;
+    if bytes.len() < limit {
+        return Ok(Some(bytes));
+    }
+    let mut probe = [0_u8; 1];
+    loop {
+        match reader.read(&mut probe) {
+            Ok(0) => return Ok(Some(bytes)),
+            Ok(_) => return Ok(None),
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// The diagnostic for input that could not be read.

@@ -218,3 +218,24 @@ fn standard_input_over_four_gibibytes_is_refused_unread() {
         "{stdout}"
     );
 }
+
+/// An endless device is read only up to the 4 GiB limit and refused with E003. Under a 6 GB
+/// address-space limit, a reader that went on (as 0.1.0's did, until memory ran out) fails to
+/// grow its buffer instead. This holds about 4 GiB while it runs.
+#[test]
+fn an_endless_device_stops_at_the_limit() {
+    let output = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 6000000 && exec \"$0\" check --format short /dev/zero",
+        ])
+        .arg(env!("CARGO_BIN_EXE_factotum"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert_eq!(
+        stdout,
+        "/dev/zero: error[E003]: the file is too large (it goes on past 4 GiB, the most that can be checked)\n"
+    );
+}
