@@ -50,36 +50,27 @@ pub(crate) fn parse(text: &str) -> Lowered {
     lowerer.lowered(job)
 }
 
-/// How positions in the text pest parsed map to positions in the file: those from `from` on
-/// move by `by`. pest may see a piece of the file, or the file with a piece left out.
-#[derive(Clone, Copy)]
-pub(super) struct Positions {
-    from: usize,
-    by: usize,
+/// How positions in the text pest parsed map to positions in the file. pest may see the file,
+/// a piece of it, or an outline of it with some values left out.
+pub(super) enum Positions {
+    /// pest parsed the piece of the file that starts here (0 for the whole file).
+    Piece(usize),
+    /// pest parsed an outline: each pair says that positions from the first on move by the
+    /// second, in increasing order.
+    Outline(Vec<(usize, usize)>),
 }
 
 impl Positions {
     /// pest parsed the file itself.
-    const SAME: Self = Self { from: 0, by: 0 };
+    const SAME: Self = Self::Piece(0);
 
-    /// pest parsed the piece of the file that starts at `start`.
-    pub(super) fn piece_at(start: usize) -> Self {
-        Self { from: 0, by: start }
-    }
-
-    /// pest parsed the file with `start..end` replaced by the `width` bytes from `start`.
-    pub(super) fn replaced(start: usize, end: usize, width: usize) -> Self {
-        Self {
-            from: start + width,
-            by: end - start - width,
-        }
-    }
-
-    fn map(self, position: usize) -> usize {
-        if position >= self.from {
-            position + self.by
-        } else {
-            position
+    fn map(&self, position: usize) -> usize {
+        match self {
+            Self::Piece(start) => start + position,
+            Self::Outline(moves) => {
+                let passed = moves.partition_point(|&(from, _)| from <= position);
+                position + passed.checked_sub(1).map_or(0, |last| moves[last].1)
+            }
         }
     }
 }
@@ -149,7 +140,7 @@ impl<'t> Lowerer<'t> {
             self.abandon();
             return None;
         };
-        let outer = std::mem::replace(&mut self.positions, Positions::piece_at(start));
+        let outer = std::mem::replace(&mut self.positions, Positions::Piece(start));
         let task = self.task(pair);
         self.positions = outer;
         task

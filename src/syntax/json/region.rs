@@ -1,11 +1,13 @@
 //! The exact path for large files: pest sees only the pieces that need explaining.
 //!
 //! When the fast path gives up, the file is read again by `serde_json`, which finds the tasks
-//! array without building anything. pest then parses the file with that array left out (a
-//! stand-in `[]` in its place), so the envelope is checked exactly as the exact path checks it;
-//! when the lowering meets the stand-in, each task is lowered by the fast path, and only the
-//! tasks it gives up on are parsed by pest, each on its own. Positions are mapped back to the
-//! file, so the job and the diagnostics, in their order, are the exact path's.
+//! array and the values of unknown or repeated keys in the envelope and the job (values the
+//! exact path never looks into) without building anything. pest then parses an outline of the
+//! file with those values left out (a stand-in `[]` for the tasks array, `0` for the others),
+//! so the envelope is checked exactly as the exact path checks it; when the lowering meets the
+//! tasks' stand-in, each task is lowered by the fast path, and only the tasks it gives up on are
+//! parsed by pest, each on its own. Positions are mapped back to the file, so the job and the
+//! diagnostics, in their order, are the exact path's.
 //!
 //! A file that is not JSON gets one diagnostic, worded from where pest stops: pest is started
 //! on a short piece before the error, behind a made-up prefix that opens the same brackets
@@ -14,14 +16,13 @@
 //! Anything this module cannot do on pieces goes to the exact path on the whole file.
 
 use pest::Parser as _;
-use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::exact::{self, Lowered, Lowerer, Positions};
 use super::fast::TaskReader;
 use super::grammar::{JsonParser, Rule};
-use super::{depth, error_region, string};
+use super::{depth, error_region, schema, string};
 use crate::ir::Task;
 
 /// Lowers `text`, which the fast path gave up on, as the exact path would.
@@ -36,19 +37,35 @@ pub(super) fn in_pieces(text: &str) -> Option<Lowered> {
         return Some(Lowered::failed(diagnostic));
     }
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let found = Find {
-        path: &["data", "tasks"],
+    let mut holes = Vec::new();
+    let walked = Walk {
+        level: Level::Envelope,
+        holes: &mut holes,
     }
     .deserialize(&mut deserializer)
-    .and_then(|tasks| deserializer.end().map(|()| tasks));
-    match found {
-        Ok(Some(tasks)) => around(text, tasks),
+    .and_then(|()| deserializer.end());
+    match walked {
+        Ok(()) if !holes.is_empty() => around(text, &holes),
         Err(error) if error.is_syntax() || error.is_eof() => {
             error_region::diagnostic(text, &error).map(Lowered::failed)
         }
-        // Without a tasks array there is nothing large to leave out; a `serde_json` error that
-        // is not about syntax is not expected, and the whole file is the safe answer to it.
-        Ok(None) | Err(_) => None,
+        // With nothing to leave out, pest may as well see the whole file; a `serde_json` error
+        // that is not about syntax is not expected, and the whole file is the safe answer to it.
+        Ok(()) | Err(_) => None,
+    }
+}
+
+/// A value pest does not see: the tasks array, or the value of a key the exact path skips.
+struct Hole<'t> {
+    value: &'t RawValue,
+    is_tasks: bool,
+}
+
+impl Hole<'_> {
+    /// What pest sees instead: for the tasks array, an empty array, so the exact path's checks
+    /// of the tasks key (an array is expected) hold for it as for the real one.
+    fn stand_in(&self) -> &'static str {
+        if self.is_tasks { "[]" } else { "0" }
     }
 }
 
@@ -59,33 +76,44 @@ pub(super) struct Elided<'t> {
     text: &'t str,
     /// The tasks array, a slice of `text`.
     tasks: &'t RawValue,
-    /// Where the array starts in the file, and its stand-in in the text pest parsed.
-    start: usize,
+    /// Where its stand-in starts in the text pest parsed.
+    stand_in: usize,
 }
 
 impl Elided<'_> {
     /// Whether a value that starts at `start` in the text pest parsed is the stand-in.
     pub(super) fn stands_at(&self, start: usize) -> bool {
-        start == self.start
+        start == self.stand_in
     }
 }
 
-/// The text of the stand-in of the tasks array: an empty array, so the exact path's checks of
-/// the tasks key (an array is expected) hold for it as for the real one.
-const STAND_IN: &str = "[]";
-
-/// Lowers the file with the tasks array `tasks` left out of what pest parses.
-fn around<'t>(text: &'t str, tasks: &'t RawValue) -> Option<Lowered> {
-    let start = offset(text, tasks);
-    let end = start + tasks.get().len();
-    let mut outline = String::with_capacity(text.len() - (end - start) + STAND_IN.len());
-    outline.push_str(&text[..start]);
-    outline.push_str(STAND_IN);
-    outline.push_str(&text[end..]);
+/// Lowers the file with the values of `holes` (in file order) left out of what pest parses.
+fn around<'t>(text: &'t str, holes: &[Hole<'t>]) -> Option<Lowered> {
+    let left_out: usize = holes.iter().map(|hole| hole.value.get().len()).sum();
+    let mut outline = String::with_capacity(text.len() - left_out + 2 * holes.len());
+    let mut moves = Vec::with_capacity(holes.len());
+    let mut moved_by = 0;
+    let mut copied_to = 0;
+    let mut elided = None;
+    for hole in holes {
+        let start = offset(text, hole.value);
+        let end = start + hole.value.get().len();
+        outline.push_str(&text[copied_to..start]);
+        if hole.is_tasks {
+            elided = Some(Elided {
+                text,
+                tasks: hole.value,
+                stand_in: outline.len(),
+            });
+        }
+        outline.push_str(hole.stand_in());
+        moved_by += end - start - hole.stand_in().len();
+        moves.push((outline.len(), moved_by));
+        copied_to = end;
+    }
+    outline.push_str(&text[copied_to..]);
     let root = JsonParser::parse(Rule::document, &outline).ok()?.next()?;
-    let positions = Positions::replaced(start, end, STAND_IN.len());
-    let elided = Elided { text, tasks, start };
-    let mut lowerer = Lowerer::new(positions, Some(elided));
+    let mut lowerer = Lowerer::new(Positions::Outline(moves), elided);
     let job = lowerer.envelope(root);
     lowerer.finish(job)
 }
@@ -116,79 +144,104 @@ fn offset(text: &str, raw: &RawValue) -> usize {
     raw.get().as_ptr() as usize - text.as_ptr() as usize
 }
 
-/// Follows `path` through objects, as the exact path does: at each level the first key that
-/// decodes to the name counts, later ones are duplicates. Yields the array at the end of the
-/// path, or `None` when there is none; every other value is only checked to be JSON.
-struct Find<'p> {
-    path: &'p [&'static str],
+/// The objects the walk descends into.
+#[derive(Clone, Copy)]
+enum Level {
+    Envelope,
+    Job,
 }
 
-impl<'de> DeserializeSeed<'de> for Find<'_> {
-    type Value = Option<&'de RawValue>;
+/// Walks a factfile as the exact path does, collecting the [`Hole`]s: in an object, a key
+/// counts when it decodes to one of the object's keys and is the first to; the values of the
+/// other keys are never looked into. Every value is checked to be JSON.
+struct Walk<'h, 't> {
+    level: Level,
+    holes: &'h mut Vec<Hole<'t>>,
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        if self.path.is_empty() {
-            let raw = <&RawValue>::deserialize(deserializer)?;
-            Ok(raw.get().starts_with('[').then_some(raw))
-        } else {
-            deserializer.deserialize_any(self)
-        }
+impl<'de> DeserializeSeed<'de> for Walk<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Find<'_> {
-    type Value = Option<&'de RawValue>;
+impl<'de> Visitor<'de> for Walk<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str("any JSON value")
     }
 
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        let (name, rest) = match self.path.split_first() {
-            Some((&name, rest)) => (Some(name), rest),
-            None => (None, self.path),
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let known: &[&str] = match self.level {
+            Level::Envelope => &schema::ENVELOPE_KEYS,
+            Level::Job => &schema::JOB_KEYS,
         };
-        let mut found = None;
-        let mut met = false;
+        let mut seen: Vec<&str> = Vec::with_capacity(known.len());
         while let Some(key) = map.next_key::<&RawValue>()? {
-            if !met
-                && name.is_some_and(|name| string::plain(key.get(), 0).is_ok_and(|key| key == name))
-            {
-                met = true;
-                found = map.next_value_seed(Find { path: rest })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            let counted = string::plain(key.get(), 0).ok().and_then(|name| {
+                let known = known.iter().copied().find(|known| *known == name)?;
+                (!seen.contains(&known)).then_some(known)
+            });
+            let Some(name) = counted else {
+                let value = map.next_value::<&RawValue>()?;
+                self.holes.push(Hole {
+                    value,
+                    is_tasks: false,
+                });
+                continue;
+            };
+            seen.push(name);
+            match (self.level, name) {
+                (Level::Envelope, "data") => map.next_value_seed(Walk {
+                    level: Level::Job,
+                    holes: &mut *self.holes,
+                })?,
+                (Level::Job, "tasks") => {
+                    let value = map.next_value::<&RawValue>()?;
+                    if value.get().starts_with('[') {
+                        self.holes.push(Hole {
+                            value,
+                            is_tasks: true,
+                        });
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        Ok(found)
+        Ok(())
     }
 
-    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
+        Ok(())
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
     }
 
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }

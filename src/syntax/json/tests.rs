@@ -1226,6 +1226,9 @@ fn errors_at_the_end_of_a_long_job_are_worded_as_on_the_whole_file() {
         // An unknown key in the last task, and in the job after the tasks.
         valid.replacen(r#"{"name": "t299""#, r#"{"retries": 1, "name": "t299""#, 1),
         valid.replacen("]}}\n", r#"], "retries": 1}}"#, 1),
+        // The tasks key misspelled, and the data key: pest must not see the tasks either way.
+        valid.replacen(r#""tasks":"#, r#""Tasks":"#, 1),
+        valid.replacen(r#""data":"#, r#""Data":"#, 1),
         // A bad exit code in the last task.
         format!("{}[70000]{}", &valid[..last + 15], &valid[last + 18..]),
         // Syntax errors: a missing comma, a trailing comma, a truncated file, garbage after it.
