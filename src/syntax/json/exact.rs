@@ -349,7 +349,7 @@ impl<'t> Lowerer<'t> {
     fn plain(&mut self, pair: &Pair<'_, Rule>) -> Option<Spanned<String>> {
         let raw = self.string(pair)?;
         let span = self.span(pair);
-        string::plain(raw, span.start as usize)
+        string::plain(raw, self.start(pair))
             .map(|value| Spanned::new(value, span))
             .map_err(|diagnostic| self.report(diagnostic))
             .ok()
@@ -399,7 +399,7 @@ impl<'t> Lowerer<'t> {
         let mut members = pair.into_inner();
         while let (Some(key), Some(value)) = (members.next(), members.next()) {
             let key_span = self.span(&key);
-            let name = match string::plain(key.as_str(), key_span.start as usize) {
+            let name = match string::plain(key.as_str(), self.start(&key)) {
                 Ok(name) => name,
                 Err(diagnostic) => {
                     self.report(diagnostic);
