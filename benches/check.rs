@@ -52,8 +52,12 @@ enum Tail {
     /// fast `serde_json` path still reaches.
     UnknownDependency,
     /// The last task has an extra key `retries`: a schema error (E201), so the fast path gives
-    /// up at the very end and the pest path parses everything again.
+    /// up at the very end.
     UnknownKey,
+    /// The last task continues on exit code 70000, which is not one (E205).
+    BadCode,
+    /// A comma is missing between two keys of the last task: a syntax error (E100).
+    SyntaxError,
 }
 
 /// A job of `count` tasks, pretty-printed like the samples of Factotum 0.7. Task `i` depends on
@@ -86,7 +90,11 @@ fn generate(count: usize, tail: Tail) -> String {
         out.push_str("            {\n");
         let _ = writeln!(out, "                \"name\": \"task-{index:06}\",");
         out.push_str("                \"executor\": \"shell\",\n");
-        out.push_str("                \"command\": \"echo\",\n");
+        out.push_str(if last && tail == Tail::SyntaxError {
+            "                \"command\": \"echo\"\n"
+        } else {
+            "                \"command\": \"echo\",\n"
+        });
         let _ = writeln!(
             out,
             "                \"arguments\": [ \"--batch={}\", \"task-{index:06} finished\" ],",
@@ -113,7 +121,11 @@ fn generate(count: usize, tail: Tail) -> String {
             out,
             "                    \"terminateJobWithSuccess\": {terminate},"
         );
-        out.push_str("                    \"continueJob\": [ 0 ]\n");
+        out.push_str(if last && tail == Tail::BadCode {
+            "                    \"continueJob\": [ 70000 ]\n"
+        } else {
+            "                    \"continueJob\": [ 0 ]\n"
+        });
         out.push_str("                }\n");
         out.push_str(if last {
             "            }\n"
@@ -310,10 +322,10 @@ fn check_and_print(text: &str) -> usize {
     out.into_inner().len()
 }
 
-/// `serde_json` building a `Value` of the same text, dropped inside the timing like the IR.
+/// `serde_json` building a `Value` of the same text, dropped inside the timing like the IR; on
+/// a file with a syntax error, as far as the error.
 fn serde_value(text: &str) -> bool {
-    let value: serde_json::Value = serde_json::from_str(text).expect("the generated JSON is valid");
-    value.is_object()
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|value| value.is_object())
 }
 
 /// The codes `check` finds, asserted before anything is timed.
@@ -431,25 +443,9 @@ fn write_file(name: &str, text: &str) {
         .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; everything not recognised here is ignored.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    // Not a let-chain: those need Rust 1.88, and the crate promises 1.85.
-    if let [flag, what, path] = args.as_slice() {
-        if flag == "--peak" {
-            report_peak(what, path);
-            return;
-        }
-    }
-    let generate_only = args.iter().any(|arg| arg == "--generate-only");
-    let runs = args
-        .iter()
-        .position(|arg| arg == "--runs")
-        .and_then(|at| args.get(at + 1))
-        .map_or(RUNS, |runs| runs.parse().expect("--runs takes a number"))
-        .max(1);
-
-    let cases = [
+/// The generated jobs, valid and with one error in the last task.
+fn cases() -> [Case; 6] {
+    [
         Case {
             label: "10k tasks",
             file: "10k.factfile",
@@ -469,12 +465,73 @@ fn main() {
             expected: &["E401"],
         },
         Case {
-            label: "100k, unknown key (slow)",
+            label: "100k, unknown key",
             file: "100k-unknown-key.factfile",
             text: generate(100_000, Tail::UnknownKey),
             expected: &["E201"],
         },
-    ];
+        Case {
+            label: "100k, bad exit code",
+            file: "100k-bad-code.factfile",
+            text: generate(100_000, Tail::BadCode),
+            expected: &["E205"],
+        },
+        Case {
+            label: "100k, syntax error",
+            file: "100k-syntax-error.factfile",
+            text: generate(100_000, Tail::SyntaxError),
+            expected: &["E100"],
+        },
+    ]
+}
+
+/// A growth ratio on a core, when there is one.
+fn on_a_core(ratio: Option<f64>) -> String {
+    ratio.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}x"))
+}
+
+/// The growth from 10k to 100k tasks of files with an error in the last task, from which the
+/// cost of much larger invalid files is extrapolated.
+fn print_invalid_growth(pairs: usize, evictor: &mut Evictor) {
+    for (label, tail) in [
+        ("an unknown key", Tail::UnknownKey),
+        ("a syntax error", Tail::SyntaxError),
+    ] {
+        let (small, big) = (generate(10_000, tail), generate(100_000, tail));
+        let check_growth = growth(pairs, evictor, &small, &big, |text| check(text).len());
+        let serde_growth = growth(pairs, evictor, &small, &big, |text| {
+            usize::from(serde_value(text))
+        });
+        println!(
+            "with {label} in the last task: factotum check {:.2}x wall clock, {} on a core; \
+             serde_json Value {:.2}x, {}",
+            check_growth.0,
+            on_a_core(check_growth.1),
+            serde_growth.0,
+            on_a_core(serde_growth.1),
+        );
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; everything not recognised here is ignored.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Not a let-chain: those need Rust 1.88, and the crate promises 1.85.
+    if let [flag, what, path] = args.as_slice() {
+        if flag == "--peak" {
+            report_peak(what, path);
+            return;
+        }
+    }
+    let generate_only = args.iter().any(|arg| arg == "--generate-only");
+    let runs = args
+        .iter()
+        .position(|arg| arg == "--runs")
+        .and_then(|at| args.get(at + 1))
+        .map_or(RUNS, |runs| runs.parse().expect("--runs takes a number"))
+        .max(1);
+
+    let cases = cases();
     for case in &cases {
         write_file(case.file, &case.text);
     }
@@ -507,8 +564,6 @@ fn main() {
         "\ngrowth 10k -> 100k tasks (size {:.2}x), median of {pairs} pairs timed in alternation:",
         megabytes(big.len()) / megabytes(small.len()),
     );
-    let on_a_core =
-        |ratio: Option<f64>| ratio.map_or_else(|| "n/a".to_owned(), |r| format!("{r:.2}x"));
     println!(
         "factotum check {:.2}x wall clock, {} on a core (goal <= 11x); serde_json Value {:.2}x, {}",
         check_growth.0,
@@ -516,6 +571,7 @@ fn main() {
         serde_growth.0,
         on_a_core(serde_growth.1),
     );
+    print_invalid_growth(pairs, &mut evictor);
     let (small_dsl, big_dsl) = (to_dsl(small), to_dsl(big));
     assert!(check_dsl(&big_dsl).is_empty(), "the DSL job has problems");
     let dsl_growth = growth(pairs, &mut evictor, &small_dsl, &big_dsl, |text| {

@@ -31,12 +31,15 @@ DATA = ROOT / "benches" / "data"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 BINARY = TARGET / "release" / "factotum"
 
-# (file, exit status `factotum check` must give)
+# (file, exit status `factotum check` must give, exit status of Python's `json.load`)
 FILES = [
-    ("10k.factfile", 0),
-    ("100k.factfile", 0),
-    ("100k-unknown-dependency.factfile", 1),
-    ("100k-unknown-key.factfile", 1),
+    ("10k.factfile", 0, 0),
+    ("100k.factfile", 0, 0),
+    ("100k-unknown-dependency.factfile", 1, 0),
+    ("100k-unknown-key.factfile", 1, 0),
+    ("100k-bad-code.factfile", 1, 0),
+    # json.load reads as far as the error, near the end, and raises.
+    ("100k-syntax-error.factfile", 1, 1),
 ]
 
 # Runs the command given as arguments with its output discarded, then prints its wall time in
@@ -103,11 +106,11 @@ def measure(command: list[str], runs: int, expected_status: int = 0) -> Measurem
     )
 
 
-def ensure_inputs() -> None:
+def ensure_inputs(binary: Path) -> None:
     """Stops when the binary is missing; generates the data files when one is missing."""
-    if not BINARY.exists():
-        sys.exit(f"{BINARY} is missing: run `cargo build --release` first")
-    if any(not (DATA / name).exists() for name, _ in FILES):
+    if not binary.exists():
+        sys.exit(f"{binary} is missing: run `cargo build --release` first")
+    if any(not (DATA / name).exists() for name, _, _ in FILES):
         print("generating benches/data with `cargo bench --bench check -- --generate-only`")
         subprocess.run(
             ["cargo", "bench", "--bench", "check", "--", "--generate-only"],
@@ -119,22 +122,28 @@ def ensure_inputs() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per command (default 5)")
+    parser.add_argument(
+        "--binary",
+        type=Path,
+        default=BINARY,
+        help="the factotum to measure, such as a build of another commit (default: the release build)",
+    )
     args = parser.parse_args()
-    ensure_inputs()
+    ensure_inputs(args.binary)
 
     floor = measure(["true"], args.runs)
-    print(f"{BINARY}; best of {args.runs} runs; MB = 10^6 bytes; ratio = factotum / python")
+    print(f"{args.binary}; best of {args.runs} runs; MB = 10^6 bytes; ratio = factotum / python")
     print(f"cpu = user + system time of the command; peak RSS floor {floor.peak_rss_mb:.0f} MB\n")
     print(
         f"{'file':<33} {'MB':>5} {'factotum ms':>11} {'python ms':>9} {'ratio':>6} "
         f"{'cpu ms':>7} {'py cpu':>7} {'ratio':>6} {'factotum RSS':>12} {'RSS/size':>8} "
         f"{'python RSS':>10}"
     )
-    for name, status in FILES:
+    for name, status, python_status in FILES:
         path = DATA / name
         size_mb = os.path.getsize(path) / 1e6
-        factotum = measure([str(BINARY), "check", str(path)], args.runs, status)
-        python = measure([sys.executable, "-c", PYTHON_LOAD, str(path)], args.runs)
+        factotum = measure([str(args.binary), "check", str(path)], args.runs, status)
+        python = measure([sys.executable, "-c", PYTHON_LOAD, str(path)], args.runs, python_status)
         print(
             f"{name:<33} {size_mb:>5.1f} {factotum.best_ms:>11.1f} {python.best_ms:>9.1f} "
             f"{factotum.best_ms / python.best_ms:>5.2f}x "

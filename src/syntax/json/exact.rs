@@ -5,6 +5,7 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 
 use super::grammar::{JsonParser, Rule};
+use super::region::{self, Elided};
 use super::{depth, schema, string, syntax_error};
 use crate::diag::{Diagnostic, Problem};
 use crate::ir::{Job, OnResult, Task};
@@ -23,30 +24,54 @@ pub(crate) struct Lowered {
     pub(crate) complete: bool,
 }
 
+impl Lowered {
+    /// A file that yields nothing but `diagnostic`, such as a syntax error.
+    pub(super) fn failed(diagnostic: Diagnostic) -> Self {
+        Self {
+            job: None,
+            diagnostics: vec![diagnostic],
+            complete: false,
+        }
+    }
+}
+
 /// Parses and lowers `text`, reporting every problem.
 pub(crate) fn parse(text: &str) -> Lowered {
-    let failed = |diagnostic| Lowered {
-        job: None,
-        diagnostics: vec![diagnostic],
-        complete: false,
-    };
     if let Err(diagnostic) = depth::check(text) {
-        return failed(diagnostic);
+        return Lowered::failed(diagnostic);
     }
     pest::set_error_detail(true);
     let root = match JsonParser::parse(Rule::document, text) {
         Ok(mut pairs) => pairs.next(),
-        Err(error) => return failed(syntax_error::diagnostic(&error, text)),
+        Err(error) => return Lowered::failed(syntax_error::diagnostic(&error, text)),
     };
-    let mut lowerer = Lowerer {
-        diagnostics: Vec::new(),
-        complete: true,
-    };
+    let mut lowerer = Lowerer::new(Positions::SAME, None);
     let job = root.and_then(|root| lowerer.envelope(root));
-    Lowered {
-        job,
-        diagnostics: lowerer.diagnostics,
-        complete: lowerer.complete,
+    lowerer.lowered(job)
+}
+
+/// How positions in the text pest parsed map to positions in the file. pest may see the file,
+/// a piece of it, or an outline of it with some values left out.
+pub(super) enum Positions {
+    /// pest parsed the piece of the file that starts here (0 for the whole file).
+    Piece(usize),
+    /// pest parsed an outline: each pair says that positions from the first on move by the
+    /// second, in increasing order.
+    Outline(Vec<(usize, usize)>),
+}
+
+impl Positions {
+    /// pest parsed the file itself.
+    const SAME: Self = Self::Piece(0);
+
+    fn map(&self, position: usize) -> usize {
+        match self {
+            Self::Piece(start) => start + position,
+            Self::Outline(moves) => {
+                let passed = moves.partition_point(|&(from, _)| from <= position);
+                position + passed.checked_sub(1).map_or(0, |last| moves[last].1)
+            }
+        }
     }
 }
 
@@ -66,13 +91,72 @@ impl<'i> Fields<'i> {
     }
 }
 
-struct Lowerer {
+/// Lowers pest's pairs, checking every rule of the schema.
+pub(super) struct Lowerer<'t> {
     diagnostics: Vec<Diagnostic>,
     complete: bool,
+    positions: Positions,
+    /// The tasks array pest did not see, to be lowered task by task when its stand-in is met.
+    elided: Option<Elided<'t>>,
+    /// Set when a piece of the file could not be lowered on its own; the result is then void.
+    abandoned: bool,
 }
 
-impl Lowerer {
-    fn envelope(&mut self, root: Pair<'_, Rule>) -> Option<Job> {
+impl<'t> Lowerer<'t> {
+    pub(super) fn new(positions: Positions, elided: Option<Elided<'t>>) -> Self {
+        Self {
+            diagnostics: Vec::new(),
+            complete: true,
+            positions,
+            elided,
+            abandoned: false,
+        }
+    }
+
+    fn lowered(self, job: Option<Job>) -> Lowered {
+        Lowered {
+            job,
+            diagnostics: self.diagnostics,
+            complete: self.complete,
+        }
+    }
+
+    /// What was lowered, unless some piece could not be, or the elided tasks array was never
+    /// met (so the exact path would have found another one).
+    pub(super) fn finish(self, job: Option<Job>) -> Option<Lowered> {
+        let whole = !self.abandoned && self.elided.is_none();
+        whole.then(|| self.lowered(job))
+    }
+
+    /// Lowers one task that pest parses on its own: `task` is the text of the task, which
+    /// starts at `start` in the file.
+    pub(super) fn task_piece(&mut self, task: &str, start: usize) -> Option<Task> {
+        let Some(pair) = JsonParser::parse(Rule::document, task)
+            .ok()
+            .and_then(|mut pairs| pairs.next())
+        else {
+            // `serde_json` took this text as JSON and pest does not: only the whole file can
+            // be explained the exact path's way.
+            self.abandon();
+            return None;
+        };
+        let outer = std::mem::replace(&mut self.positions, Positions::Piece(start));
+        let task = self.task(pair);
+        self.positions = outer;
+        task
+    }
+
+    /// Voids the result: a piece of the file cannot be lowered on its own.
+    pub(super) fn abandon(&mut self) {
+        self.abandoned = true;
+    }
+
+    /// Adds problems found outside pest's pairs, in the order found.
+    pub(super) fn report_all(&mut self, diagnostics: &mut Vec<Diagnostic>) {
+        self.diagnostics.append(diagnostics);
+    }
+
+    pub(super) fn envelope(&mut self, root: Pair<'_, Rule>) -> Option<Job> {
         let mut fields = self.object(
             root,
             "a factfile object",
@@ -147,6 +231,14 @@ impl Lowerer {
     }
 
     fn tasks(&mut self, pair: Pair<'_, Rule>) -> Vec<Task> {
+        let start = pair.as_span().start();
+        let is_array = pair.as_rule() == Rule::array;
+        if let Some(elided) = self
+            .elided
+            .take_if(|elided| is_array && elided.stands_at(start))
+        {
+            return region::tasks(self, elided);
+        }
         let Some(items) = self.array(pair, "an array of tasks") else {
             return Vec::new();
         };
@@ -157,7 +249,7 @@ impl Lowerer {
     /// Lowers one task; a task whose name is unusable is left out (and the job marked
     /// incomplete), while other broken fields are reported and replaced by empty values.
     fn task(&mut self, pair: Pair<'_, Rule>) -> Option<Task> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let Some(mut fields) = self.object(pair, "a task object", "the task", schema::task_keys())
         else {
             self.complete = false;
@@ -219,12 +311,12 @@ impl Lowerer {
     }
 
     fn codes(&mut self, pair: Pair<'_, Rule>) -> Option<Spanned<Vec<Spanned<u16>>>> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let items = self.array(pair, "an array of exit codes")?;
         let mut codes = Vec::new();
         let mut all_valid = true;
         for item in items {
-            let item_span = span_of(&item);
+            let item_span = self.span(&item);
             if item.as_rule() != Rule::number {
                 self.wrong_type(&item, "an integer exit code");
                 all_valid = false;
@@ -252,7 +344,7 @@ impl Lowerer {
 
     fn template(&mut self, pair: &Pair<'_, Rule>) -> Option<Template> {
         let raw = self.string(pair)?;
-        let start = pair.as_span().start();
+        let start = self.start(pair);
         string::template(raw, start, &mut self.diagnostics)
             .map_err(|diagnostic| self.report(diagnostic))
             .ok()
@@ -260,8 +352,8 @@ impl Lowerer {
 
     fn plain(&mut self, pair: &Pair<'_, Rule>) -> Option<Spanned<String>> {
         let raw = self.string(pair)?;
-        let span = span_of(pair);
-        string::plain(raw, pair.as_span().start())
+        let span = self.span(pair);
+        string::plain(raw, self.start(pair))
             .map(|value| Spanned::new(value, span))
             .map_err(|diagnostic| self.report(diagnostic))
             .ok()
@@ -302,7 +394,7 @@ impl Lowerer {
             self.wrong_type(&pair, expected);
             return None;
         }
-        let open_brace = Span::at(pair.as_span().start());
+        let open_brace = Span::at(self.start(&pair));
         let mut fields = Fields {
             open_brace,
             object,
@@ -310,8 +402,8 @@ impl Lowerer {
         };
         let mut members = pair.into_inner();
         while let (Some(key), Some(value)) = (members.next(), members.next()) {
-            let key_span = span_of(&key);
-            let name = match string::plain(key.as_str(), key.as_span().start()) {
+            let key_span = self.span(&key);
+            let name = match string::plain(key.as_str(), self.start(&key)) {
                 Ok(name) => name,
                 Err(diagnostic) => {
                     self.report(diagnostic);
@@ -373,17 +465,27 @@ impl Lowerer {
             _ => "a boolean",
         };
         let problem = Problem::WrongType { expected, found };
-        self.report(Diagnostic::new(problem).at(span_of(pair), format!("expected {expected}")));
+        let span = self.span(pair);
+        self.report(Diagnostic::new(problem).at(span, format!("expected {expected}")));
     }
 
     fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
     }
-}
 
-fn span_of(pair: &Pair<'_, Rule>) -> Span {
-    let span = pair.as_span();
-    Span::new(span.start(), span.end())
+    /// Where `pair` starts in the file.
+    fn start(&self, pair: &Pair<'_, Rule>) -> usize {
+        self.positions.map(pair.as_span().start())
+    }
+
+    /// Where `pair` is in the file.
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let span = pair.as_span();
+        Span::new(
+            self.positions.map(span.start()),
+            self.positions.map(span.end()),
+        )
+    }
 }
 
 fn backticked(keys: &[&str]) -> String {

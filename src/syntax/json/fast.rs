@@ -104,10 +104,7 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
         return None;
     }
     let name = reader.template(data.name)?;
-    let tasks = reader.each(data.tasks, |reader, raw| {
-        let Object(task) = serde_json::from_str::<Object<TaskData<'_>>>(raw.get()).ok()?;
-        reader.task(&task)
-    })?;
+    let tasks = reader.each(data.tasks, Reader::raw_task)?;
     let constraints = match data.constraints {
         None => Vec::new(),
         Some(_) if !rules::schema_allows(&schema.value, rules::CONSTRAINTS_SINCE) => return None,
@@ -131,7 +128,54 @@ struct Reader<'t> {
     items: Vec<&'t RawValue>,
 }
 
+/// Lowers the tasks of a file one by one, for a caller that takes another path for the tasks
+/// this one gives up on.
+pub(super) struct TaskReader<'t>(Reader<'t>);
+
+impl<'t> TaskReader<'t> {
+    /// A reader of tasks borrowed from `text`.
+    pub(super) fn new(text: &'t str) -> Self {
+        Self(Reader {
+            text,
+            diagnostics: Vec::new(),
+            items: Vec::new(),
+        })
+    }
+
+    /// The items of the JSON array `raw`, unparsed, or `None` if it is not one.
+    pub(super) fn items(raw: &'t RawValue) -> Option<Vec<&'t RawValue>> {
+        let mut items = Vec::new();
+        let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+        AppendItems(&mut items)
+            .deserialize(&mut deserializer)
+            .and_then(|()| deserializer.end())
+            .ok()?;
+        Some(items)
+    }
+
+    /// The task `raw` (a slice of the text), its template diagnostics appended to
+    /// `diagnostics`; or `None`, with nothing appended, when it is not a schema-valid task.
+    pub(super) fn task(
+        &mut self,
+        raw: &'t RawValue,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Task> {
+        let task = self.0.raw_task(raw);
+        if task.is_some() {
+            diagnostics.append(&mut self.0.diagnostics);
+        } else {
+            self.0.diagnostics.clear();
+        }
+        task
+    }
+}
+
 impl<'t> Reader<'t> {
+    fn raw_task(&mut self, raw: &'t RawValue) -> Option<Task> {
+        let Object(task) = serde_json::from_str::<Object<TaskData<'_>>>(raw.get()).ok()?;
+        self.task(&task)
+    }
+
     fn task(&mut self, task: &TaskData<'t>) -> Option<Task> {
         Some(Task {
             name: self.template(task.name)?,

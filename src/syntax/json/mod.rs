@@ -1,14 +1,17 @@
 //! The JSON front end: factfiles (schema 1-0-0) into the IR.
 //!
 //! Two paths produce the same IR. Most files are valid, so `serde_json` reads them first
-//! ([`fast`]); when it gives up, the pest grammar ([`exact`]) parses the text again with a span
-//! for every key and value and explains every problem. pest's pairs cost about twelve times the
-//! input in memory and run at a tenth of `serde_json`'s speed, which is fine for the files that
-//! need explaining and too slow for the 40 MB jobs that do not.
+//! ([`fast`]); when it gives up, the pest grammar ([`exact`]) gives a span to every key and
+//! value and explains every problem. pest's pairs cost about twelve times the input in memory
+//! and run at a tenth of `serde_json`'s speed, so pest only sees the pieces of the file that
+//! need explaining ([`region`]): the envelope without its tasks, the tasks the fast path gives
+//! up on, or the few bytes before a syntax error ([`error_region`]).
 
 mod depth;
+mod error_region;
 mod exact;
 mod fast;
+mod region;
 mod schema;
 mod string;
 mod syntax_error;
@@ -34,6 +37,6 @@ pub(crate) fn parse(text: &str) -> Lowered {
             diagnostics,
             complete: true,
         },
-        None => exact::parse(text),
+        None => region::parse(text),
     }
 }

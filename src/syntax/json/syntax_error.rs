@@ -10,25 +10,68 @@ use super::string;
 use crate::diag::{Diagnostic, Problem};
 use crate::span::Span;
 
+/// Where pest gave up and what it would have accepted there.
+pub(super) struct Failure {
+    /// Where the farthest rule that failed began.
+    location: usize,
+    /// The farthest position pest reached and the tokens it tried there, when pest was asked
+    /// for that detail.
+    farthest: Option<(usize, Vec<String>)>,
+}
+
+impl Failure {
+    /// The failure `error` describes, in positions of the text pest parsed.
+    pub(super) fn of(error: &Error<Rule>) -> Self {
+        let location = match error.location {
+            InputLocation::Pos(position) | InputLocation::Span((position, _)) => position,
+        };
+        let farthest = error.parse_attempts().map(|attempts| {
+            let tokens = attempts
+                .expected_tokens()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            (attempts.max_position, tokens)
+        });
+        Self { location, farthest }
+    }
+
+    /// The same failure with every position moved by `map`, or `None` if one cannot be.
+    pub(super) fn moved(self, map: impl Fn(usize) -> Option<usize>) -> Option<Self> {
+        let farthest = match self.farthest {
+            Some((position, tokens)) => Some((map(position)?, tokens)),
+            None => None,
+        };
+        Some(Self {
+            location: map(self.location)?,
+            farthest,
+        })
+    }
+
+    /// Where the diagnostic points, unless the failure is in a string literal: pest may place
+    /// the error at the start of the last token that matched, while its parse attempts know
+    /// the farthest position reached, which is where the expected tokens belong.
+    pub(super) fn position(&self) -> usize {
+        self.location
+            .max(self.farthest.as_ref().map_or(0, |(position, _)| *position))
+    }
+}
+
 /// The diagnostic for `error`, raised while parsing `text`.
 pub(super) fn diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
-    let location = match error.location {
-        InputLocation::Pos(position) | InputLocation::Span((position, _)) => position,
-    };
+    explain(&Failure::of(error), text)
+}
+
+/// The diagnostic for `failure`, whose positions are in `text`.
+pub(super) fn explain(failure: &Failure, text: &str) -> Diagnostic {
+    let location = failure.location;
     // A string token that fails leaves pest at its opening quote; the decoder says why.
     if text[location..].starts_with('"') {
         if let Some(diagnostic) = string_diagnostic(text, location) {
             return diagnostic;
         }
     }
-    // Otherwise pest may place the error at the start of the last token that matched; its parse
-    // attempts know the farthest position reached, which is where the expected tokens belong.
-    let attempts = error.parse_attempts();
-    let position = location.max(
-        attempts
-            .as_ref()
-            .map_or(0, |attempts| attempts.max_position),
-    );
+    let position = failure.position();
     let found = text[position..].chars().next();
     let before = text[..position].trim_end_matches([' ', '\t', '\n', '\r']);
     if matches!(found, Some(']' | '}')) && before.ends_with(',') {
@@ -37,16 +80,9 @@ pub(super) fn diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
             .at(Span::at(comma), "remove this comma")
             .also(Span::at(position), "the list ends here");
     }
-    let expected = attempts.map_or_else(
+    let expected = failure.farthest.as_ref().map_or_else(
         || "valid JSON".to_owned(),
-        |attempts| {
-            let tokens: Vec<String> = attempts
-                .expected_tokens()
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            describe_expected(&tokens)
-        },
+        |(_, tokens)| describe_expected(tokens),
     );
     let span = found.map_or(Span::new(position, position), |c| {
         Span::new(position, position + c.len_utf8())

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::TestCaseError;
 
-use super::{depth, exact, fast};
+use super::{depth, exact, fast, region};
 use crate::diag::{self, Diagnostic, Problem, Severity};
 use crate::ir::SCHEMA_1_0_0;
 use crate::source::Source;
@@ -1094,5 +1094,179 @@ fn null_constraints_are_refused() {
             diagnostics.last().and_then(Diagnostic::span),
             Some(Span::new(null, null + 4))
         );
+    }
+}
+
+// --- pest on pieces against pest on the whole file ---
+
+/// The region path must give what the exact path gives on the whole file: the same job, the
+/// same diagnostics in the same order, the same verdict on completeness.
+fn regions_agree(text: &str) -> Result<(), TestCaseError> {
+    let whole = exact::parse(text);
+    let Some(pieces) = region::in_pieces(text) else {
+        // The region path falls back on the whole file, which agrees by construction.
+        return Ok(());
+    };
+    prop_assert_eq!(pieces.job, whole.job, "the jobs differ for {:?}", text);
+    prop_assert_eq!(
+        pieces.diagnostics,
+        whole.diagnostics,
+        "the diagnostics differ for {:?}",
+        text
+    );
+    prop_assert_eq!(
+        pieces.complete,
+        whole.complete,
+        "completeness differs for {:?}",
+        text
+    );
+    Ok(())
+}
+
+/// A factfile of up to a dozen tasks, mostly valid: some tasks broken (bad codes, wrong types,
+/// missing, unknown or duplicate keys), sometimes an unknown or missing key in the envelope or
+/// the job.
+fn mostly_valid_factfile() -> impl Strategy<Value = String> {
+    let tasks = vec(prop_oneof![6 => task(false), 1 => task(true)], 0..12).prop_map(Node::Array);
+    let schema = select(
+        &[
+            "\"iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0\"",
+            "\"iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-1-0\"",
+        ][..],
+    );
+    let shape = || prop_oneof![8 => shape(false), 1 => shape(true)];
+    (
+        (shape(), schema, shape(), string_value(false)),
+        tasks,
+        prop::option::weighted(0.2, constraints(false)),
+        vec(0..SPACES.len(), 0..24),
+    )
+        .prop_map(
+            |((envelope, schema, data, name), tasks, constraints, spaces)| {
+                let mut members = vec![("name", Node::Token(name)), ("tasks", tasks)];
+                members.extend(constraints.map(|constraints| ("constraints", constraints)));
+                let root = Node::Object(
+                    envelope,
+                    vec![
+                        ("schema", Node::Token(schema.to_owned())),
+                        ("data", Node::Object(data, members)),
+                    ],
+                );
+                let mut writer = Writer {
+                    out: String::new(),
+                    spaces,
+                    next: 0,
+                };
+                writer.node(&root);
+                writer.token("");
+                writer.out
+            },
+        )
+}
+
+/// What is done to a file after it is written.
+#[derive(Clone, Debug)]
+enum Damage {
+    /// Nothing: the file's own broken tasks or keys are the test.
+    None,
+    /// The file ends early, as a copy cut short does.
+    Truncate(Index),
+    /// One edit anywhere, mostly a syntax error somewhere in the middle.
+    Edit(Mutation),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        2 => Just(Damage::None),
+        1 => any::<Index>().prop_map(Damage::Truncate),
+        3 => mutation().prop_map(Damage::Edit),
+    ]
+}
+
+fn damaged(text: &str, damage: &Damage) -> String {
+    match damage {
+        Damage::None => text.to_owned(),
+        Damage::Truncate(at) => text[..position(text, *at)].to_owned(),
+        Damage::Edit(mutation) => apply(text, mutation),
+    }
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    #[test]
+    fn region_path_agrees_with_the_whole_file(
+        text in mostly_valid_factfile(),
+        damage in damage(),
+    ) {
+        regions_agree(&damaged(&text, &damage))?;
+    }
+
+    #[test]
+    fn region_path_agrees_on_mutated_fixtures(text in mutated_fixture()) {
+        regions_agree(&text)?;
+    }
+
+    #[test]
+    fn region_path_agrees_on_random_factfiles(text in factfile()) {
+        regions_agree(&text)?;
+    }
+}
+
+/// A valid job of `tasks` one-line tasks, each depending on the one before.
+fn long_job(tasks: usize) -> String {
+    let task = |i: usize| {
+        let depends = if i == 0 {
+            String::new()
+        } else {
+            format!("\"t{}\"", i - 1)
+        };
+        format!(
+            r#"{{"name": "t{i}", "executor": "shell", "command": "echo {i}", "arguments": [], "dependsOn": [{depends}], "onResult": {{"terminateJobWithSuccess": [3], "continueJob": [0]}}}}"#
+        )
+    };
+    let tasks: Vec<String> = (0..tasks).map(task).collect();
+    format!(
+        "{{\"schema\": \"{SCHEMA_1_0_0}\", \"data\": {{\"name\": \"long\", \"tasks\": [\n{}\n]}}}}\n",
+        tasks.join(",\n")
+    )
+}
+
+/// The damage the benchmarks time, and its neighbours, on a job long enough that pest on the
+/// whole file and pest on pieces differ: each keeps the whole file's wording and spans.
+#[test]
+fn errors_at_the_end_of_a_long_job_are_worded_as_on_the_whole_file() {
+    let valid = long_job(300);
+    assert!(fast::parse(&valid).is_some());
+    let last = valid.rfind(r#""continueJob": [0]"#).expect("a last task");
+    let edits = [
+        // An unknown key in the last task, and in the job after the tasks.
+        valid.replacen(r#"{"name": "t299""#, r#"{"retries": 1, "name": "t299""#, 1),
+        valid.replacen("]}}\n", r#"], "retries": 1}}"#, 1),
+        // The tasks key misspelled, and the data key: pest must not see the tasks either way.
+        valid.replacen(r#""tasks":"#, r#""Tasks":"#, 1),
+        valid.replacen(r#""data":"#, r#""Data":"#, 1),
+        // A bad exit code in the last task.
+        format!("{}[70000]{}", &valid[..last + 15], &valid[last + 18..]),
+        // Syntax errors: a missing comma, a trailing comma, a truncated file, garbage after it.
+        valid.replacen("},\n{\"name\": \"t299\"", "}\n{\"name\": \"t299\"", 1),
+        valid.replacen("}\n]}}", "},\n]}}", 1),
+        valid[..valid.len() - 3].to_owned(),
+        valid[..last + 17].to_owned(),
+        format!("{valid}x"),
+        // A string that never ends, and one with a bad escape followed by more text.
+        format!("{}\"t299", &valid[..valid.rfind("\"t299\"").expect("t299")]),
+        valid.replacen("echo 299", "echo \\q 299", 1),
+    ];
+    for text in &edits {
+        assert_ne!(text, &valid, "an edit changed nothing");
+        assert!(fast::parse(text).is_none(), "the fast path took {text}");
+        assert!(
+            region::in_pieces(text).is_some(),
+            "pest needed the whole file for {text}"
+        );
+        regions_agree(text).unwrap();
+        let whole = exact::parse(text);
+        assert!(!whole.diagnostics.is_empty(), "no diagnostic for {text}");
     }
 }
