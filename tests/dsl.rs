@@ -54,6 +54,19 @@ fn convert_snapshots() {
     }
 }
 
+/// docs/dsl.md: `fmt` writes invisible characters and those that reorder text as `\u{…}`, the
+/// same set a Mermaid label shows by number (zero-width ones, the byte order mark, the line
+/// separator and the bidirectional controls).
+#[test]
+fn fmt_shows_invisible_characters_by_number() {
+    let hidden = ["200B", "200E", "2028", "202E", "2060", "2067", "FEFF"];
+    let name = hidden.map(|code| format!("x\\u{{{code}}}")).concat();
+    let source = format!("job \"j\"\n\ntask \"{name}\" {{ run \"true\" }}\n");
+    let run = Test::new().args(["fmt", "-"]).stdin(source.clone()).run();
+    assert_eq!(run.status, 0, "{}", run.transcript());
+    assert_eq!(run.stdout, source);
+}
+
 #[test]
 fn fmt_check_lists_what_differs_and_changes_nothing() {
     let before = read(&manifest_dir().join(UNFORMATTED));

@@ -120,11 +120,13 @@ fn a_full_device_is_reported_once_and_keeps_the_exit_status() {
 #[test]
 fn a_reader_that_has_gone_is_no_failure() {
     let f = files();
-    let cases: [(Vec<&str>, i32); 6] = [
+    let cases: [(Vec<&str>, i32); 8] = [
         (vec!["run", path(&f.succeeds)], 0),
         (vec!["run", path(&f.fails)], 2),
         (vec!["run", path(&f.succeeds), "--dry-run"], 0),
         (vec!["check", path(&f.invalid)], 1),
+        (vec!["validate", path(&f.invalid)], 1),
+        (vec!["validate", path(&f.succeeds)], 0),
         (vec!["fmt", "--check", path(&f.not_canonical)], 1),
         (vec!["dot", path(&f.succeeds)], 0),
     ];

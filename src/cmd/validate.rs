@@ -31,9 +31,12 @@ pub(crate) fn run(args: &ValidateArgs, no_colour: bool) -> ExitStatus {
         };
         super::write_line_in(&mut stdout, colour, &verdict)
     });
+    // A reader that stopped early (`| head -1`) got what it wanted: the verdict's status stands.
     if let Err(error) = written {
-        error_line(format_args!("error: cannot write the report: {error}"));
-        return ExitStatus::OtherError;
+        if error.kind() != io::ErrorKind::BrokenPipe {
+            error_line(format_args!("error: cannot write the report: {error}"));
+            return ExitStatus::OtherError;
+        }
     }
     if valid {
         ExitStatus::Success

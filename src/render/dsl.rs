@@ -81,7 +81,7 @@ pub fn quote(text: &str) -> String {
             '\t' => out.push_str("\\t"),
             // Invisible characters, and those that make text display in another order than it
             // is read (as in "Trojan Source" attacks), are shown by their number.
-            c if c.is_control() || is_bidi_control(c) => {
+            c if c.is_control() || super::is_hidden_or_reordering(c) => {
                 let _ = write!(out, "\\u{{{:X}}}", c as u32);
             }
             c => out.push(c),
@@ -89,11 +89,6 @@ pub fn quote(text: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// Unicode's explicit bidirectional formatting characters.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 struct Printer<'c> {
