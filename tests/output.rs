@@ -101,11 +101,13 @@ fn path(file: &Path) -> &str {
 fn a_full_device_is_reported_once_and_keeps_the_exit_status() {
     let f = files();
     let no_space = "No space left on device";
-    let cases: [(Vec<&str>, i32); 7] = [
+    let cases: [(Vec<&str>, i32); 9] = [
         (vec!["run", path(&f.succeeds)], 3),
         (vec!["run", path(&f.fails)], 2),
         (vec!["run", path(&f.succeeds), "--dry-run"], 3),
-        (vec!["check", path(&f.invalid)], 3),
+        (vec!["check", path(&f.invalid)], 1),
+        (vec!["validate", path(&f.invalid)], 1),
+        (vec!["validate", path(&f.succeeds)], 3),
         (vec!["fmt", "--check", path(&f.not_canonical)], 1),
         (vec!["dot", path(&f.succeeds)], 3),
         (vec!["dot", path(&f.succeeds), "--format=mermaid"], 3),

@@ -1,12 +1,9 @@
 //! `factotum check FILES...`: every problem of every file, in one pass.
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use codespan_reporting::term::termcolor::StandardStream;
-
-use super::{Loaded, error_line, load};
+use super::{Loaded, Stdout, error_line, load};
 use crate::cli::{CheckArgs, Format};
 use crate::diag::Severity;
 use crate::render::diagnostics::{Report, print};
@@ -29,13 +26,8 @@ pub(crate) fn run(args: &CheckArgs, no_colour: bool) -> ExitStatus {
         }
     }
     let reports = check_files(&args.files, variables.as_ref());
-    let mut stdout = StandardStream::stdout(super::colour_choice(no_colour, &io::stdout()));
-    if let Err(error) = print(&mut stdout, args.format, &reports) {
-        if error.kind() != io::ErrorKind::BrokenPipe {
-            error_line(format_args!("error: cannot write the report: {error}"));
-            return ExitStatus::OtherError;
-        }
-    }
+    let mut stdout = Stdout::new(no_colour);
+    stdout.write(|out| print(out, args.format, &reports));
     let errors: usize = reports.iter().map(|r| r.count(Severity::Error)).sum();
     let warnings: usize = reports.iter().map(|r| r.count(Severity::Warning)).sum();
     if args.format == Format::Human && errors + warnings > 0 {
@@ -47,11 +39,11 @@ pub(crate) fn run(args: &CheckArgs, no_colour: bool) -> ExitStatus {
             plural(reports.len(), "file"),
         ));
     }
-    if errors > 0 || (args.deny_warnings && warnings > 0) {
+    stdout.finish(if errors > 0 || (args.deny_warnings && warnings > 0) {
         ExitStatus::Invalid
     } else {
         ExitStatus::Success
-    }
+    })
 }
 
 /// Reads and checks one file (`-` for standard input).
