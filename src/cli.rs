@@ -130,7 +130,7 @@ pub(crate) struct RunArgs {
     pub max_stdouterr_size: usize,
 
     /// With --webhook: seconds one request may take before it counts as failed.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
     pub webhook_timeout: f64,
 
     /// With --webhook: seconds the end of the run waits for events still being sent.
@@ -145,6 +145,14 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
             "`{text}` is not a number of seconds between 0 and 86400"
         )),
     }
+}
+
+/// Seconds a request may take: above 0 (no request can finish in no time) up to 86400.
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    parse_seconds(text)
+        .ok()
+        .filter(|&seconds| seconds > 0.0)
+        .ok_or_else(|| format!("`{text}` is not a number of seconds above 0 and up to 86400"))
 }
 
 /// Whole seconds from 1 to 86400, bounded as the other durations are.

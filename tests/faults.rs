@@ -314,6 +314,51 @@ fn a_signal_shortens_the_webhook_drain_to_the_grace_period() {
     );
 }
 
+/// A signal that stopped the run was the first: the drain after it gets only the grace period.
+#[test]
+fn a_run_stopped_by_a_signal_drains_its_webhook_for_the_grace_period_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = job(
+        dir.path(),
+        "job.factfile",
+        &[T("long", "sleep", &["600"], &[])],
+    );
+    let url = silent_endpoint();
+    let mut command = factotum(
+        dir.path(),
+        &[
+            file.to_str().unwrap(),
+            "--webhook",
+            &url,
+            "--webhook-timeout",
+            "86400",
+            "--webhook-drain",
+            "86400",
+            "--grace",
+            "0",
+        ],
+    );
+    let (out, err) = to_files(&mut command, dir.path());
+    let mut child = command
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .spawn()
+        .unwrap();
+    wait_until("the task to start", || read(&err).contains("was started"));
+    signal(&child, Signal::TERM);
+    let status = wait_exit(&mut child);
+    let stdout = read(&out);
+    assert_eq!(status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.ends_with(
+            "Waiting for webhook to finish sending events... gave up: interrupted by SIGTERM\nWarning: some events failed to send\n"
+        ),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn a_second_signal_abandons_the_webhook_drain() {
     // With a day of grace, only the second signal can end the wait. Two different signals,
@@ -408,6 +453,7 @@ fn numbers_on_the_command_line_are_checked_or_taken_whole() {
         ("--heartbeat-interval", "0"),
         ("--grace", "1e300"),
         ("--webhook-timeout", "-1"),
+        ("--webhook-timeout", "0"),
         ("--webhook-drain", "NaN"),
         ("--jobs", "0"),
     ] {

@@ -120,7 +120,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
     };
     let status = summarise(tasks, &order, &members, &report, stdout);
     if let Some(webhook) = webhook {
-        stdout.write(|out| webhook.finish(out, &report.interrupts));
+        stdout.write(|out| webhook.finish(out, report.interrupted_by, &report.interrupts));
     }
     status
 }

@@ -101,6 +101,7 @@ impl Webhook {
     pub(crate) fn finish(
         self,
         out: &mut dyn WriteColor,
+        interrupted_by: Option<i32>,
         interrupts: &Interrupts,
     ) -> io::Result<()> {
         // Said before the wait, so the user knows what factotum is waiting for.
@@ -108,7 +109,9 @@ impl Webhook {
             .and_then(|()| out.flush());
         let drained = self
             .sender
-            .finish(self.drain, self.grace, || interrupts.received());
+            .finish(self.drain, self.grace, interrupted_by, || {
+                interrupts.received()
+            });
         announced?;
         let warn = |out: &mut dyn WriteColor| {
             write_in(out, Color::Red, "Warning: some events failed to send")?;

@@ -72,11 +72,17 @@ impl Sender {
         self,
         bound: Duration,
         grace: Duration,
+        already_stopped_by: Option<i32>,
         mut interrupted: impl FnMut() -> Option<i32>,
     ) -> Drained {
         drop(self.queue);
         let mut deadline = deadline_after(bound);
-        let mut stopped_by = None;
+        // A signal that stopped the run counts as the first: the drain gets only the grace
+        // period, and the next signal ends it.
+        let mut stopped_by = already_stopped_by;
+        if stopped_by.is_some() {
+            deadline = deadline.min(deadline_after(grace));
+        }
         let drained = loop {
             let now = Instant::now();
             if now >= deadline {
