@@ -532,7 +532,7 @@ impl<'a> Run<'a> {
                 Stream::Stdout,
                 format_args!(
                     "\nReceived shutdown signal, terminating gracefully...\nTerminating {} child process(es) gracefully...",
-                    self.running.len()
+                    self.processes()
                 ),
             );
             self.signal_all(Signal::TERM);
@@ -542,12 +542,18 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// How many running tasks have a process: one that failed to start has none, and stays in
+    /// `running` only until its failure is read.
+    fn processes(&self) -> usize {
+        self.running.values().flatten().count()
+    }
+
     fn force_kill(&mut self) {
         say(
             Stream::Stdout,
             format_args!(
                 "Force-killing {} remaining process(es)...",
-                self.running.len()
+                self.processes()
             ),
         );
         self.signal_all(Signal::KILL);
