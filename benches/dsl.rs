@@ -73,6 +73,46 @@ fn main() {
             dsl_rss as f64 / dsl_size as f64,
         );
     }
+    print_fmt_with_comments();
+}
+
+/// `fmt` of a job with a comment before every task and at the end of every `run` line: the time
+/// per task stays flat as the job grows when the printer finds each construct's comments
+/// without scanning them all (issue 11).
+fn print_fmt_with_comments() {
+    println!("\n| tasks | comments | fmt | fmt µs/task |");
+    println!("|---:|---:|---:|---:|");
+    for tasks in SIZES {
+        let plain = factotum::render::dsl::print(&generate(tasks), &[]);
+        let mut commented = String::with_capacity(plain.len() * 2);
+        for line in plain.lines() {
+            if line.starts_with("task ") {
+                commented.push_str("# the next task\n");
+            }
+            commented.push_str(line);
+            if line.trim_start().starts_with("run ") {
+                commented.push_str("  # what it runs");
+            }
+            commented.push('\n');
+        }
+        let parsed = factotum::syntax::parse(&Source::new("bench.factotum", commented));
+        let job = parsed.job.expect("the commented job parses");
+        let mut times: Vec<Duration> = (0..RUNS)
+            .map(|_| {
+                let started = Instant::now();
+                std::hint::black_box(factotum::render::dsl::print(&job, &parsed.comments));
+                started.elapsed()
+            })
+            .collect();
+        times.sort();
+        let median = times[RUNS / 2];
+        println!(
+            "| {tasks} | {} | {} | {:.2} |",
+            parsed.comments.len(),
+            millis(median),
+            median.as_secs_f64() * 1e6 / tasks as f64,
+        );
+    }
 }
 
 /// A job of `count` tasks shaped like a warehouse pipeline: task `i` waits for one to three
