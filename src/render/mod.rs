@@ -45,7 +45,8 @@ pub fn colour_codes(colour: Color) -> (String, String) {
 
 /// Characters a reader cannot see or that reorder the text around them ("Trojan Source"):
 /// Unicode's explicit bidirectional formatting characters, zero-width characters, the byte
-/// order mark, and the line and paragraph separators. Printers show them by number.
+/// order mark, and the line and paragraph separators. The DSL printer and Mermaid labels show
+/// them by number; JSON and Graphviz output keep them as they are (both formats define them).
 pub(crate) fn is_hidden_or_reordering(c: char) -> bool {
     matches!(
         c,
