@@ -10,20 +10,12 @@ pub(super) const MAX_DEPTH: usize = 128;
 /// Reports the first bracket that opens level `MAX_DEPTH + 1`, ignoring brackets in strings.
 pub(super) fn check(text: &str) -> Result<(), Diagnostic> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut strings = OutsideStrings::default();
     for (offset, byte) in text.bytes().enumerate() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
+        if !strings.outside(byte) {
             continue;
         }
         match byte {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
@@ -37,4 +29,30 @@ pub(super) fn check(text: &str) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
+}
+
+/// Follows JSON text byte by byte and tells which bytes stand outside string literals, so a
+/// scan for brackets and separators skips what strings hold, escaped quotes included.
+#[derive(Default)]
+pub(super) struct OutsideStrings {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl OutsideStrings {
+    /// Whether `byte`, the next byte of the text, is outside every string. A string's opening
+    /// quote counts as outside (it is where the value starts), its closing quote as inside.
+    pub(super) fn outside(&mut self, byte: u8) -> bool {
+        if self.in_string {
+            match byte {
+                _ if self.escaped => self.escaped = false,
+                b'\\' => self.escaped = true,
+                b'"' => self.in_string = false,
+                _ => {}
+            }
+            return false;
+        }
+        self.in_string = byte == b'"';
+        true
+    }
 }

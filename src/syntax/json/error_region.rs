@@ -13,6 +13,7 @@
 
 use pest::Parser as _;
 
+use super::depth::OutsideStrings;
 use super::grammar::{JsonParser, Rule};
 use super::syntax_error::{self, Failure};
 use crate::diag::Diagnostic;
@@ -75,19 +76,12 @@ enum After {
 /// assumed to be JSON.
 fn last_value_start(text: &str, before: usize) -> Option<(usize, String)> {
     let mut open: Vec<u8> = Vec::new();
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut strings = OutsideStrings::default();
     let mut pending: Option<After> = None;
     let mut last: Option<(usize, After)> = None;
     let mut open_at_last: Vec<u8> = Vec::new();
     for (offset, &byte) in text.as_bytes()[..before].iter().enumerate() {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
+        if !strings.outside(byte) {
             continue;
         }
         if let Some(after) = pending {
@@ -98,7 +92,6 @@ fn last_value_start(text: &str, before: usize) -> Option<(usize, String)> {
             }
         }
         match byte {
-            b'"' => in_string = true,
             b'[' => {
                 open.push(byte);
                 pending = Some(After::Open);
