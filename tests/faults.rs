@@ -264,14 +264,17 @@ fn silent_endpoint() -> String {
     url
 }
 
-/// Runs a quick job against a silent endpoint with the drain and timeouts at their maximum,
-/// sends `signals` once factotum waits for the webhook, and returns its exit and stdout.
-fn interrupt_the_drain(grace: &str, signals: &[Signal]) -> (ExitStatus, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = job(dir.path(), "job.factfile", &[T("quick", "true", &[], &[])]);
+/// Starts `task` (a command and its arguments) as a job against a silent endpoint, with the
+/// drain and timeouts at their maximum; returns factotum and the files of its stdout and stderr.
+fn against_a_silent_endpoint(
+    dir: &Path,
+    task: (&str, &[&str]),
+    grace: &str,
+) -> (Child, PathBuf, PathBuf) {
+    let file = job(dir, "job.factfile", &[T("task", task.0, task.1, &[])]);
     let url = silent_endpoint();
     let mut command = factotum(
-        dir.path(),
+        dir,
         &[
             file.to_str().unwrap(),
             "--webhook",
@@ -284,14 +287,22 @@ fn interrupt_the_drain(grace: &str, signals: &[Signal]) -> (ExitStatus, String) 
             grace,
         ],
     );
-    let (out, _) = to_files(&mut command, dir.path());
-    let mut child = command
+    let (out, err) = to_files(&mut command, dir);
+    let child = command
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
         .env_remove("ALL_PROXY")
         .env_remove("all_proxy")
         .spawn()
         .unwrap();
+    (child, out, err)
+}
+
+/// Runs a quick job against a silent endpoint, sends `signals` once factotum waits for the
+/// webhook, and returns its exit and stdout.
+fn interrupt_the_drain(grace: &str, signals: &[Signal]) -> (ExitStatus, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, out, _) = against_a_silent_endpoint(dir.path(), ("true", &[]), grace);
     wait_until("the drain to begin", || {
         read(&out).contains("Waiting for webhook to finish sending events...")
     });
@@ -318,34 +329,7 @@ fn a_signal_shortens_the_webhook_drain_to_the_grace_period() {
 #[test]
 fn a_run_stopped_by_a_signal_drains_its_webhook_for_the_grace_period_only() {
     let dir = tempfile::tempdir().unwrap();
-    let file = job(
-        dir.path(),
-        "job.factfile",
-        &[T("long", "sleep", &["600"], &[])],
-    );
-    let url = silent_endpoint();
-    let mut command = factotum(
-        dir.path(),
-        &[
-            file.to_str().unwrap(),
-            "--webhook",
-            &url,
-            "--webhook-timeout",
-            "86400",
-            "--webhook-drain",
-            "86400",
-            "--grace",
-            "0",
-        ],
-    );
-    let (out, err) = to_files(&mut command, dir.path());
-    let mut child = command
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
-        .spawn()
-        .unwrap();
+    let (mut child, out, err) = against_a_silent_endpoint(dir.path(), ("sleep", &["600"]), "0");
     wait_until("the task to start", || read(&err).contains("was started"));
     signal(&child, Signal::TERM);
     let status = wait_exit(&mut child);
