@@ -97,10 +97,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
                 };
                 let job = webhook::Job {
                     factfile,
-                    tags: tags(&args.tags)
-                        .into_iter()
-                        .map(|(key, value)| (key["tag:".len()..].to_owned(), value))
-                        .collect(),
+                    tags: tags(&args.tags).collect(),
                     names: tasks.iter().map(|task| task.name.clone()).collect(),
                     order: order(),
                 };
@@ -143,7 +140,7 @@ fn preflight(args: &RunArgs, stdout: &mut Stdout) -> Result<Variables, ExitStatu
             return Err(ExitStatus::OtherError);
         }
     };
-    variables.extend(tags(&args.tags));
+    variables.extend(tags(&args.tags).map(|(key, value)| (format!("tag:{key}"), value)));
     if let Some(url) = &args.webhook {
         // 0.7's error lines for webhook flags: red, on stdout.
         if args.dry_run {
@@ -202,13 +199,13 @@ fn load_job(
         .ok_or(ExitStatus::Invalid)
 }
 
-/// Tags as template variables `tag:KEY`, parsed as 0.7 did; later duplicates win.
-fn tags(tags: &[String]) -> Variables {
+/// `--tag KEY,VALUE` pairs as 0.7 parsed them, in order, so that a later duplicate wins
+/// wherever they are collected: as template variables `tag:KEY` and as the webhook's tags.
+fn tags(tags: &[String]) -> impl Iterator<Item = (String, String)> + '_ {
     tags.iter()
         .map(|tag| split_key_value(tag))
         .filter(|(key, _)| !key.is_empty())
-        .map(|(key, value)| (format!("tag:{key}"), value))
-        .collect()
+        .map(|(key, value)| (key.to_owned(), value))
 }
 
 /// Prints 0.7's warning and gives exit 0 when a constraint rules this machine out.
