@@ -20,6 +20,7 @@ pub(crate) mod lint;
 pub mod render;
 pub mod source;
 pub mod span;
+pub(crate) mod store;
 pub(crate) mod suggest;
 pub mod syntax;
 pub mod template;
