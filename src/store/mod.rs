@@ -313,6 +313,8 @@ pub(crate) struct RunRecord {
 pub(crate) struct TaskRecord {
     /// Its position in the job file.
     pub position: usize,
+    /// Its place in Factotum 0.7's plan order, in which `show` lists tasks.
+    pub plan_order: usize,
     /// Its name, rendered.
     pub name: String,
     /// A hash of what it runs and what it waits for: when it differs from a resumed run's,
@@ -340,9 +342,15 @@ pub(crate) struct TaskRecord {
 
 impl TaskRecord {
     /// A task that has not started, of a run that has.
-    pub(crate) fn not_started(position: usize, name: String, definition: String) -> Self {
+    pub(crate) fn not_started(
+        position: usize,
+        plan_order: usize,
+        name: String,
+        definition: String,
+    ) -> Self {
         Self {
             position,
+            plan_order,
             name,
             definition,
             state: TaskState::NotStarted,

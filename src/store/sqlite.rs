@@ -40,6 +40,7 @@ CREATE INDEX factotum_runs_by_file ON factotum_runs (file, id);
 CREATE TABLE factotum_tasks (
     run_id TEXT NOT NULL,
     position INTEGER NOT NULL,
+    plan_order INTEGER NOT NULL,
     name TEXT NOT NULL,
     definition TEXT NOT NULL,
     state TEXT NOT NULL,
@@ -220,7 +221,7 @@ fn check_version(text: &str) -> Result<(), PrepareError> {
 const RUN_COLUMNS: &str = "r.id, r.job, r.file, r.job_hash, r.env, r.tags, r.host, r.user_name, r.pid, \
      r.process_identity, r.started_at, r.ended_at, r.outcome, r.exit_code, r.resumes";
 
-const TASK_COLUMNS: &str = "position, name, definition, state, started_at, ended_at, exit_code, signal, \
+const TASK_COLUMNS: &str = "position, plan_order, name, definition, state, started_at, ended_at, exit_code, signal, \
      reason, stdout_tail, stderr_tail, carried_from";
 
 /// The columns a summary adds after [`RUN_COLUMNS`]: heartbeat age and the task counts.
@@ -280,17 +281,18 @@ fn read_summary(row: &Row<'_>) -> Option<RunSummary> {
 fn read_task(row: &Row<'_>) -> Option<TaskRecord> {
     Some(TaskRecord {
         position: usize::try_from(row.get::<_, i64>(0).ok()?).ok()?,
-        name: row.get(1).ok()?,
-        definition: row.get(2).ok()?,
-        state: TaskState::parse(&row.get::<_, String>(3).ok()?)?,
-        started_at: row.get(4).ok()?,
-        ended_at: row.get(5).ok()?,
-        exit_code: row.get(6).ok()?,
-        signal: row.get(7).ok()?,
-        reason: row.get(8).ok()?,
-        stdout_tail: row.get(9).ok()?,
-        stderr_tail: row.get(10).ok()?,
-        carried_from: row.get(11).ok()?,
+        plan_order: usize::try_from(row.get::<_, i64>(1).ok()?).ok()?,
+        name: row.get(2).ok()?,
+        definition: row.get(3).ok()?,
+        state: TaskState::parse(&row.get::<_, String>(4).ok()?)?,
+        started_at: row.get(5).ok()?,
+        ended_at: row.get(6).ok()?,
+        exit_code: row.get(7).ok()?,
+        signal: row.get(8).ok()?,
+        reason: row.get(9).ok()?,
+        stdout_tail: row.get(10).ok()?,
+        stderr_tail: row.get(11).ok()?,
+        carried_from: row.get(12).ok()?,
     })
 }
 
@@ -317,16 +319,17 @@ fn upsert_task(
     run: &str,
     task: &TaskRecord,
 ) -> rusqlite::Result<()> {
-    let position = i64::try_from(task.position).unwrap_or(i64::MAX);
+    let number = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
     transaction
         .prepare_cached(
-            "INSERT OR REPLACE INTO factotum_tasks (run_id, position, name, definition, state, \
-             started_at, ended_at, exit_code, signal, reason, stdout_tail, stderr_tail, carried_from) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT OR REPLACE INTO factotum_tasks (run_id, position, plan_order, name, definition, \
+             state, started_at, ended_at, exit_code, signal, reason, stdout_tail, stderr_tail, \
+             carried_from) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?
         .execute(params![
             run,
-            position,
+            number(task.position),
+            number(task.plan_order),
             task.name,
             task.definition,
             task.state.as_str(),
@@ -475,7 +478,7 @@ impl Backend for Sqlite {
                 return Ok(None);
             };
             let mut tasks = self.connection.prepare(&format!(
-                "SELECT {TASK_COLUMNS} FROM factotum_tasks WHERE run_id = ?1 ORDER BY position"
+                "SELECT {TASK_COLUMNS} FROM factotum_tasks WHERE run_id = ?1 ORDER BY plan_order, position"
             ))?;
             let mut rows = tasks.query([id])?;
             Ok(Some((summary, collect(&mut rows, read_task)?)))
