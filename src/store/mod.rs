@@ -9,6 +9,7 @@
 mod postgres;
 pub(crate) mod recorder;
 pub(crate) mod resume;
+mod sql;
 mod sqlite;
 
 use std::fmt;

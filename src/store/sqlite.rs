@@ -4,60 +4,24 @@
 
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension as _, Row, TransactionBehavior, params};
 
+use super::sql::{self, Cell, Cells, Dialect};
 use super::{
-    Backend, Listing, Location, Millis, Outcome, RunRecord, RunSummary, SCHEMA_VERSION, StoreError,
-    TaskCounts, TaskRecord, TaskState,
+    Backend, Listing, Location, Millis, Outcome, RunRecord, RunSummary, StoreError, TaskRecord,
 };
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The tables, as created in an empty store (schema version 1).
-const CREATE_TABLES: &str = "
-CREATE TABLE factotum_runs (
-    id TEXT PRIMARY KEY,
-    job TEXT NOT NULL,
-    file TEXT NOT NULL,
-    job_hash TEXT NOT NULL,
-    env TEXT,
-    tags TEXT NOT NULL,
-    host TEXT NOT NULL,
-    user_name TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    process_identity TEXT,
-    started_at INTEGER NOT NULL,
-    ended_at INTEGER,
-    heartbeat_at INTEGER NOT NULL,
-    outcome TEXT NOT NULL,
-    exit_code INTEGER,
-    resumes TEXT
-);
-CREATE INDEX factotum_runs_by_file ON factotum_runs (file, id);
-CREATE TABLE factotum_tasks (
-    run_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    plan_order INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    definition TEXT NOT NULL,
-    state TEXT NOT NULL,
-    started_at INTEGER,
-    ended_at INTEGER,
-    exit_code INTEGER,
-    signal INTEGER,
-    reason TEXT,
-    stdout_tail TEXT,
-    stderr_tail TEXT,
-    carried_from TEXT,
-    PRIMARY KEY (run_id, position)
-);
-";
-
-/// The store's clock in [`Millis`].
-const NOW: &str = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+/// SQLite's parameters, and its clock in [`Millis`].
+const DIALECT: Dialect = Dialect {
+    parameter: '?',
+    now: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+};
 
 /// A connection to one SQLite store.
 pub(super) struct Sqlite {
@@ -115,7 +79,7 @@ impl Sqlite {
         StoreError::new(&self.location, message)
     }
 
-    /// Sets up the connection and brings the tables to [`SCHEMA_VERSION`].
+    /// Sets up the connection and brings the tables to [`super::SCHEMA_VERSION`].
     fn prepare(&mut self) -> Result<(), PrepareError> {
         self.connection.busy_timeout(BUSY_TIMEOUT)?;
         // WAL keeps readers and one writer out of each other's way; NORMAL syncs at
@@ -150,18 +114,12 @@ impl Sqlite {
         } else {
             None
         };
-        match version {
-            None => {
-                transaction.execute_batch(
-                    "CREATE TABLE IF NOT EXISTS factotum_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-                )?;
-                transaction.execute_batch(CREATE_TABLES)?;
-                transaction.execute(
-                    "INSERT INTO factotum_meta (key, value) VALUES ('schema_version', ?1)",
-                    [SCHEMA_VERSION.to_string()],
-                )?;
-            }
-            Some(text) => check_version(&text)?,
+        let done = match version {
+            Some(text) => sql::check_version(&text).map_err(PrepareError::Other)?,
+            None => 0,
+        };
+        if let Some(migration) = sql::migration(done) {
+            transaction.execute_batch(&migration)?;
         }
         transaction.commit()?;
         Ok(())
@@ -205,143 +163,35 @@ impl Sqlite {
     }
 }
 
-/// Refuses tables a newer factotum made; there is nothing to migrate yet from older ones.
-fn check_version(text: &str) -> Result<(), PrepareError> {
-    match text.parse::<i64>() {
-        Ok(version) if version <= SCHEMA_VERSION => Ok(()),
-        Ok(version) => Err(PrepareError::Other(format!(
-            "the store was written by a newer factotum (store schema {version}; this factotum reads up to {SCHEMA_VERSION}): upgrade factotum"
-        ))),
-        Err(_) => Err(PrepareError::Other(format!(
-            "the store's schema version `{text}` is not a number: the store is damaged"
-        ))),
+impl Cells for Row<'_> {
+    fn cell<T: Cell>(&self, index: usize) -> Option<T> {
+        self.get(index).ok()
     }
 }
 
-const RUN_COLUMNS: &str = "r.id, r.job, r.file, r.job_hash, r.env, r.tags, r.host, r.user_name, r.pid, \
-     r.process_identity, r.started_at, r.ended_at, r.outcome, r.exit_code, r.resumes";
-
-const TASK_COLUMNS: &str = "position, plan_order, name, definition, state, started_at, ended_at, exit_code, signal, \
-     reason, stdout_tail, stderr_tail, carried_from";
-
-/// The columns a summary adds after [`RUN_COLUMNS`]: heartbeat age and the task counts.
-fn summary_columns() -> String {
-    format!(
-        "{NOW} - r.heartbeat_at, \
-         (SELECT count(*) FROM factotum_tasks t WHERE t.run_id = r.id), \
-         (SELECT count(*) FROM factotum_tasks t WHERE t.run_id = r.id AND t.state IN ('succeeded', 'finished early')), \
-         (SELECT count(*) FROM factotum_tasks t WHERE t.run_id = r.id AND t.state IN ('failed', 'interrupted')), \
-         (SELECT count(*) FROM factotum_tasks t WHERE t.run_id = r.id AND t.state = 'skipped')"
-    )
-}
-
-/// A run row, or `None` when a value in it cannot be read.
-fn read_summary(row: &Row<'_>) -> Option<RunSummary> {
-    let text = |index: usize| row.get::<_, String>(index).ok();
-    let count = |index: usize| {
-        row.get::<_, i64>(index)
-            .ok()
-            .and_then(|n| u64::try_from(n).ok())
-    };
-    let tags: Vec<(String, String)> = serde_json::from_str(&text(5)?).ok()?;
-    let run = RunRecord {
-        id: text(0)?,
-        job: text(1)?,
-        file: text(2)?,
-        job_hash: text(3)?,
-        env: row.get(4).ok()?,
-        tags,
-        host: text(6)?,
-        user: text(7)?,
-        pid: u32::try_from(row.get::<_, i64>(8).ok()?).ok()?,
-        process_identity: row.get(9).ok()?,
-        started_at: row.get(10).ok()?,
-        ended_at: row.get(11).ok()?,
-        outcome: Outcome::parse(&text(12)?)?,
-        exit_code: row.get(13).ok()?,
-        resumes: row.get(14).ok()?,
-    };
-    let heartbeat_age = row
-        .get::<_, i64>(15)
-        .ok()
-        .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
-    Some(RunSummary {
-        run,
-        heartbeat_age,
-        counts: TaskCounts {
-            total: count(16)?,
-            succeeded: count(17)?,
-            failed: count(18)?,
-            skipped: count(19)?,
-        },
-    })
-}
-
-/// A task row, or `None` when a value in it cannot be read.
-fn read_task(row: &Row<'_>) -> Option<TaskRecord> {
-    Some(TaskRecord {
-        position: usize::try_from(row.get::<_, i64>(0).ok()?).ok()?,
-        plan_order: usize::try_from(row.get::<_, i64>(1).ok()?).ok()?,
-        name: row.get(2).ok()?,
-        definition: row.get(3).ok()?,
-        state: TaskState::parse(&row.get::<_, String>(4).ok()?)?,
-        started_at: row.get(5).ok()?,
-        ended_at: row.get(6).ok()?,
-        exit_code: row.get(7).ok()?,
-        signal: row.get(8).ok()?,
-        reason: row.get(9).ok()?,
-        stdout_tail: row.get(10).ok()?,
-        stderr_tail: row.get(11).ok()?,
-        carried_from: row.get(12).ok()?,
-    })
-}
-
-/// Collects rows through `read`, counting those it cannot read.
-fn collect<T>(
-    rows: &mut rusqlite::Rows<'_>,
-    read: fn(&Row<'_>) -> Option<T>,
-) -> rusqlite::Result<Listing<T>> {
-    let mut listing = Listing {
-        rows: Vec::new(),
-        unreadable: 0,
-    };
-    while let Some(row) = rows.next()? {
-        match read(row) {
-            Some(value) => listing.rows.push(value),
-            None => listing.unreadable += 1,
-        }
-    }
-    Ok(listing)
-}
-
+/// Writes a task's row, replacing the one it had.
 fn upsert_task(
     transaction: &rusqlite::Transaction<'_>,
     run: &str,
     task: &TaskRecord,
 ) -> rusqlite::Result<()> {
-    let number = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
-    transaction
-        .prepare_cached(
-            "INSERT OR REPLACE INTO factotum_tasks (run_id, position, plan_order, name, definition, \
-             state, started_at, ended_at, exit_code, signal, reason, stdout_tail, stderr_tail, \
-             carried_from) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?
-        .execute(params![
-            run,
-            number(task.position),
-            number(task.plan_order),
-            task.name,
-            task.definition,
-            task.state.as_str(),
-            task.started_at,
-            task.ended_at,
-            task.exit_code,
-            task.signal,
-            task.reason,
-            task.stdout_tail,
-            task.stderr_tail,
-            task.carried_from,
-        ])?;
+    static UPSERT: LazyLock<String> = LazyLock::new(|| DIALECT.upsert_task());
+    transaction.prepare_cached(&UPSERT)?.execute(params![
+        run,
+        sql::bigint(task.position),
+        sql::bigint(task.plan_order),
+        task.name,
+        task.definition,
+        task.state.as_str(),
+        task.started_at,
+        task.ended_at,
+        task.exit_code,
+        task.signal,
+        task.reason,
+        task.stdout_tail,
+        task.stderr_tail,
+        task.carried_from,
+    ])?;
     Ok(())
 }
 
@@ -354,11 +204,7 @@ impl Backend for Sqlite {
         let tags = serde_json::to_string(&run.tags).unwrap_or_else(|_| "[]".to_owned());
         self.write(|transaction| {
             transaction.execute(
-                &format!(
-                    "INSERT INTO factotum_runs (id, job, file, job_hash, env, tags, host, user_name, pid, \
-                     process_identity, started_at, ended_at, heartbeat_at, outcome, exit_code, resumes) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, {NOW}, ?13, ?14, ?15)"
-                ),
+                &DIALECT.insert_run(),
                 params![
                     run.id,
                     run.job,
@@ -395,10 +241,7 @@ impl Backend for Sqlite {
 
     fn heartbeat(&mut self, run: &str) -> Result<(), StoreError> {
         self.write(|transaction| {
-            transaction.execute(
-                &format!("UPDATE factotum_runs SET heartbeat_at = {NOW} WHERE id = ?1"),
-                [run],
-            )?;
+            transaction.execute(&DIALECT.heartbeat(), [run])?;
             Ok(())
         })
     }
@@ -412,10 +255,7 @@ impl Backend for Sqlite {
     ) -> Result<(), StoreError> {
         self.write(|transaction| {
             transaction.execute(
-                &format!(
-                    "UPDATE factotum_runs SET outcome = ?2, exit_code = ?3, ended_at = ?4, \
-                     heartbeat_at = {NOW} WHERE id = ?1"
-                ),
+                &DIALECT.finish_run(),
                 params![run, outcome.as_str(), exit_code, ended_at],
             )?;
             Ok(())
@@ -427,35 +267,28 @@ impl Backend for Sqlite {
         file: Option<&str>,
         limit: usize,
     ) -> Result<Listing<RunSummary>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let filter = if file.is_some() {
-            "WHERE r.file = ?2"
-        } else {
-            "WHERE ?2 IS NULL"
-        };
-        let query = format!(
-            "SELECT {RUN_COLUMNS}, {} FROM factotum_runs r {filter} ORDER BY r.id DESC LIMIT ?1",
-            summary_columns()
-        );
-        let result = self.connection.prepare(&query).and_then(|mut statement| {
-            let mut rows = statement.query(params![limit, file])?;
-            collect(&mut rows, read_summary)
-        });
+        let result = self
+            .connection
+            .prepare(&DIALECT.list_runs(file.is_some()))
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params![sql::bigint(limit), file], |row| {
+                        Ok(sql::read_summary(row))
+                    })?
+                    .collect()
+            });
         result.map_err(|error| self.error(&error))
     }
 
     fn ids_starting_with(&mut self, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        // A range on the primary key rather than LIKE, whose wildcards a prefix could hold.
         let result = self
             .connection
-            .prepare(
-                "SELECT id FROM factotum_runs WHERE id >= ?1 AND substr(id, 1, length(?1)) = ?1 \
-                 ORDER BY id LIMIT ?2",
-            )
+            .prepare(&DIALECT.ids_starting_with())
             .and_then(|mut statement| {
                 statement
-                    .query_map(params![prefix, limit], |row| row.get::<_, String>(0))?
+                    .query_map(params![prefix, sql::bigint(limit)], |row| {
+                        row.get::<_, String>(0)
+                    })?
                     .collect::<rusqlite::Result<Vec<String>>>()
             });
         result.map_err(|error| self.error(&error))
@@ -465,24 +298,20 @@ impl Backend for Sqlite {
         &mut self,
         id: &str,
     ) -> Result<Option<(RunSummary, Listing<TaskRecord>)>, StoreError> {
-        let query = format!(
-            "SELECT {RUN_COLUMNS}, {} FROM factotum_runs r WHERE r.id = ?1",
-            summary_columns()
-        );
-        let result = self.connection.prepare(&query).and_then(|mut statement| {
-            let mut rows = statement.query([id])?;
-            let Some(row) = rows.next()? else {
-                return Ok(None);
-            };
-            let Some(summary) = read_summary(row) else {
-                return Ok(None);
-            };
-            let mut tasks = self.connection.prepare(&format!(
-                "SELECT {TASK_COLUMNS} FROM factotum_tasks WHERE run_id = ?1 ORDER BY plan_order, position"
-            ))?;
-            let mut rows = tasks.query([id])?;
-            Ok(Some((summary, collect(&mut rows, read_task)?)))
-        });
+        let result = self
+            .connection
+            .prepare(&DIALECT.load_run())
+            .and_then(|mut statement| {
+                let mut rows = statement.query([id])?;
+                let Some(summary) = rows.next()?.and_then(sql::read_summary) else {
+                    return Ok(None);
+                };
+                let mut tasks = self.connection.prepare(&DIALECT.load_tasks())?;
+                let tasks = tasks
+                    .query_map([id], |row| Ok(sql::read_task(row)))?
+                    .collect::<rusqlite::Result<Listing<TaskRecord>>>()?;
+                Ok(Some((summary, tasks)))
+            });
         result.map_err(|error| self.error(&error))
     }
 
