@@ -8,6 +8,7 @@ mod editors;
 mod faults;
 mod hostile;
 mod output;
+mod postgres;
 mod run;
 mod samples;
 mod snapshots;
