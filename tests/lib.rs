@@ -6,6 +6,7 @@ mod dot;
 mod dsl;
 mod editors;
 mod faults;
+mod history;
 mod hostile;
 mod output;
 mod run;
