@@ -154,8 +154,8 @@ pub(crate) struct RunArgs {
 /// Where the run history is kept.
 #[derive(Debug, clap::Args)]
 pub(crate) struct StoreArgs {
-    /// The run-history store: `sqlite:PATH` or `postgres://USER@HOST:PORT/DATABASE` (default:
-    /// `$XDG_STATE_HOME/factotum/store.db`).
+    /// The run-history store: `sqlite:PATH`, `postgres://USER@HOST:PORT/DATABASE`, or `none`
+    /// to record nothing (default: `$XDG_STATE_HOME/factotum/store.db`).
     #[arg(long = "store", value_name = "URL", env = "FACTOTUM_STORE")]
     pub url: Option<String>,
 }

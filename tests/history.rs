@@ -375,6 +375,29 @@ fn a_store_url_of_no_known_kind_is_refused() {
 }
 
 #[test]
+fn store_none_records_nothing_and_says_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dsl_job(
+        dir.path(),
+        "marker.factotum",
+        "job \"marker\"\n\ntask \"mark\" {\n  run \"touch\" with \"ran\"\n}\n",
+    );
+    let run = factotum(dir.path(), "none", &["run", path.to_str().unwrap()]);
+    assert_eq!(run.status, 0, "{}", run.transcript());
+    assert!(dir.path().join("ran").exists());
+    assert_eq!(run.recorded_as, None);
+    assert!(!run.stderr.contains("Warn"), "{}", run.stderr);
+    assert!(!run.stdout.contains("history"), "{}", run.stdout);
+    let listed = factotum(dir.path(), "none", &["history"]);
+    assert_eq!(listed.status, 3);
+    assert!(
+        listed.stderr.contains("keeps no run history"),
+        "{}",
+        listed.stderr
+    );
+}
+
+#[test]
 fn the_default_store_is_created_under_xdg_state_home() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");

@@ -107,9 +107,8 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
     let record = run_record(args, &prepared.name, &definitions, &tags, resumed.as_ref());
     let rows = task_rows(&names, &definitions, &plan, resume_plan.as_ref());
     let opened = resumed.take().map(|resumed| resumed.store);
-    let (recorder, not_kept) = match start_recording(args, opened, &record, rows) {
-        Ok(Ok(recorder)) => (Some(recorder), None),
-        Ok(Err(problem)) => (None, Some(problem)),
+    let recording = match start_recording(args, opened, &record, rows) {
+        Ok(recording) => recording,
         Err(status) => return status,
     };
     let ready = Ready {
@@ -120,7 +119,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         factfile: prepared.factfile.as_ref(),
         tags: &tags,
     };
-    execute(args, no_colour, &ready, (recorder, not_kept), stdout)
+    execute(args, no_colour, &ready, recording, stdout)
 }
 
 /// A job ready to run: everything decided, the store opened or not.
@@ -138,7 +137,7 @@ fn execute(
     args: &RunArgs,
     no_colour: bool,
     ready: &Ready<'_>,
-    (mut recorder, not_kept): (Option<Recorder>, Option<store::StoreError>),
+    recording: Recording,
     stdout: &mut Stdout,
 ) -> ExitStatus {
     let &Ready {
@@ -149,6 +148,11 @@ fn execute(
         factfile,
         tags,
     } = ready;
+    let (mut recorder, not_kept) = match recording {
+        Recording::Kept(recorder) => (Some(recorder), None),
+        Recording::Failed(problem) => (None, Some(problem)),
+        Recording::Off => (None, None),
+    };
     let colour = stdout.colours();
     let options = exec::Options {
         jobs: args.jobs,
@@ -360,6 +364,16 @@ fn find_resumed(
     }
 }
 
+/// Whether and where the run is recorded.
+enum Recording {
+    /// In this store.
+    Kept(Recorder),
+    /// Not at all, because the default store did not work.
+    Failed(store::StoreError),
+    /// Not at all, as asked with `--store none`.
+    Off,
+}
+
 /// Opens the store and records the start of the run. A store named with `--store` (or
 /// `FACTOTUM_STORE`) that does not work stops the run before any task starts (exit 3); the
 /// default one only warns: the job runs, unrecorded.
@@ -368,7 +382,10 @@ fn start_recording(
     opened: Option<Box<dyn Backend>>,
     record: &RunRecord,
     rows: Vec<TaskRecord>,
-) -> Result<Result<Recorder, store::StoreError>, ExitStatus> {
+) -> Result<Recording, ExitStatus> {
+    if args.store.named() == Some(store::NO_STORE) {
+        return Ok(Recording::Off);
+    }
     let address = match Address::resolve(args.store.named()) {
         Ok(address) => address,
         Err(reason) if args.store.named().is_some() => {
@@ -379,8 +396,8 @@ fn start_recording(
             error_line(format_args!(
                 "Warn: the run history is not kept, the job runs all the same: {reason}"
             ));
-            return Ok(Err(store::StoreError {
-                store: "none".to_owned(),
+            return Ok(Recording::Failed(store::StoreError {
+                store: "default".to_owned(),
                 message: reason,
             }));
         }
@@ -404,7 +421,7 @@ fn start_recording(
                 "Run {} is recorded in {location}{resumes}",
                 record.id
             ));
-            Ok(Ok(recorder))
+            Ok(Recording::Kept(recorder))
         }
         Err(error) if address.named => {
             error_line(format_args!("error: {error}"));
@@ -414,7 +431,7 @@ fn start_recording(
             error_line(format_args!(
                 "Warn: the run history is not kept, the job runs all the same: {error}"
             ));
-            Ok(Err(error))
+            Ok(Recording::Failed(error))
         }
     }
 }

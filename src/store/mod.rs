@@ -15,6 +15,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The store URL that keeps no history: `run` records nothing, as Factotum 0.7 did.
+pub(crate) const NO_STORE: &str = "none";
+
 /// How often a running factotum tells the store it is alive.
 pub(crate) const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 
@@ -111,11 +114,13 @@ impl Location {
                 );
             }
             Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if text == NO_STORE {
+            Err("`--store none` keeps no run history, so there is none to read".to_owned())
         } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             Ok(Self::Postgres(text.to_owned()))
         } else {
             Err(format!(
-                "`{}` is not a store: use `sqlite:PATH` or `postgres://USER@HOST:PORT/DATABASE`",
+                "`{}` is not a store: use `sqlite:PATH`, `postgres://USER@HOST:PORT/DATABASE` or `none`",
                 without_password(text)
             ))
         }
