@@ -367,7 +367,7 @@ fn a_store_url_of_no_known_kind_is_refused() {
     let run = factotum(dir.path(), "mysql://me:secret@127.0.0.1/x", &["history"]);
     assert_eq!(run.status, 3);
     assert!(
-        run.stderr.contains("use `sqlite:PATH` or `postgres://"),
+        run.stderr.contains("use `sqlite:PATH`, `postgres://"),
         "{}",
         run.stderr
     );
