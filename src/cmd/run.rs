@@ -159,7 +159,8 @@ fn execute(
         grace: Duration::from_secs_f64(args.grace),
         colour,
         tasks_without_colour: no_colour,
-        keep_output: Some(args.max_stdouterr_size),
+        keep_output: (recorder.is_some() || args.webhook.is_some())
+            .then_some(args.max_stdouterr_size),
         heartbeat: args
             .webhook
             .as_ref()
