@@ -233,9 +233,14 @@ impl ResumePlan {
                 Reason::Changed => {
                     format!("Task '{name}' will run: its definition changed since run {resumes}")
                 }
-                Reason::BelowChange(changed) => format!(
-                    "Task '{name}' will run: it depends on '{}', which changed since run {resumes}",
-                    name_of(*changed)
+                Reason::BelowChange(above) => format!(
+                    "Task '{name}' will run: it depends on '{}', which {} since run {resumes}",
+                    name_of(*above),
+                    if self.reasons.get(*above) == Some(&Reason::New) {
+                        "is new"
+                    } else {
+                        "changed"
+                    }
                 ),
                 Reason::Unfinished(state) => {
                     format!("Task '{name}' will run: {}", unfinished(*state, resumes))
@@ -640,6 +645,7 @@ mod tests {
             ("notify", &["load"]),
             ("lost", &[]),
             ("added", &[]),
+            ("after added", &["added"]),
         ]);
         definitions[1] = "def transform, edited".to_owned();
         let earlier = first_run();
@@ -654,12 +660,13 @@ mod tests {
             was(4, "archive", TaskState::Skipped),
             was(5, "notify", TaskState::NotStarted),
             was(6, "lost", TaskState::Running),
+            was(7, "after added", TaskState::Succeeded),
         ];
         let plan = plan(&graph, &names, &definitions, &previous, RESUMED);
         assert_eq!(
             plan.describe(&names),
             [
-                format!("Resuming run {RESUMED}: 5 of 8 tasks to run; 3 kept from earlier runs"),
+                format!("Resuming run {RESUMED}: 6 of 9 tasks to run; 3 kept from earlier runs"),
                 format!("Task 'extract' is kept: it succeeded in run {RESUMED}"),
                 format!("Task 'transform' will run: its definition changed since run {RESUMED}"),
                 format!(
@@ -674,6 +681,10 @@ mod tests {
                 ),
                 format!("Task 'lost' will run: it was still running when run {RESUMED} was lost"),
                 format!("Task 'added' will run: it is new since run {RESUMED}"),
+                format!(
+                    "Task 'after added' will run: it depends on 'added', which is new since run \
+                     {RESUMED}"
+                ),
             ]
         );
         let one = job(&[("only", &[])]);
