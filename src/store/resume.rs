@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::{TaskRecord, TaskState};
+use crate::exec::early_finish_reason;
 use crate::graph::{Schedule, TaskGraph};
 
 /// What a resumed run does with each task of the current job.
@@ -205,11 +206,6 @@ fn pruners(graph: &TaskGraph, kept_finished_early: &[bool]) -> Vec<Option<usize>
         });
     }
     pruner
-}
-
-/// The reason the executor gives a task skipped because `name` finished early.
-fn early_finish_reason(name: &str) -> String {
-    format!("the task '{name}' requested early termination")
 }
 
 impl ResumePlan {
