@@ -9,6 +9,7 @@ mod faults;
 mod history;
 mod hostile;
 mod output;
+mod resume;
 mod run;
 mod samples;
 mod snapshots;

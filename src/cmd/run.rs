@@ -96,8 +96,8 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
     }
 
     if args.dry_run {
-        if let (Some(resume_plan), Some(resumed)) = (&resume_plan, &resumed) {
-            for line in resume::describe(resume_plan, &names, &resumed.summary.run.id) {
+        if let Some(resume_plan) = &resume_plan {
+            for line in resume_plan.describe(&names) {
                 stdout.line(&line);
             }
         }
@@ -111,6 +111,9 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         Ok(recording) => recording,
         Err(status) => return status,
     };
+    if let Some(summary) = resume_plan.and_then(|plan| plan.describe(&names).into_iter().next()) {
+        error_line(format_args!("{summary}"));
+    }
     let ready = Ready {
         tasks,
         plan: &plan,

@@ -46,6 +46,12 @@ pub(crate) fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// Why a task is skipped when the task `name` above it finished early; a resumed run that
+/// keeps that early finish gives its sub-tree the same reason.
+pub(crate) fn early_finish_reason(name: &str) -> String {
+    format!("the task '{name}' requested early termination")
+}
+
 /// A task ready to run: its rendered name and shell line, and what its exit codes mean.
 #[derive(Clone, Debug)]
 pub(crate) struct PreparedTask {
@@ -522,8 +528,7 @@ impl<'a> Run<'a> {
                 skipped = self.skip_descendants(task, &format!("the task '{}' failed", spec.name));
             }
             State::FinishedEarly => {
-                let reason = format!("the task '{}' requested early termination", spec.name);
-                skipped = self.skip_descendants(task, &reason);
+                skipped = self.skip_descendants(task, &early_finish_reason(&spec.name));
             }
             State::Waiting | State::Running | State::Skipped(_) => {}
         }
