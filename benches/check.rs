@@ -517,11 +517,11 @@ fn main() {
     // `cargo bench` passes `--bench`; everything not recognised here is ignored.
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Not a let-chain: those need Rust 1.88, and the crate promises 1.85.
-    if let [flag, what, path] = args.as_slice() {
-        if flag == "--peak" {
-            report_peak(what, path);
-            return;
-        }
+    if let [flag, what, path] = args.as_slice()
+        && flag == "--peak"
+    {
+        report_peak(what, path);
+        return;
     }
     let generate_only = args.iter().any(|arg| arg == "--generate-only");
     let runs = args

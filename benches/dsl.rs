@@ -28,11 +28,11 @@ const SIZES: [usize; 4] = [12_500, 25_000, 50_000, 100_000];
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    if let (Some(flag), Some(file)) = (args.next(), args.next()) {
-        if flag == "--peak-rss" {
-            report_peak_rss(Path::new(&file));
-            return;
-        }
+    if let (Some(flag), Some(file)) = (args.next(), args.next())
+        && flag == "--peak-rss"
+    {
+        report_peak_rss(Path::new(&file));
+        return;
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/data");
     std::fs::create_dir_all(&dir).expect("benches/data can be created");

@@ -39,6 +39,10 @@ pub(crate) enum Command {
     Convert(ConvertArgs),
     /// Draw a job's task graph as Graphviz dot (Factotum 0.7's format) or a Mermaid flowchart.
     Dot(DotArgs),
+    /// List recent runs from the run history, newest first.
+    History(HistoryArgs),
+    /// Show one recorded run task by task.
+    Show(ShowArgs),
     /// Print a completion script for a shell.
     Completions(CompletionsArgs),
 }
@@ -125,7 +129,8 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N", value_parser = parse_interval)]
     pub heartbeat_interval: Option<std::num::NonZeroU64>,
 
-    /// With --webhook: keep the last N characters of each task's stdout and stderr.
+    /// Keep the last N characters of each task's stdout and stderr, for the run history and
+    /// webhooks.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_stdouterr_size: usize,
 
@@ -136,6 +141,73 @@ pub(crate) struct RunArgs {
     /// With --webhook: seconds the end of the run waits for events still being sent.
     #[arg(long, value_name = "SECONDS", default_value_t = 45.0, value_parser = parse_seconds)]
     pub webhook_drain: f64,
+
+    /// Run again what did not succeed in RUN (an id, a prefix of one, or `last`; without
+    /// RUN, the latest run of this job): failed, interrupted, skipped and not started tasks.
+    #[arg(long, value_name = "RUN", conflicts_with = "start", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Where the run history is kept.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StoreArgs {
+    /// The run-history store: `sqlite:PATH`, `postgres://USER@HOST:PORT/DATABASE`, or `none`
+    /// to record nothing (default: `$XDG_STATE_HOME/factotum/store.db`).
+    #[arg(long = "store", value_name = "URL", env = "FACTOTUM_STORE")]
+    pub url: Option<String>,
+}
+
+impl StoreArgs {
+    /// The store named with `--store` or `FACTOTUM_STORE`; an empty value names none.
+    pub(crate) fn named(&self) -> Option<&str> {
+        self.url.as_deref().filter(|url| !url.is_empty())
+    }
+}
+
+/// Arguments of `factotum history`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct HistoryArgs {
+    /// Only the runs of the job in this file.
+    #[arg(value_name = "JOB")]
+    pub factfile: Option<PathBuf>,
+
+    /// At most this many runs.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+
+    /// How to print them.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `factotum show`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ShowArgs {
+    /// The run: its id, a prefix of it that only it has, or `last`.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+
+    /// How to print it.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// How `history` and `show` print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    /// Aligned columns for people.
+    Table,
+    /// JSON, for programs.
+    Json,
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -215,6 +287,13 @@ pub(crate) struct DotArgs {
     /// The drawing's language.
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
+
+    /// Colour each task by its state in this recorded run (an id, a prefix, or `last`).
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Output formats for drawings.

@@ -160,6 +160,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Fmt(args) => cmd::fmt::run(args, no_colour),
         Command::Convert(args) => cmd::convert::run(args, no_colour),
         Command::Dot(args) => cmd::dot::run(args, no_colour),
+        Command::History(args) => cmd::history::run(args, no_colour),
+        Command::Show(args) => cmd::show::run(args, no_colour),
         Command::Completions(args) => cmd::completions::run(args),
     }
     .into()

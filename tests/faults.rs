@@ -107,6 +107,7 @@ fn factotum(dir: &Path, args: &[&str]) -> Command {
         .args(args)
         .arg("--no-colour")
         .current_dir(dir)
+        .env("XDG_STATE_HOME", dir)
         .stdin(Stdio::null());
     command
 }
@@ -383,6 +384,7 @@ fn stdout_and_stderr_on_one_pipe_keep_their_lines_whole() {
         .arg("-c")
         .arg(&script)
         .current_dir(dir.path())
+        .env("XDG_STATE_HOME", dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -399,7 +401,9 @@ fn stdout_and_stderr_on_one_pipe_keep_their_lines_whole() {
             Some(body) if body.len() == 10_000 && body.iter().all(|&c| c == body[0]) => {
                 whole += 1;
             }
-            _ if line.starts_with(b"Task '") || line.starts_with(b"2/2 tasks run in ") => {}
+            _ if line.starts_with(b"Task '")
+                || line.starts_with(b"Run ")
+                || line.starts_with(b"2/2 tasks run in ") => {}
             _ => broken.push(String::from_utf8_lossy(&line[..line.len().min(60)]).into_owned()),
         }
     }

@@ -40,6 +40,7 @@ fn run(dir: &Path, args: &[&str], sink: &Sink) -> (i32, String) {
     };
     let output = Command::new(env!("CARGO_BIN_EXE_factotum"))
         .current_dir(dir)
+        .env("XDG_STATE_HOME", dir)
         .args(args)
         .env_remove("CLICOLOR_FORCE")
         .stdin(Stdio::null())

@@ -36,6 +36,8 @@ pub(crate) fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> 
 pub(crate) struct Test {
     command: Command,
     stdin: Option<Vec<u8>>,
+    /// Its own `XDG_STATE_HOME`, so that the default run-history store is the test's own.
+    _state: tempfile::TempDir,
 }
 
 /// What a run printed and how it ended.
@@ -43,21 +45,46 @@ pub(crate) struct Test {
 pub(crate) struct Run {
     pub(crate) status: i32,
     pub(crate) stdout: String,
+    /// Standard error without the line naming the run's id and store (it differs every
+    /// run), which is in `recorded_as`.
     pub(crate) stderr: String,
+    /// The id of the run the line `Run ID is recorded in STORE` named, when one did.
+    pub(crate) recorded_as: Option<String>,
+}
+
+/// `stderr` without the line `Run ID is recorded in STORE…`, and the id it named.
+pub(crate) fn without_run_line(stderr: &str) -> (String, Option<String>) {
+    let mut id = None;
+    let mut kept = String::with_capacity(stderr.len());
+    for line in stderr.split_inclusive('\n') {
+        let named = line
+            .strip_prefix("Run ")
+            .and_then(|rest| rest.split_once(" is recorded in "))
+            .map(|(run, _)| run.to_owned());
+        match named {
+            Some(run) if id.is_none() => id = Some(run),
+            _ => kept.push_str(line),
+        }
+    }
+    (kept, id)
 }
 
 impl Test {
     /// `factotum` with colour settings cleared, in `dir`.
     pub(crate) fn in_dir(dir: &Path) -> Self {
+        let state = tempfile::tempdir().expect("a temporary state directory");
         let mut command = Command::new(env!("CARGO_BIN_EXE_factotum"));
         command
             .current_dir(dir)
+            .env("XDG_STATE_HOME", state.path())
+            .env_remove("FACTOTUM_STORE")
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR")
             .env_remove("CLICOLOR_FORCE");
         Self {
             command,
             stdin: None,
+            _state: state,
         }
     }
 
@@ -110,12 +137,15 @@ impl Test {
         } = child
             .wait_with_output()
             .expect("the factotum binary finishes");
+        let (stderr, recorded_as) =
+            without_run_line(&String::from_utf8(stderr).expect("stderr is UTF-8"));
         Run {
             status: status
                 .code()
                 .expect("factotum exits rather than being killed"),
             stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+            stderr,
+            recorded_as,
         }
     }
 }

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::test::{Run, T, data_0_7, job, samples_0_7};
+use crate::test::{Run, T, data_0_7, job, samples_0_7, without_run_line};
 
 /// How the test endpoint answers.
 #[derive(Clone, Copy)]
@@ -103,6 +103,7 @@ fn factotum(dir: &Path, args: &[&str]) -> Run {
         .arg("run")
         .args(args)
         .current_dir(dir)
+        .env("XDG_STATE_HOME", dir)
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
         .env_remove("HTTPS_PROXY")
@@ -120,10 +121,12 @@ fn factotum(dir: &Path, args: &[&str]) -> Run {
         std::thread::sleep(Duration::from_millis(50));
     }
     let output = child.wait_with_output().unwrap();
+    let (stderr, recorded_as) = without_run_line(&String::from_utf8(output.stderr).unwrap());
     Run {
         status: output.status.code().unwrap(),
         stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
+        stderr,
+        recorded_as,
     }
 }
 

@@ -1,6 +1,8 @@
 //! `factotum dot FILE`: a job's task graph as Graphviz dot or a Mermaid flowchart, on standard
 //! output or in a file. Every failure is `Error: …` on stderr and exit 3, as in Factotum 0.7.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -10,9 +12,11 @@ use super::{Loaded, load, print_on_stderr};
 use crate::atomic_write::{self, WriteError};
 use crate::cli::{DotArgs, GraphFormat};
 use crate::graph::{StartError, TaskGraph};
-use crate::render::drawing::Drawing;
+use crate::ir::Job;
+use crate::render::drawing::{Drawing, RunStates};
 use crate::render::{dot, mermaid};
 use crate::span::Span;
+use crate::store::TaskState;
 use crate::template::Template;
 use crate::{ExitStatus, ValidJob};
 
@@ -33,7 +37,13 @@ pub(crate) fn run(args: &DotArgs, no_colour: bool) -> ExitStatus {
         Ok(start) => start,
         Err(error) => return fail(no_colour, start_error_message(error)),
     };
-    let drawing = Drawing::new(valid.job, &graph, start);
+    let mut drawing = Drawing::new(valid.job, &graph, start);
+    if let Some(wanted) = &args.run {
+        match run_states(args, wanted, valid.job) {
+            Ok(states) => drawing = drawing.coloured_by(states),
+            Err(status) => return status,
+        }
+    }
     let text = match args.format {
         GraphFormat::Dot => dot::render(&drawing),
         GraphFormat::Mermaid => mermaid::render(&drawing),
@@ -42,6 +52,46 @@ pub(crate) fn run(args: &DotArgs, no_colour: bool) -> ExitStatus {
         None => write_stdout(no_colour, &text),
         Some(path) => write_file(args, no_colour, path, &text),
     }
+}
+
+/// Each task's state in the recorded run `wanted`, matched by name: the job's names are
+/// rendered with the run's own `--env` and `--tag` values, as the run rendered them.
+fn run_states(args: &DotArgs, wanted: &str, job: &Job) -> Result<RunStates, ExitStatus> {
+    let mut store = super::open_store(&args.store)?;
+    let (summary, tasks) = super::show::find(&mut *store, wanted)?;
+    super::history::warn_unreadable(tasks.unreadable, "task rows of this run");
+    let run = summary.run;
+    // A recorded `--env` that no longer parses leaves the names as written.
+    let mut variables = run
+        .env
+        .as_deref()
+        .and_then(|env| crate::env_option::parse(env).ok())
+        .unwrap_or_default();
+    variables.extend(
+        run.tags
+            .iter()
+            .map(|(key, value)| (format!("tag:{key}"), value.clone())),
+    );
+    let recorded: HashMap<&str, TaskState> = tasks
+        .rows
+        .iter()
+        .map(|record| (record.name.as_str(), record.state))
+        .collect();
+    let states = job
+        .tasks
+        .iter()
+        .map(|task| {
+            let name = task
+                .name
+                .render(&variables)
+                .map_or_else(|_| task.name.text.to_string(), Cow::into_owned);
+            recorded.get(name.as_str()).copied()
+        })
+        .collect();
+    Ok(RunStates {
+        run: run.id,
+        states,
+    })
 }
 
 /// The task named `name`, if drawing can start there. The name is looked up as the linter

@@ -5,7 +5,9 @@ pub(crate) mod completions;
 pub(crate) mod convert;
 pub(crate) mod dot;
 pub(crate) mod fmt;
+pub(crate) mod history;
 pub(crate) mod run;
+pub(crate) mod show;
 pub(crate) mod validate;
 
 use std::io::{self, IsTerminal, Write as _};
@@ -37,6 +39,21 @@ pub(crate) fn colour_choice(no_colour: bool, stream: &impl IsTerminal) -> ColorC
     } else {
         ColorChoice::Never
     }
+}
+
+/// Opens the store `args` names, or the default one, for a command that needs it: an
+/// error line and exit 3 when it cannot be.
+pub(crate) fn open_store(
+    args: &crate::cli::StoreArgs,
+) -> Result<Box<dyn crate::store::Backend>, ExitStatus> {
+    let address = crate::store::Address::resolve(args.named()).map_err(|reason| {
+        error_line(format_args!("error: {reason}"));
+        ExitStatus::OtherError
+    })?;
+    crate::store::open(&address.location).map_err(|error| {
+        error_line(format_args!("error: {error}"));
+        ExitStatus::OtherError
+    })
 }
 
 /// A job file as read and compiled: what every command that reads one starts from.

@@ -13,6 +13,9 @@ use crate::ir::Job;
 use crate::lint::Resolved;
 use crate::render::diagnostics::{Report, print_human};
 use crate::render::painted;
+use crate::store::recorder::{self, Recorder};
+use crate::store::resume::{self, ResumePlan};
+use crate::store::{self, Address, Backend, Outcome, RunRecord, RunSummary, TaskRecord};
 use crate::template::{Variables, push_shell_quoted};
 use crate::{Compiled, ExitStatus, env_option, webhook};
 
@@ -25,8 +28,21 @@ pub(crate) fn run(args: &RunArgs, no_colour: bool) -> ExitStatus {
 }
 
 fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
-    let variables = match preflight(args, stdout) {
+    let mut variables = match preflight(args, stdout) {
         Ok(variables) => variables,
+        Err(status) => return status,
+    };
+    // A resumed run reads the run it resumes before the job: its `--env` and `--tag` values
+    // are the defaults.
+    let mut resumed = match &args.resume {
+        Some(wanted) => match resume_target(args, wanted, stdout) {
+            Ok(resumed) => Some(resumed),
+            Err(status) => return status,
+        },
+        None => None,
+    };
+    let tags = match template_inputs(args, resumed.as_ref(), &mut variables) {
+        Ok(tags) => tags,
         Err(status) => return status,
     };
     let (job, resolved) = match load_job(args, &variables, stdout) {
@@ -57,69 +73,425 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
             None => return refuse_start(wanted, StartError::NotFound, stdout),
         },
     };
-    let members = match start.map(|start| plan.subtree(start)) {
+    let mut members = match start.map(|start| plan.subtree(start)) {
         None => (0..tasks.len()).collect(),
         Some(Ok(members)) => members,
         Some(Err(error)) => {
             return refuse_start(args.start.as_deref().unwrap_or_default(), error, stdout);
         }
     };
+    let definitions = recorder::definitions(tasks, &plan);
+    let names: Vec<String> = tasks.iter().map(|task| task.name.clone()).collect();
+    let resume_plan = resumed.as_ref().map(|resumed| {
+        resume::plan(
+            &plan,
+            &names,
+            &definitions,
+            &resumed.tasks,
+            &resumed.summary.run.id,
+        )
+    });
+    if let Some(resume_plan) = &resume_plan {
+        members.clone_from(&resume_plan.members);
+    }
 
     if args.dry_run {
+        if let Some(resume_plan) = &resume_plan {
+            for line in resume_plan.describe(&names) {
+                stdout.line(&line);
+            }
+        }
         dry_run(tasks, &plan, &members, stdout);
         return ExitStatus::Success;
     }
+    let record = run_record(args, &prepared.name, &definitions, &tags, resumed.as_ref());
+    let rows = task_rows(&names, &definitions, &plan, resume_plan.as_ref());
+    let opened = resumed.take().map(|resumed| resumed.store);
+    let recording = match start_recording(args, opened, &record, rows) {
+        Ok(recording) => recording,
+        Err(status) => return status,
+    };
+    if let Some(summary) = resume_plan.and_then(|plan| plan.describe(&names).into_iter().next()) {
+        error_line(format_args!("{summary}"));
+    }
+    let ready = Ready {
+        tasks,
+        plan: &plan,
+        start,
+        members: &members,
+        factfile: prepared.factfile.as_ref(),
+        tags: &tags,
+    };
+    execute(args, no_colour, &ready, recording, stdout)
+}
+
+/// A job ready to run: everything decided, the store opened or not.
+struct Ready<'r> {
+    tasks: &'r [PreparedTask],
+    plan: &'r TaskGraph,
+    start: Option<usize>,
+    members: &'r [usize],
+    factfile: Option<&'r webhook::CompactFactfile>,
+    tags: &'r [(String, String)],
+}
+
+/// Runs the job with its observers (webhook, run history), then prints the summary.
+fn execute(
+    args: &RunArgs,
+    no_colour: bool,
+    ready: &Ready<'_>,
+    recording: Recording,
+    stdout: &mut Stdout,
+) -> ExitStatus {
+    let &Ready {
+        tasks,
+        plan,
+        start,
+        members,
+        factfile,
+        tags,
+    } = ready;
+    let (mut recorder, not_kept) = match recording {
+        Recording::Kept(recorder) => (Some(recorder), None),
+        Recording::Failed(problem) => (None, Some(problem)),
+        Recording::Off => (None, None),
+    };
     let colour = stdout.colours();
     let options = exec::Options {
         jobs: args.jobs,
         grace: Duration::from_secs_f64(args.grace),
         colour,
         tasks_without_colour: no_colour,
-        keep_output: args.webhook.as_ref().map(|_| args.max_stdouterr_size),
+        keep_output: (recorder.is_some() || args.webhook.is_some())
+            .then_some(args.max_stdouterr_size),
         heartbeat: args
             .webhook
             .as_ref()
             .and(args.heartbeat_interval)
             .map(|seconds| Duration::from_secs(seconds.get())),
     };
-    let order = || in_plan_order(&plan, start, &members);
-    let mut webhook =
-        args.webhook
-            .as_ref()
-            .zip(prepared.factfile.as_ref())
-            .map(|(url, factfile)| {
-                let settings = webhook::Settings {
-                    url: url.clone(),
-                    timeout: Duration::from_secs_f64(args.webhook_timeout),
-                    drain: Duration::from_secs_f64(args.webhook_drain),
-                    grace: options.grace,
-                    live_output: options.heartbeat.is_some(),
-                };
-                let job = webhook::Job {
-                    factfile,
-                    tags: tags(&args.tags).collect(),
-                    names: tasks.iter().map(|task| task.name.clone()).collect(),
-                    order: order(),
-                };
-                webhook::Webhook::start(&settings, job)
-            });
-    let mut quiet = exec::Quiet;
-    let observer: &mut dyn exec::Observer = match &mut webhook {
-        Some(webhook) => webhook,
-        None => &mut quiet,
-    };
-    let report = match exec::execute(tasks, &plan, &members, &options, observer) {
+    let order = || in_plan_order(plan, start, members);
+    let mut webhook = args.webhook.as_ref().zip(factfile).map(|(url, factfile)| {
+        let settings = webhook::Settings {
+            url: url.clone(),
+            timeout: Duration::from_secs_f64(args.webhook_timeout),
+            drain: Duration::from_secs_f64(args.webhook_drain),
+            grace: options.grace,
+            live_output: options.heartbeat.is_some(),
+        };
+        let job = webhook::Job {
+            factfile,
+            tags: tags.iter().cloned().collect(),
+            names: tasks.iter().map(|task| task.name.clone()).collect(),
+            order: order(),
+        };
+        webhook::Webhook::start(&settings, job)
+    });
+    let mut observers = exec::Observers(Vec::new());
+    if let Some(webhook) = &mut webhook {
+        observers.0.push(webhook);
+    }
+    if let Some(recorder) = &mut recorder {
+        observers.0.push(recorder);
+    }
+    let executed = exec::execute(tasks, plan, members, &options, &mut observers);
+    let report = match executed {
         Ok(report) => report,
         Err(error) => {
             error_line(format_args!("error: cannot run the job: {error}"));
+            if let Some(recorder) = recorder {
+                recorder.finish(Outcome::Failed, ExitStatus::OtherError as i32);
+            }
             return ExitStatus::OtherError;
         }
     };
-    let status = summarise(tasks, &order, &members, &report, stdout);
+    let status = summarise(tasks, &order, members, &report, stdout);
+    let store_problem = match recorder {
+        Some(recorder) => recorder.finish(outcome(&report, members), status as i32),
+        None => not_kept,
+    };
+    if let Some(problem) = store_problem {
+        stdout.line(&format!(
+            "The run history of this run is incomplete: {problem}"
+        ));
+    }
     if let Some(webhook) = webhook {
         stdout.write(|out| webhook.finish(out, report.interrupted_by, &report.interrupts));
     }
     status
+}
+
+/// The run a resumed run resumes, and the store it is in.
+struct Resumed {
+    store: Box<dyn Backend>,
+    summary: RunSummary,
+    tasks: Vec<TaskRecord>,
+}
+
+/// Opens the store (it must open, named or not: the run to resume is in it) and finds the
+/// run `--resume` names; `wanted` is empty for the latest run of this job.
+fn resume_target(args: &RunArgs, wanted: &str, stdout: &mut Stdout) -> Result<Resumed, ExitStatus> {
+    let mut store = super::open_store(&args.store)?;
+    let wanted = Some(wanted).filter(|wanted| !wanted.is_empty());
+    let (summary, tasks) = find_resumed(&mut *store, args, wanted, stdout)?;
+    Ok(Resumed {
+        store,
+        summary,
+        tasks,
+    })
+}
+
+/// Completes the template variables with the tags, and returns the tags. A resumed run
+/// takes `--env` and `--tag` from the run it resumes unless they are given again.
+fn template_inputs(
+    args: &RunArgs,
+    resumed: Option<&Resumed>,
+    variables: &mut Variables,
+) -> Result<Vec<(String, String)>, ExitStatus> {
+    let recorded = resumed.map(|resumed| &resumed.summary.run);
+    let tags: Vec<(String, String)> = match recorded {
+        Some(run) if args.tags.is_empty() => run.tags.clone(),
+        _ => tags(&args.tags).collect(),
+    };
+    if let Some(env) = recorded
+        .filter(|_| args.env.is_none())
+        .and_then(|run| run.env.as_deref())
+    {
+        *variables = env_option::parse(env).map_err(|error| {
+            error_line(format_args!(
+                "error: the `--env` recorded for the resumed run cannot be read: {error}"
+            ));
+            ExitStatus::OtherError
+        })?;
+    }
+    variables.extend(
+        tags.iter()
+            .map(|(key, value)| (format!("tag:{key}"), value.clone())),
+    );
+    Ok(tags)
+}
+
+/// The run as the store first records it.
+fn run_record(
+    args: &RunArgs,
+    job_name: &str,
+    definitions: &[String],
+    tags: &[(String, String)],
+    resumed: Option<&Resumed>,
+) -> RunRecord {
+    let recorded = resumed.map(|resumed| &resumed.summary.run);
+    let now = std::time::SystemTime::now();
+    RunRecord {
+        id: store::new_run_id(now),
+        job: job_name.to_owned(),
+        file: store::file_key(&args.factfile),
+        job_hash: recorder::job_hash(job_name, definitions),
+        env: args
+            .env
+            .clone()
+            .or_else(|| recorded.and_then(|run| run.env.clone())),
+        tags: tags.to_vec(),
+        host: store::host_name(),
+        user: store::user_name(),
+        pid: std::process::id(),
+        process_identity: store::process_identity(std::process::id()),
+        started_at: store::millis(now),
+        ended_at: None,
+        outcome: Outcome::Running,
+        exit_code: None,
+        resumes: recorded.map(|run| run.id.clone()),
+    }
+}
+
+/// The run `--resume` names, or the latest run of this job; one that succeeded leaves
+/// nothing to do (exit 0), one still running cannot be resumed (exit 3).
+fn find_resumed(
+    store: &mut dyn Backend,
+    args: &RunArgs,
+    wanted: Option<&str>,
+    stdout: &mut Stdout,
+) -> Result<(RunSummary, Vec<TaskRecord>), ExitStatus> {
+    let lookup = if let Some(wanted) = wanted {
+        store::find_run(store, wanted)
+    } else {
+        let file = store::file_key(&args.factfile);
+        store
+            .list_runs(Some(&file), 1)
+            .and_then(|listing| match listing.rows.into_iter().next() {
+                Some(latest) => store::find_run(store, &latest.run.id),
+                None => Ok(store::Lookup::NotFound),
+            })
+    };
+    let (summary, tasks) = match lookup {
+        Ok(store::Lookup::Found(found)) => *found,
+        Ok(store::Lookup::NotFound) => {
+            let what = wanted.map_or_else(
+                || format!("no run of {} is recorded", args.factfile.display()),
+                |wanted| format!("no run `{wanted}` is recorded"),
+            );
+            error_line(format_args!(
+                "error: nothing to resume: {what} in {}",
+                store.location()
+            ));
+            return Err(ExitStatus::OtherError);
+        }
+        Ok(store::Lookup::Ambiguous(ids)) => {
+            error_line(format_args!(
+                "error: `{}` is the start of several runs ({}): give more of the id",
+                wanted.unwrap_or_default(),
+                ids.join(", ")
+            ));
+            return Err(ExitStatus::OtherError);
+        }
+        Err(error) => {
+            error_line(format_args!("error: {error}"));
+            return Err(ExitStatus::OtherError);
+        }
+    };
+    match summary.outcome() {
+        Outcome::Running => {
+            error_line(format_args!(
+                "error: run {} is still running (pid {} on {}): it cannot be resumed while it runs",
+                summary.run.id, summary.run.pid, summary.run.host
+            ));
+            Err(ExitStatus::OtherError)
+        }
+        outcome if outcome.is_success() => {
+            stdout.line(&format!(
+                "Nothing to resume: run {} {}.",
+                summary.run.id,
+                outcome.as_str()
+            ));
+            Err(ExitStatus::Success)
+        }
+        _ => Ok((summary, tasks.rows)),
+    }
+}
+
+/// Whether and where the run is recorded.
+enum Recording {
+    /// In this store.
+    Kept(Recorder),
+    /// Not at all, because the default store did not work.
+    Failed(store::StoreError),
+    /// Not at all, as asked with `--store none`.
+    Off,
+}
+
+/// Opens the store and records the start of the run. A store named with `--store` (or
+/// `FACTOTUM_STORE`) that does not work stops the run before any task starts (exit 3); the
+/// default one only warns: the job runs, unrecorded.
+fn start_recording(
+    args: &RunArgs,
+    opened: Option<Box<dyn Backend>>,
+    record: &RunRecord,
+    rows: Vec<TaskRecord>,
+) -> Result<Recording, ExitStatus> {
+    if args.store.named() == Some(store::NO_STORE) {
+        return Ok(Recording::Off);
+    }
+    let address = match Address::resolve(args.store.named()) {
+        Ok(address) => address,
+        Err(reason) if args.store.named().is_some() => {
+            error_line(format_args!("error: {reason}"));
+            return Err(ExitStatus::OtherError);
+        }
+        Err(reason) => {
+            error_line(format_args!(
+                "Warn: the run history is not kept, the job runs all the same: {reason}"
+            ));
+            return Ok(Recording::Failed(store::StoreError {
+                store: "default".to_owned(),
+                message: reason,
+            }));
+        }
+    };
+    let started = match opened {
+        Some(backend) => Ok(backend),
+        None => store::open(&address.location),
+    }
+    .and_then(|backend| {
+        let location = backend.location().to_string();
+        Recorder::begin(backend, record, rows).map(|recorder| (recorder, location))
+    });
+    match started {
+        Ok((recorder, location)) => {
+            let resumes = record
+                .resumes
+                .as_ref()
+                .map(|resumed| format!(", resuming run {resumed}"))
+                .unwrap_or_default();
+            error_line(format_args!(
+                "Run {} is recorded in {location}{resumes}",
+                record.id
+            ));
+            Ok(Recording::Kept(recorder))
+        }
+        Err(error) if address.named => {
+            error_line(format_args!("error: {error}"));
+            Err(ExitStatus::OtherError)
+        }
+        Err(error) => {
+            error_line(format_args!(
+                "Warn: the run history is not kept, the job runs all the same: {error}"
+            ));
+            Ok(Recording::Failed(error))
+        }
+    }
+}
+
+/// Each task's place in 0.7's plan order of the whole job.
+fn plan_positions(plan: &TaskGraph) -> Vec<usize> {
+    let mut place = vec![0; plan.len()];
+    for (order, task) in plan.tiers(None).into_iter().flatten().enumerate() {
+        place[task] = order;
+    }
+    place
+}
+
+/// The rows a run starts with: every task of the job, not started, but for those a resumed
+/// run does not run, which keep their state from the run they last ran in.
+fn task_rows(
+    names: &[String],
+    definitions: &[String],
+    plan: &TaskGraph,
+    resume_plan: Option<&ResumePlan>,
+) -> Vec<TaskRecord> {
+    let plan_positions = plan_positions(plan);
+    let mut rows: Vec<TaskRecord> = names
+        .iter()
+        .zip(definitions)
+        .enumerate()
+        .map(|(task, (name, definition))| {
+            TaskRecord::not_started(task, plan_positions[task], name.clone(), definition.clone())
+        })
+        .collect();
+    for carried in resume_plan
+        .map(|plan| plan.carried.as_slice())
+        .unwrap_or_default()
+    {
+        if let Some(row) = rows.get_mut(carried.position) {
+            *row = TaskRecord {
+                plan_order: plan_positions[carried.position],
+                ..carried.clone()
+            };
+        }
+    }
+    rows
+}
+
+/// How the run ended, as the store records it.
+fn outcome(report: &exec::Report, members: &[usize]) -> Outcome {
+    let any = |keep: fn(&State) -> bool| members.iter().any(|&task| keep(&report.states[task]));
+    if report.interrupted_by.is_some() {
+        Outcome::Interrupted
+    } else if any(|state| matches!(state, State::Failed(_))) {
+        Outcome::Failed
+    } else if any(|state| *state == State::FinishedEarly) {
+        Outcome::FinishedEarly
+    } else {
+        Outcome::Succeeded
+    }
 }
 
 /// The run's tasks in 0.7's plan order, for summaries and webhooks.
@@ -129,18 +501,17 @@ fn in_plan_order(plan: &TaskGraph, start: Option<usize>, members: &[usize]) -> V
     order
 }
 
-/// Everything decided before the job is read, in 0.7's order: `--env` and `--tag` (the
-/// template variables they give are returned), the webhook flags, then command-line
+/// Everything decided before the job is read, in 0.7's order: `--env` (the template
+/// variables it gives are returned), the webhook flags, then command-line
 /// constraints, so a server that is not the one meant succeeds even when the file is absent.
 fn preflight(args: &RunArgs, stdout: &mut Stdout) -> Result<Variables, ExitStatus> {
-    let mut variables = match args.env.as_deref().map(env_option::parse).transpose() {
+    let variables = match args.env.as_deref().map(env_option::parse).transpose() {
         Ok(variables) => variables.unwrap_or_default(),
         Err(error) => {
             error_line(format_args!("error: {error}"));
             return Err(ExitStatus::OtherError);
         }
     };
-    variables.extend(tags(&args.tags).map(|(key, value)| (format!("tag:{key}"), value)));
     if let Some(url) = &args.webhook {
         // 0.7's error lines for webhook flags: red, on stdout.
         if args.dry_run {

@@ -24,6 +24,19 @@ pub(crate) fn iso_timestamp(at: SystemTime) -> String {
     format!("{date}T{time}.{:03}Z", nanos / 1_000_000)
 }
 
+/// `20261128T062442768Z`: sorts as the time does, and is short enough to type a prefix of.
+pub(crate) fn compact_timestamp(at: SystemTime) -> String {
+    let (date, time, nanos) = utc(at);
+    let digits = |text: String| text.replace(['-', ':'], "");
+    format!("{}T{}{:03}Z", digits(date), digits(time), nanos / 1_000_000)
+}
+
+/// `2026-11-28 06:24:42`, as listings of runs show times (UTC, said in their headings).
+pub(crate) fn listing_timestamp(at: SystemTime) -> String {
+    let (date, time, _) = utc(at);
+    format!("{date} {time}")
+}
+
 /// An ISO-8601 duration as 0.7's webhooks wrote it: days split out, then seconds with as many
 /// fractional digits (3, 6 or 9) as the precision needs: `PT0S`, `PT7.000418798S`, `P1DT5S`.
 pub(crate) fn iso_duration(duration: Duration) -> String {
@@ -32,9 +45,9 @@ pub(crate) fn iso_duration(duration: Duration) -> String {
     let nanos = duration.subsec_nanos();
     let fraction = if nanos == 0 {
         String::new()
-    } else if nanos % 1_000_000 == 0 {
+    } else if nanos.is_multiple_of(1_000_000) {
         format!(".{:03}", nanos / 1_000_000)
-    } else if nanos % 1000 == 0 {
+    } else if nanos.is_multiple_of(1000) {
         format!(".{:06}", nanos / 1000)
     } else {
         format!(".{nanos:09}")

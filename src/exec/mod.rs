@@ -46,6 +46,12 @@ pub(crate) fn signal_name(signal: i32) -> &'static str {
     }
 }
 
+/// Why a task is skipped when the task `name` above it finished early; a resumed run that
+/// keeps that early finish gives its sub-tree the same reason.
+pub(crate) fn early_finish_reason(name: &str) -> String {
+    format!("the task '{name}' requested early termination")
+}
+
 /// A task ready to run: its rendered name and shell line, and what its exit codes mean.
 #[derive(Clone, Debug)]
 pub(crate) struct PreparedTask {
@@ -85,6 +91,8 @@ pub(crate) struct Record {
     pub duration: Option<Duration>,
     /// Its exit code; 128 + N when killed by signal N, -1 when it could not be run.
     pub return_code: Option<i32>,
+    /// The signal that killed it, when one did.
+    pub signal: Option<i32>,
     /// The tails of its stdout and stderr, when kept.
     pub output: Option<Arc<Output>>,
 }
@@ -106,10 +114,33 @@ pub(crate) struct View<'r> {
     pub records: &'r [Record],
 }
 
-/// An observer that does nothing, for runs without webhooks.
-pub(crate) struct Quiet;
+/// Several observers, each told every event in turn.
+pub(crate) struct Observers<'o>(pub Vec<&'o mut dyn Observer>);
 
-impl Observer for Quiet {}
+impl Observer for Observers<'_> {
+    fn job_started(&mut self, view: &View<'_>) {
+        self.0.iter_mut().for_each(|o| o.job_started(view));
+    }
+    fn tasks_started(&mut self, started: &[usize], first: bool, view: &View<'_>) {
+        self.0
+            .iter_mut()
+            .for_each(|o| o.tasks_started(started, first, view));
+    }
+    fn task_finished(&mut self, task: usize, skipped: &[(usize, bool)], view: &View<'_>) {
+        self.0
+            .iter_mut()
+            .for_each(|o| o.task_finished(task, skipped, view));
+    }
+    fn heartbeat(&mut self, running: &[usize], view: &View<'_>) {
+        self.0.iter_mut().for_each(|o| o.heartbeat(running, view));
+    }
+    fn stopping(&mut self, signal: i32) {
+        self.0.iter_mut().for_each(|o| o.stopping(signal));
+    }
+    fn job_finished(&mut self, view: &View<'_>) {
+        self.0.iter_mut().for_each(|o| o.job_finished(view));
+    }
+}
 
 /// Follows a run as it happens; every method has a default that does nothing.
 pub(crate) trait Observer {
@@ -123,6 +154,8 @@ pub(crate) trait Observer {
     fn task_finished(&mut self, _task: usize, _skipped: &[(usize, bool)], _view: &View<'_>) {}
     /// Every heartbeat interval while tasks run.
     fn heartbeat(&mut self, _running: &[usize], _view: &View<'_>) {}
+    /// The first stop signal arrived: the run starts nothing more and stops its tasks.
+    fn stopping(&mut self, _signal: i32) {}
     /// After the last task ended.
     fn job_finished(&mut self, _view: &View<'_>) {}
 }
@@ -464,6 +497,10 @@ impl<'a> Run<'a> {
         let spec = &self.tasks[task];
         self.records[task].duration = Some(duration);
         self.records[task].return_code = Some(exit.return_code());
+        self.records[task].signal = match exit {
+            Exit::Signal(signal) => Some(signal),
+            Exit::Code(_) | Exit::NotStarted(_) => None,
+        };
         self.happen(task, Happening::End(exit));
         let state = self.states[task].clone();
         let mut skipped = Vec::new();
@@ -491,8 +528,7 @@ impl<'a> Run<'a> {
                 skipped = self.skip_descendants(task, &format!("the task '{}' failed", spec.name));
             }
             State::FinishedEarly => {
-                let reason = format!("the task '{}' requested early termination", spec.name);
-                skipped = self.skip_descendants(task, &reason);
+                skipped = self.skip_descendants(task, &early_finish_reason(&spec.name));
             }
             State::Waiting | State::Running | State::Skipped(_) => {}
         }
@@ -528,6 +564,7 @@ impl<'a> Run<'a> {
     fn on_signal(&mut self, signal: i32) {
         if self.interrupted_by.is_none() {
             self.interrupted_by = Some(signal);
+            self.observer.stopping(signal);
             say(
                 Stream::Stdout,
                 format_args!(

@@ -153,10 +153,10 @@ fn last_chars(text: &str, count: usize) -> &str {
 pub(crate) fn pump(source: impl Read, stream: Stream, prefix: &Prefix, tail: Option<&Mutex<Tail>>) {
     let emit = |text: &str| {
         prefix.write_line(stream, text);
-        if let Some(tail) = tail {
-            if let Ok(mut tail) = tail.lock() {
-                tail.push_line(text);
-            }
+        if let Some(tail) = tail
+            && let Ok(mut tail) = tail.lock()
+        {
+            tail.push_line(text);
         }
     };
     let mut reader = BufReader::with_capacity(CHUNK, source);

@@ -11,6 +11,8 @@ use crate::webhook::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
 
 /// A job ready to run.
 pub(crate) struct PreparedRun {
+    /// The job's name, rendered.
+    pub name: String,
     /// The tasks in file order, as the executor runs them.
     pub tasks: Vec<PreparedTask>,
     /// The job as 0.7 re-encoded it for webhooks, when asked for.
@@ -48,6 +50,7 @@ pub(crate) fn prepare(job: &Job, variables: &Variables, for_webhook: bool) -> Pr
         })
         .collect();
     PreparedRun {
+        name: render(&job.name, variables),
         tasks: rendered.iter().map(RenderedTask::to_prepared).collect(),
         factfile: for_webhook.then(|| compact_factfile(job, variables, rendered)),
     }

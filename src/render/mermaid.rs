@@ -9,6 +9,10 @@ use super::drawing::Drawing;
 
 /// The flowchart, titled with the job's name: one node line per task in plan order, then one
 /// line per edge, ending with a newline.
+///
+/// Coloured by a run, a legend follows: a subgraph titled with the run's id holding one node
+/// per look drawn (ids `legend_<look>`, which no task's `t<position>` can be), then a
+/// `classDef` per look and a `class` line giving it to its tasks and its legend node.
 pub(crate) fn render(drawing: &Drawing<'_>) -> String {
     // A JSON string is a valid YAML double-quoted scalar, so any job name survives the front
     // matter; Mermaid shows the title as plain text.
@@ -22,7 +26,57 @@ pub(crate) fn render(drawing: &Drawing<'_>) -> String {
         .edges
         .iter()
         .map(|&(from, to)| format!("    t{from} --> t{to}\n"));
-    iter::once(header).chain(nodes).chain(edges).collect()
+    iter::once(header)
+        .chain(nodes)
+        .chain(edges)
+        .chain(legend(drawing))
+        .collect()
+}
+
+/// The legend and the classes that colour the tasks, when the drawing is coloured by a run
+/// and draws any task.
+fn legend(drawing: &Drawing<'_>) -> Option<String> {
+    let run = drawing.run.as_ref()?;
+    let looks = drawing.legend();
+    if looks.is_empty() {
+        return None;
+    }
+    let header = format!(
+        "    subgraph legend [\"{}\"]\n",
+        Label(&format!("run {}", run.run))
+    );
+    let entries = looks.iter().map(|look| {
+        format!(
+            "        legend_{}[\"{}\"]\n",
+            look.identifier(),
+            look.words()
+        )
+    });
+    let classes = looks.iter().map(|&look| {
+        let id = look.identifier();
+        let style = match look.fill() {
+            Some(fill) => format!("fill:{fill},stroke:#333,color:#000"),
+            None => "stroke-dasharray:5 5".to_owned(),
+        };
+        let members: Vec<String> = drawing
+            .tasks
+            .iter()
+            .filter(|&&task| drawing.look(task) == Some(look))
+            .map(|task| format!("t{task}"))
+            .chain(iter::once(format!("legend_{id}")))
+            .collect();
+        format!(
+            "    classDef {id} {style}\n    class {} {id}\n",
+            members.join(",")
+        )
+    });
+    Some(
+        iter::once(header)
+            .chain(entries)
+            .chain(iter::once("    end\n".to_owned()))
+            .chain(classes)
+            .collect(),
+    )
 }
 
 /// A name as the inside of a quoted Mermaid label, shown exactly as written.
@@ -63,7 +117,9 @@ impl fmt::Display for Label<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::Label;
+    use super::{Label, render};
+    use crate::render::drawing::Drawing;
+    use crate::render::drawing::tests::coloured_sample;
 
     fn label(name: &str) -> String {
         Label(name).to_string()
@@ -98,5 +154,61 @@ mod tests {
     #[test]
     fn an_empty_name_is_a_space() {
         assert_eq!(label(""), " ");
+    }
+
+    #[test]
+    fn a_drawing_coloured_by_a_run_has_classes_and_a_legend() {
+        assert_eq!(
+            render(&coloured_sample()),
+            "---\ntitle: \"nightly\"\n---\nflowchart TD
+    t4[\"added\"]
+    t3[\"check\"]
+    t0[\"extract\"]
+    t1[\"transform\"]
+    t2[\"load\"]
+    t0 --> t1
+    t1 --> t2
+    subgraph legend [\"run 20261202T093939123Z-4f2a9c\"]
+        legend_succeeded[\"succeeded\"]
+        legend_finished_early[\"finished early\"]
+        legend_failed[\"failed\"]
+        legend_skipped[\"skipped\"]
+        legend_not_in_the_run[\"not in the run\"]
+    end
+    classDef succeeded fill:#8fd694,stroke:#333,color:#000
+    class t0,legend_succeeded succeeded
+    classDef finished_early fill:#9fe2d8,stroke:#333,color:#000
+    class t1,legend_finished_early finished_early
+    classDef failed fill:#f07e7e,stroke:#333,color:#000
+    class t3,legend_failed failed
+    classDef skipped fill:#cfcfcf,stroke:#333,color:#000
+    class t2,legend_skipped skipped
+    classDef not_in_the_run stroke-dasharray:5 5
+    class t4,legend_not_in_the_run not_in_the_run
+"
+        );
+    }
+
+    #[test]
+    fn the_run_id_is_a_label_and_an_empty_drawing_has_no_legend() {
+        let mut odd = coloured_sample();
+        if let Some(run) = &mut odd.run {
+            run.run = "a\"b:c".to_owned();
+        }
+        assert!(
+            render(&odd).contains("    subgraph legend [\"run a#quot;b#58;c\"]\n"),
+            "{}",
+            render(&odd)
+        );
+        let empty = Drawing {
+            names: vec![],
+            tasks: vec![],
+            edges: vec![],
+            ..coloured_sample()
+        };
+        assert_eq!(
+            render(&empty),
+            "---\ntitle: \"nightly\"\n---\nflowchart TD\n"
+        );
     }
 }

@@ -16,8 +16,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The environment variable that names the store when `--store` is not given.
-pub(crate) const STORE_VARIABLE: &str = "FACTOTUM_STORE";
+/// The store URL that keeps no history: `run` records nothing, as Factotum 0.7 did.
+pub(crate) const NO_STORE: &str = "none";
 
 /// How often a running factotum tells the store it is alive.
 pub(crate) const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
@@ -115,11 +115,13 @@ impl Location {
                 );
             }
             Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if text == NO_STORE {
+            Err("`--store none` keeps no run history, so there is none to read".to_owned())
         } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             Ok(Self::Postgres(text.to_owned()))
         } else {
             Err(format!(
-                "`{}` is not a store: use `sqlite:PATH` or `postgres://USER@HOST:PORT/DATABASE`",
+                "`{}` is not a store: use `sqlite:PATH`, `postgres://USER@HOST:PORT/DATABASE` or `none`",
                 without_password(text)
             ))
         }
@@ -512,40 +514,10 @@ pub(crate) fn new_run_id(started: SystemTime) -> String {
     hasher.write_u128(since.as_nanos());
     hasher.write_u32(std::process::id());
     let suffix = hasher.finish() & 0x00ff_ffff;
-    format!("{}-{suffix:06x}", compact_utc(since))
-}
-
-/// `YYYYMMDDTHHMMSSmmmZ` for a time since the epoch.
-fn compact_utc(since: Duration) -> String {
-    let seconds = since.as_secs();
-    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days);
     format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}{:03}Z",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60,
-        since.subsec_millis()
+        "{}-{suffix:06x}",
+        crate::exec::clock::compact_timestamp(started)
     )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = era * 400 + year_of_era + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// This machine's name, as runs record it.
@@ -553,11 +525,22 @@ pub(crate) fn host_name() -> String {
     dns_lookup::get_hostname().unwrap_or_else(|_| "unknown".to_owned())
 }
 
-/// The user running factotum, as runs record it.
+/// The user running factotum, as runs record it: its name in `/etc/passwd` (cron sets no
+/// `USER`), else `USER`, else the numeric id.
 pub(crate) fn user_name() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| rustix::process::getuid().as_raw().to_string())
+    let uid = rustix::process::getuid().as_raw().to_string();
+    let from_passwd = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid).then(|| name.to_owned())
+            })
+        });
+    from_passwd
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or(uid)
 }
 
 /// This machine's boot and process `pid`'s start within it, when `/proc` tells them.
@@ -567,8 +550,8 @@ pub(crate) fn process_identity(pid: u32) -> Option<String> {
     // The command name, in parentheses, may hold spaces; field 22 (start time) counts from
     // the field after it.
     let after_name = &stat[stat.rfind(')')? + 1..];
-    let start = after_name.split_whitespace().nth(19)?;
-    Some(format!("{}/{start}", boot.trim()))
+    let started_after_boot = after_name.split_whitespace().nth(19)?;
+    Some(format!("{}/{started_after_boot}", boot.trim()))
 }
 
 /// Whether the process `pid` that had `identity` still runs on this machine.
@@ -597,7 +580,7 @@ pub(crate) fn file_key(path: &Path) -> String {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use super::{Location, Outcome, TaskState, compact_utc, new_run_id, without_password};
+    use super::{Location, Outcome, TaskState, new_run_id, without_password};
 
     #[test]
     fn run_ids_sort_by_time() {
@@ -606,10 +589,9 @@ mod tests {
         assert!(early.starts_with("20251202T093939123Z-"), "{early}");
         assert!(early < late);
         assert_eq!(early.len(), "20251202T093939123Z-".len() + 6);
-        assert_eq!(compact_utc(Duration::ZERO), "19700101T000000000Z");
-        assert_eq!(
-            compact_utc(Duration::from_secs(951_782_400)),
-            "20000229T000000000Z"
+        assert!(
+            new_run_id(UNIX_EPOCH + Duration::from_secs(951_782_400))
+                .starts_with("20000229T000000000Z-")
         );
     }
 

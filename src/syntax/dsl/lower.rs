@@ -191,17 +191,17 @@ impl<'t> Lowerer<'t> {
             self.diagnostics.push(repeated);
             return;
         }
-        if let Some(uri) = &uri {
-            if !rules::is_iglu_uri(&uri.value) {
-                let problem = Problem::SchemaUri {
-                    uri: uri.value.clone(),
-                };
-                self.diagnostics.push(
-                    Diagnostic::new(problem)
-                        .at(uri.span, "not `iglu:vendor/name/format/1-0-0`")
-                        .note("hint: leave the `schema` line out to use the default"),
-                );
-            }
+        if let Some(uri) = &uri
+            && !rules::is_iglu_uri(&uri.value)
+        {
+            let problem = Problem::SchemaUri {
+                uri: uri.value.clone(),
+            };
+            self.diagnostics.push(
+                Diagnostic::new(problem)
+                    .at(uri.span, "not `iglu:vendor/name/format/1-0-0`")
+                    .note("hint: leave the `schema` line out to use the default"),
+            );
         }
         self.schema = Some((keyword, uri));
     }
@@ -219,10 +219,10 @@ impl<'t> Lowerer<'t> {
         self.constraint_count += 1;
         for &token in tokens {
             let span = self.token(token, anchor);
-            if token.rule == Rule::constraint_text {
-                if let Some(text) = self.plain(span) {
-                    self.constraints.push(text);
-                }
+            if token.rule == Rule::constraint_text
+                && let Some(text) = self.plain(span)
+            {
+                self.constraints.push(text);
             }
         }
     }

@@ -84,12 +84,12 @@ fn last_value_start(text: &str, before: usize) -> Option<(usize, String)> {
         if !strings.outside(byte) {
             continue;
         }
-        if let Some(after) = pending {
-            if !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
-                pending = None;
-                last = Some((offset, after));
-                open_at_last.clone_from(&open);
-            }
+        if let Some(after) = pending
+            && !matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+        {
+            pending = None;
+            last = Some((offset, after));
+            open_at_last.clone_from(&open);
         }
         match byte {
             b'[' => {

@@ -66,10 +66,10 @@ pub(super) fn diagnostic(error: &Error<Rule>, text: &str) -> Diagnostic {
 pub(super) fn explain(failure: &Failure, text: &str) -> Diagnostic {
     let location = failure.location;
     // A string token that fails leaves pest at its opening quote; the decoder says why.
-    if text[location..].starts_with('"') {
-        if let Some(diagnostic) = string_diagnostic(text, location) {
-            return diagnostic;
-        }
+    if text[location..].starts_with('"')
+        && let Some(diagnostic) = string_diagnostic(text, location)
+    {
+        return diagnostic;
     }
     let position = failure.position();
     let found = text[position..].chars().next();
@@ -96,11 +96,12 @@ pub(super) fn explain(failure: &Failure, text: &str) -> Diagnostic {
         diagnostic = diagnostic.note("hint: JSON numbers cannot have leading zeros");
     } else if found == Some('\'') {
         diagnostic = diagnostic.note("hint: JSON strings use double quotes");
-    } else if let Some(c) = found.filter(|c| c.is_control()) {
-        if before.rfind('"').is_some() && c != '\u{7f}' {
-            diagnostic = diagnostic
-                .note("hint: inside a string, write control characters as escapes such as `\\n`");
-        }
+    } else if let Some(c) = found.filter(|c| c.is_control())
+        && before.rfind('"').is_some()
+        && c != '\u{7f}'
+    {
+        diagnostic = diagnostic
+            .note("hint: inside a string, write control characters as escapes such as `\\n`");
     }
     diagnostic
 }
