@@ -14,6 +14,7 @@ mod resume;
 mod run;
 mod samples;
 mod snapshots;
+mod store_postgres;
 mod templates;
 mod test;
 mod webhooks;

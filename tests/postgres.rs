@@ -222,22 +222,3 @@ rm -rf "$dir""#;
         .spawn()
         .expect("the test cluster's watchdog starts");
 }
-
-#[test]
-fn fresh_stores_are_new_empty_databases() {
-    let first = fresh_store();
-    let second = fresh_store();
-    assert_ne!(first, second);
-    for url in [first, second] {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls)
-            .unwrap_or_else(|error| panic!("{url} accepts connections: {error:?}"));
-        let tables: i64 = client
-            .query_one(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
-                &[],
-            )
-            .and_then(|row| row.try_get(0))
-            .expect("the tables are counted");
-        assert_eq!(tables, 0, "{url} is empty");
-    }
-}

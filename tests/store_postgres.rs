@@ -1,0 +1,188 @@
+//! The run-history checks of `history.rs` against PostgreSQL stores (each a new database of
+//! the throw-away cluster of `postgres.rs`), and what only a PostgreSQL store meets: a server
+//! that does not answer, a URL that asks for TLS, tables another factotum made or damaged.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::history::{
+    a_killed_run_is_lost, a_run_stopped_by_sigterm_is_interrupted,
+    an_unreachable_named_store_stops_the_run_before_any_task, dsl_job, factotum,
+    outcomes_and_task_states_are_recorded, show, two_runs_at_once_share_a_store,
+};
+use crate::postgres::fresh_store;
+use crate::test::Run;
+
+/// A job whose one task leaves a file `ran` behind.
+const MARKER: &str = "job \"marker\"\n\ntask \"mark\" {\n  run \"touch\" with \"ran\"\n}\n";
+
+/// Runs the marker job in `dir` with `store` named.
+fn run_marker(dir: &Path, store: &str) -> Run {
+    let path = dsl_job(dir, "marker.factotum", MARKER);
+    factotum(dir, store, &["run", path.to_str().unwrap()])
+}
+
+/// A connection to the store's database, as the tests' own client.
+fn connect(store: &str) -> postgres::Client {
+    postgres::Client::connect(store, postgres::NoTls)
+        .unwrap_or_else(|error| panic!("{store} accepts connections: {error:?}"))
+}
+
+/// Whether the store's database has a table `name`.
+fn has_table(store: &str, name: &str) -> bool {
+    connect(store)
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
+        .and_then(|row| row.try_get(0))
+        .expect("to_regclass answers")
+}
+
+#[test]
+fn outcomes_and_task_states_are_recorded_in_postgres() {
+    outcomes_and_task_states_are_recorded(&fresh_store());
+}
+
+#[test]
+fn a_run_stopped_by_sigterm_is_interrupted_in_postgres() {
+    a_run_stopped_by_sigterm_is_interrupted(&fresh_store());
+}
+
+#[test]
+fn a_killed_run_is_lost_in_postgres() {
+    a_killed_run_is_lost(&fresh_store());
+}
+
+/// Both runs also open the empty database at once: the tables are made once.
+#[test]
+fn two_runs_at_once_share_a_postgres_store() {
+    two_runs_at_once_share_a_store(&fresh_store());
+}
+
+#[test]
+fn an_unreachable_postgres_store_stops_the_run_before_any_task() {
+    // A port nothing listens on: bound a moment ago, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let store = format!("postgres://factotum:secret@127.0.0.1:{port}/runs");
+    an_unreachable_named_store_stops_the_run_before_any_task(&store);
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_marker(dir.path(), &store);
+    assert!(
+        run.stderr.contains(&format!(
+            "error: store `postgres://factotum:***@127.0.0.1:{port}/runs`: error connecting to server"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_postgres_store_from_a_newer_factotum_is_refused_and_kept() {
+    let store = fresh_store();
+    connect(&store)
+        .batch_execute(
+            "CREATE TABLE factotum_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO factotum_meta (key, value) VALUES ('schema_version', '999');",
+        )
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_marker(dir.path(), &store);
+    assert_eq!(run.status, 3, "{}", run.transcript());
+    assert!(!dir.path().join("ran").exists());
+    assert!(
+        run.stderr.contains(
+            "the store was written by a newer factotum (store schema 999; this factotum reads up to 1): upgrade factotum"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let listed = factotum(dir.path(), &store, &["history"]);
+    assert_eq!(listed.status, 3, "{}", listed.transcript());
+    assert!(!has_table(&store, "factotum_runs"));
+}
+
+#[test]
+fn a_url_asking_for_tls_is_refused_in_words() {
+    let store = fresh_store();
+    for mode in ["require", "verify-ca", "verify-full"] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = run_marker(dir.path(), &format!("{store}?sslmode={mode}"));
+        assert_eq!(run.status, 3, "{}", run.transcript());
+        assert!(!dir.path().join("ran").exists());
+        assert!(
+            run.stderr.contains(&format!(
+                "the URL asks for TLS (sslmode={mode}), which factotum's PostgreSQL store does not support yet"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
+    // Without TLS the same database is fine.
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_marker(dir.path(), &format!("{store}?sslmode=disable"));
+    assert_eq!(run.status, 0, "{}", run.transcript());
+}
+
+#[test]
+fn damaged_rows_in_postgres_are_left_out_and_counted() {
+    let store = fresh_store();
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        assert_eq!(run_marker(dir.path(), &store).status, 0);
+    }
+    // A run whose outcome and tags cannot be read, and a task of the other whose exit code
+    // does not fit the 32 bits exit codes have.
+    connect(&store)
+        .batch_execute(
+            "UPDATE factotum_runs SET outcome = 'exploded', tags = 'not json'
+                 WHERE id = (SELECT min(id) FROM factotum_runs);
+             UPDATE factotum_tasks SET exit_code = 1099511627776
+                 WHERE run_id = (SELECT max(id) FROM factotum_runs);",
+        )
+        .unwrap();
+    let listed = factotum(dir.path(), &store, &["history", "--format", "json"]);
+    assert_eq!(listed.status, 0, "{}", listed.transcript());
+    let runs: Vec<Value> = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert!(
+        listed
+            .stderr
+            .contains("1 runs in the store could not be read"),
+        "{}",
+        listed.stderr
+    );
+    let shown = factotum(dir.path(), &store, &["show", "last", "--format", "json"]);
+    assert_eq!(shown.status, 0, "{}", shown.transcript());
+    assert!(
+        shown
+            .stderr
+            .contains("1 task rows of this run in the store could not be read"),
+        "{}",
+        shown.stderr
+    );
+}
+
+#[test]
+fn run_ids_are_found_by_prefix_without_wildcards_in_postgres() {
+    let store = fresh_store();
+    let dir = tempfile::tempdir().unwrap();
+    let id = run_marker(dir.path(), &store)
+        .recorded_as
+        .expect("run prints its id");
+    assert_eq!(show(dir.path(), &store, &id[..10])["id"], id.as_str());
+    // Each would match the run as a LIKE pattern.
+    for pattern in ["%", &format!("{}_", &id[..9]), &format!("_{}", &id[1..10])] {
+        let shown = factotum(dir.path(), &store, &["show", pattern]);
+        assert_eq!(shown.status, 3, "{pattern}: {}", shown.transcript());
+        assert!(
+            shown
+                .stderr
+                .contains(&format!("no run `{pattern}` is recorded")),
+            "{pattern}: {}",
+            shown.stderr
+        );
+    }
+}
