@@ -1,6 +1,7 @@
-//! The run-history checks of `history.rs` against PostgreSQL stores (each a new database of
-//! the throw-away cluster of `postgres.rs`), and what only a PostgreSQL store meets: a server
-//! that does not answer, a URL that asks for TLS, tables another factotum made or damaged.
+//! The run-history and resume checks of `history.rs` and `resume.rs` against PostgreSQL
+//! stores (each a new database of the throw-away cluster of `postgres.rs`), and what only a
+//! PostgreSQL store meets: a server that does not answer, a URL that asks for TLS, tables
+//! another factotum made or damaged.
 
 use std::path::Path;
 
@@ -12,6 +13,11 @@ use crate::history::{
     outcomes_and_task_states_are_recorded, show, two_runs_at_once_share_a_store,
 };
 use crate::postgres::fresh_store;
+use crate::resume::{
+    resume_after_sigkill_reruns_the_task_that_was_running,
+    resume_after_the_job_changed_reruns_what_changed_and_below,
+    resume_reruns_only_the_failed_branches,
+};
 use crate::test::Run;
 
 /// A job whose one task leaves a file `ran` behind.
@@ -56,6 +62,21 @@ fn a_killed_run_is_lost_in_postgres() {
 #[test]
 fn two_runs_at_once_share_a_postgres_store() {
     two_runs_at_once_share_a_store(&fresh_store());
+}
+
+#[test]
+fn resume_reruns_only_the_failed_branches_in_postgres() {
+    resume_reruns_only_the_failed_branches(&fresh_store());
+}
+
+#[test]
+fn resume_after_sigkill_reruns_the_task_that_was_running_in_postgres() {
+    resume_after_sigkill_reruns_the_task_that_was_running(&fresh_store());
+}
+
+#[test]
+fn resume_after_the_job_changed_reruns_what_changed_and_below_in_postgres() {
+    resume_after_the_job_changed_reruns_what_changed_and_below(&fresh_store());
 }
 
 #[test]
