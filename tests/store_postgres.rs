@@ -86,17 +86,27 @@ fn an_unreachable_postgres_store_stops_the_run_before_any_task() {
         .and_then(|listener| listener.local_addr())
         .unwrap()
         .port();
-    let store = format!("postgres://factotum:secret@127.0.0.1:{port}/runs");
-    an_unreachable_named_store_stops_the_run_before_any_task(&store);
-    let dir = tempfile::tempdir().unwrap();
-    let run = run_marker(dir.path(), &store);
-    assert!(
-        run.stderr.contains(&format!(
-            "error: store `postgres://factotum:***@127.0.0.1:{port}/runs`: error connecting to server"
-        )),
-        "{}",
-        run.stderr
-    );
+    for (store, shown) in [
+        (
+            format!("postgres://factotum:secret@127.0.0.1:{port}/runs"),
+            format!("postgres://factotum:***@127.0.0.1:{port}/runs"),
+        ),
+        (
+            format!("postgres://factotum@127.0.0.1:{port}/runs?password=secret"),
+            format!("postgres://factotum@127.0.0.1:{port}/runs?password=***"),
+        ),
+    ] {
+        an_unreachable_named_store_stops_the_run_before_any_task(&store);
+        let dir = tempfile::tempdir().unwrap();
+        let run = run_marker(dir.path(), &store);
+        assert!(
+            run.stderr.contains(&format!(
+                "error: store `{shown}`: error connecting to server"
+            )),
+            "{}",
+            run.stderr
+        );
+    }
 }
 
 #[test]

@@ -74,14 +74,32 @@ fn without_password(url: &str) -> String {
         return url.to_owned();
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let (authority, rest) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
         Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => url.to_owned(),
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    // A password may also come as a parameter of the query.
+    let rest = match rest.split_once('?') {
+        Some((path, query)) => {
+            let parameters: Vec<&str> = query
+                .split('&')
+                .map(|parameter| {
+                    if parameter.starts_with("password=") {
+                        "password=***"
+                    } else {
+                        parameter
+                    }
+                })
+                .collect();
+            format!("{path}?{}", parameters.join("&"))
+        }
+        None => rest.to_owned(),
+    };
+    format!("{scheme}://{authority}{rest}")
 }
 
 impl Address {
@@ -610,6 +628,10 @@ mod tests {
             "postgres://u:***@h:5432/d?x=@"
         );
         assert_eq!(without_password("postgres://h/d"), "postgres://h/d");
+        assert_eq!(
+            without_password("postgres://u@h/d?sslmode=disable&password=secret&x=1"),
+            "postgres://u@h/d?sslmode=disable&password=***&x=1"
+        );
     }
 
     #[test]
