@@ -3,14 +3,16 @@
 //! PostgreSQL store meets: a server that does not answer, a URL that asks for TLS, tables
 //! another factotum made or damaged.
 
+use std::net::TcpListener;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::history::{
     a_killed_run_is_lost, a_run_stopped_by_sigterm_is_interrupted,
     an_unreachable_named_store_stops_the_run_before_any_task, dsl_job, factotum,
-    outcomes_and_task_states_are_recorded, show, two_runs_at_once_share_a_store,
+    outcomes_and_task_states_are_recorded, show, start_run, two_runs_at_once_share_a_store,
 };
 use crate::postgres::fresh_store;
 use crate::resume::{
@@ -82,7 +84,7 @@ fn resume_after_the_job_changed_reruns_what_changed_and_below_in_postgres() {
 #[test]
 fn an_unreachable_postgres_store_stops_the_run_before_any_task() {
     // A port nothing listens on: bound a moment ago, then closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+    let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .unwrap()
         .port();
@@ -107,6 +109,36 @@ fn an_unreachable_postgres_store_stops_the_run_before_any_task() {
             run.stderr
         );
     }
+}
+
+/// A server that takes the connection and then says nothing (a listening socket nobody
+/// accepts from: the system completes the connection) stops the run within the connect
+/// timeout, not only a server that refuses it.
+#[test]
+fn a_server_that_never_answers_stops_the_run_within_the_connect_timeout() {
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dsl_job(dir.path(), "marker.factotum", MARKER);
+    let store = format!("postgres://factotum@127.0.0.1:{port}/runs?connect_timeout=1");
+    let mut child = start_run(dir.path(), &store, &path);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            child.kill().unwrap();
+            panic!("factotum waited for a silent store for two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(!dir.path().join("ran").exists());
+    assert!(
+        stderr.contains("the server did not complete the connection within 1 s"),
+        "{stderr}"
+    );
+    drop(silent);
 }
 
 #[test]
