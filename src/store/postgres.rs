@@ -50,8 +50,8 @@ struct Postgres {
 impl Postgres {
     fn open(url: &str) -> Result<Self, StoreError> {
         let location = Location::Postgres(url.to_owned());
-        let opened = config(url).and_then(|config| {
-            let mut client = connect(config)?;
+        let opened = config(url).and_then(|(config, limit)| {
+            let mut client = connect(config, limit)?;
             migrate(&mut client)?;
             let upsert_task = client.prepare(&DIALECT.upsert_task())?;
             Ok((client, upsert_task))
@@ -107,29 +107,50 @@ impl fmt::Display for OpenError {
     }
 }
 
-/// The connection settings `url` gives, with a connect timeout when it sets none.
-fn config(url: &str) -> Result<Config, OpenError> {
-    if let Some(mode) = tls_mode(url) {
+/// The connection settings `url` gives, and how long connecting may take (`None`: as long as
+/// it takes, when the URL says `connect_timeout=0`, as libpq reads it).
+fn config(url: &str) -> Result<(Config, Option<Duration>), OpenError> {
+    if let Some(mode) = query_parameter(url, "sslmode")
+        .filter(|mode| matches!(*mode, "require" | "verify-ca" | "verify-full"))
+    {
         return Err(OpenError::Other(format!(
             "the URL asks for TLS (sslmode={mode}), which factotum's PostgreSQL store does not support yet: \
              connect without TLS (sslmode=disable), through a Unix socket or a tunnel"
         )));
     }
     let mut config: Config = url.parse()?;
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
-    }
-    Ok(config)
+    // The client keeps no timeout for `connect_timeout=0`, nor when none is given.
+    let limit = match config.get_connect_timeout() {
+        Some(timeout) => Some(*timeout),
+        None if query_parameter(url, "connect_timeout").is_some() => None,
+        None => {
+            config.connect_timeout(CONNECT_TIMEOUT);
+            Some(CONNECT_TIMEOUT)
+        }
+    };
+    Ok((config, limit))
 }
 
-/// Connects within the connect timeout, all of it: the client bounds only the TCP
-/// connection, and a server that accepts one and then says nothing would hang the command.
-/// On time out the connecting thread is left behind, blocked until the process ends.
-fn connect(config: Config) -> Result<Client, OpenError> {
-    let limit = config
-        .get_connect_timeout()
-        .copied()
-        .unwrap_or(CONNECT_TIMEOUT);
+/// The value of the parameter `key` in the URL's query, the last one when it is given twice
+/// (as the client reads it). Read from the text because the client does not know every value
+/// libpq does (`sslmode=verify-full`), and forgets some it does (`connect_timeout=0`).
+fn query_parameter<'url>(url: &'url str, key: &str) -> Option<&'url str> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split('&')
+        .rev()
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == key)
+        .map(|(_, value)| value)
+}
+
+/// Connects within `limit`, all of it: the client bounds only the TCP connection, and a
+/// server that accepts one and then says nothing would hang the command. On time out the
+/// connecting thread is left behind, blocked until the process ends.
+fn connect(config: Config, limit: Option<Duration>) -> Result<Client, OpenError> {
+    let Some(limit) = limit else {
+        return Ok(config.connect(NoTls)?);
+    };
     let (sender, receiver) = mpsc::channel();
     std::thread::Builder::new()
         .name("postgres-connect".to_owned())
@@ -142,19 +163,6 @@ fn connect(config: Config) -> Result<Client, OpenError> {
             limit.as_secs_f64()
         ))),
     }
-}
-
-/// The `sslmode` the URL's query asks for, when it is one that needs TLS. Looked for here
-/// rather than in the parsed settings: the client does not know the `verify-*` modes, and
-/// would only call them invalid.
-fn tls_mode(url: &str) -> Option<&str> {
-    let (_, query) = url.split_once('?')?;
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(key, _)| *key == "sslmode")
-        .map(|(_, value)| value)
-        .find(|value| matches!(*value, "require" | "verify-ca" | "verify-full"))
 }
 
 /// Brings the tables to [`super::SCHEMA_VERSION`], or refuses a store a newer factotum made.
