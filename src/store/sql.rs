@@ -1,6 +1,7 @@
-//! What the SQL backends share: the tables, the columns they read, how the task counts are
-//! counted and how a row becomes a record. Each backend keeps only what its SQL dialect and
-//! driver make different (placeholders, the clock, upserts, locking).
+//! What the SQL backends share: the tables and their migration steps, every statement (built
+//! for either dialect), how the task counts are counted and how a row becomes a record. Each
+//! backend keeps only what its driver and server make different: connecting, locking,
+//! transactions, binding parameters and reading a cell.
 
 use std::time::Duration;
 
