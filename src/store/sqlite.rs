@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension as _, Row, TransactionBehavior, params};
 
+use super::claims::{self, Ask, ClaimRow, ClaimState, Decision, Holder, Kind, Release};
 use super::{
     Backend, Listing, Location, Millis, Outcome, RunRecord, RunSummary, SCHEMA_VERSION, StoreError,
     TaskCounts, TaskRecord, TaskState,
@@ -16,8 +17,12 @@ use super::{
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The tables, as created in an empty store (schema version 1).
-const CREATE_TABLES: &str = "
+/// Each step brings the tables from the version before it to its own: step `i` makes
+/// version `i + 1`. A store records the version it is at; opening it runs the steps after.
+const MIGRATIONS: [&str; SCHEMA_VERSION] = [RUNS_AND_TASKS, CLAIMS];
+
+/// Version 1: the run history.
+const RUNS_AND_TASKS: &str = "
 CREATE TABLE factotum_runs (
     id TEXT PRIMARY KEY,
     job TEXT NOT NULL,
@@ -53,6 +58,23 @@ CREATE TABLE factotum_tasks (
     stderr_tail TEXT,
     carried_from TEXT,
     PRIMARY KEY (run_id, position)
+);
+";
+
+/// Version 2: locks and run-once claims.
+const CLAIMS: &str = "
+CREATE TABLE factotum_claims (
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    process_identity TEXT,
+    since INTEGER NOT NULL,
+    renewed_at INTEGER NOT NULL,
+    lease_ms INTEGER NOT NULL,
+    PRIMARY KEY (name, kind)
 );
 ";
 
@@ -150,18 +172,23 @@ impl Sqlite {
         } else {
             None
         };
-        match version {
+        let current = match version {
             None => {
                 transaction.execute_batch(
                     "CREATE TABLE IF NOT EXISTS factotum_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
                 )?;
-                transaction.execute_batch(CREATE_TABLES)?;
-                transaction.execute(
-                    "INSERT INTO factotum_meta (key, value) VALUES ('schema_version', ?1)",
-                    [SCHEMA_VERSION.to_string()],
-                )?;
+                0
             }
             Some(text) => check_version(&text)?,
+        };
+        for step in MIGRATIONS.iter().skip(current) {
+            transaction.execute_batch(step)?;
+        }
+        if current < MIGRATIONS.len() {
+            transaction.execute(
+                "INSERT OR REPLACE INTO factotum_meta (key, value) VALUES ('schema_version', ?1)",
+                [MIGRATIONS.len().to_string()],
+            )?;
         }
         transaction.commit()?;
         Ok(())
@@ -205,10 +232,10 @@ impl Sqlite {
     }
 }
 
-/// Refuses tables a newer factotum made; there is nothing to migrate yet from older ones.
-fn check_version(text: &str) -> Result<(), PrepareError> {
-    match text.parse::<i64>() {
-        Ok(version) if version <= SCHEMA_VERSION => Ok(()),
+/// The schema version `text` says, refusing tables a newer factotum made.
+fn check_version(text: &str) -> Result<usize, PrepareError> {
+    match text.parse::<usize>() {
+        Ok(version) if version <= MIGRATIONS.len() => Ok(version),
         Ok(version) => Err(PrepareError::Other(format!(
             "the store was written by a newer factotum (store schema {version}; this factotum reads up to {SCHEMA_VERSION}): upgrade factotum"
         ))),
@@ -489,4 +516,148 @@ impl Backend for Sqlite {
     fn connect_again(&self) -> Result<Box<dyn Backend>, StoreError> {
         Ok(Box::new(Self::open(&self.path)?))
     }
+
+    fn claim(&mut self, ask: &Ask) -> Result<Decision, StoreError> {
+        let mut decision = None;
+        self.write(|transaction| {
+            let found = transaction
+                .query_row(
+                    &format!(
+                        "SELECT {} FROM factotum_claims WHERE name = ?1 AND kind = ?2",
+                        claim_columns()
+                    ),
+                    params![ask.name, ask.kind.as_str()],
+                    |row| Ok(read_claim(row)),
+                )
+                .optional()?
+                .flatten();
+            let decided = claims::decide(ask, found.as_ref());
+            if decided.takes() {
+                let holder = &ask.holder;
+                transaction.execute(
+                    &format!(
+                        "INSERT OR REPLACE INTO factotum_claims (name, kind, state, run_id, host, pid, \
+                         process_identity, since, renewed_at, lease_ms) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, {NOW}, {NOW}, ?8)"
+                    ),
+                    params![
+                        ask.name,
+                        ask.kind.as_str(),
+                        ClaimState::Held.as_str(),
+                        holder.run,
+                        holder.host,
+                        holder.pid,
+                        holder.process_identity,
+                        millis_of(ask.lease),
+                    ],
+                )?;
+            }
+            decision = Some(decided);
+            Ok(())
+        })?;
+        decision.ok_or_else(|| StoreError::new(&self.location, "the claim was not decided"))
+    }
+
+    fn renew_claim(&mut self, name: &str, kind: Kind, run: &str) -> Result<bool, StoreError> {
+        let mut renewed = false;
+        self.write(|transaction| {
+            renewed = transaction.execute(
+                &format!(
+                    "UPDATE factotum_claims SET renewed_at = {NOW} \
+                     WHERE name = ?1 AND kind = ?2 AND run_id = ?3 AND state = ?4"
+                ),
+                params![name, kind.as_str(), run, ClaimState::Held.as_str()],
+            )? == 1;
+            Ok(())
+        })?;
+        Ok(renewed)
+    }
+
+    fn release_claim(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        run: &str,
+        release: Release,
+    ) -> Result<(), StoreError> {
+        self.write(|transaction| {
+            match release {
+                Release::Free => transaction.execute(
+                    "DELETE FROM factotum_claims WHERE name = ?1 AND kind = ?2 AND run_id = ?3",
+                    params![name, kind.as_str(), run],
+                )?,
+                Release::Keep(state) => transaction.execute(
+                    "UPDATE factotum_claims SET state = ?4 WHERE name = ?1 AND kind = ?2 AND run_id = ?3",
+                    params![name, kind.as_str(), run, state.as_str()],
+                )?,
+            };
+            Ok(())
+        })
+    }
+
+    fn list_claims(&mut self) -> Result<Listing<ClaimRow>, StoreError> {
+        let result = self
+            .connection
+            .prepare(&format!(
+                "SELECT {} FROM factotum_claims ORDER BY name, kind",
+                claim_columns()
+            ))
+            .and_then(|mut statement| {
+                let mut rows = statement.query([])?;
+                collect(&mut rows, read_claim)
+            });
+        result.map_err(|error| self.error(&error))
+    }
+
+    fn remove_claims(&mut self, name: &str) -> Result<Vec<ClaimRow>, StoreError> {
+        let mut removed = Vec::new();
+        self.write(|transaction| {
+            let mut statement = transaction.prepare(&format!(
+                "SELECT {} FROM factotum_claims WHERE name = ?1 ORDER BY kind",
+                claim_columns()
+            ))?;
+            let mut rows = statement.query([name])?;
+            while let Some(row) = rows.next()? {
+                removed.extend(read_claim(row));
+            }
+            transaction.execute("DELETE FROM factotum_claims WHERE name = ?1", [name])?;
+            Ok(())
+        })?;
+        Ok(removed)
+    }
+}
+
+/// A claim's columns, then how long ago it was renewed by the store's clock.
+fn claim_columns() -> String {
+    format!(
+        "name, kind, state, run_id, host, pid, process_identity, since, lease_ms, {NOW} - renewed_at"
+    )
+}
+
+/// A claim row, or `None` when a value in it cannot be read.
+fn read_claim(row: &Row<'_>) -> Option<ClaimRow> {
+    let duration = |index: usize| {
+        row.get::<_, i64>(index)
+            .ok()
+            .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
+    };
+    Some(ClaimRow {
+        name: row.get(0).ok()?,
+        kind: Kind::parse(&row.get::<_, String>(1).ok()?)?,
+        state: ClaimState::parse(&row.get::<_, String>(2).ok()?)?,
+        holder: Holder {
+            run: row.get(3).ok()?,
+            host: row.get(4).ok()?,
+            pid: u32::try_from(row.get::<_, i64>(5).ok()?).ok()?,
+            process_identity: row.get(6).ok()?,
+        },
+        since: row.get(7).ok()?,
+        lease: duration(8)?,
+        renewed: duration(9)?,
+    })
+}
+
+/// A lease in whole milliseconds, as stored.
+fn millis_of(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
