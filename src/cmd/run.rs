@@ -108,6 +108,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         resumed.as_ref(),
     );
     let rows = task_rows(&names, &definitions, &plan, resume_plan.as_ref());
+    let record_resumes = record.resumes.clone();
     let inbox = exec::Inbox::new();
     // The leases are kept from before the run is recorded, on a connection of their own.
     let keeper = match keep_claims(args, &asks, &mut store, &inbox) {
@@ -133,6 +134,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         members: &members,
         factfile: prepared.factfile.as_ref(),
         tags: &tags,
+        resumes: record_resumes.as_deref(),
     };
     execute(args, no_colour, &ready, (recording, keeper, inbox), stdout)
 }
@@ -145,6 +147,8 @@ struct Ready<'r> {
     members: &'r [usize],
     factfile: Option<&'r webhook::CompactFactfile>,
     tags: &'r [(String, String)],
+    /// The run this one resumes, if it does.
+    resumes: Option<&'r str>,
 }
 
 /// Runs the job with its observers (webhook, run history), then prints the summary.
@@ -162,6 +166,7 @@ fn execute(
         members,
         factfile,
         tags,
+        resumes,
     } = ready;
     let (mut recorder, not_kept) = match recording {
         Recording::Kept(recorder) => (Some(recorder), None),
@@ -193,7 +198,12 @@ fn execute(
         };
         let job = webhook::Job {
             factfile,
-            tags: tags.iter().cloned().collect(),
+            // A resumed run's events say which run it resumes, where 0.7's schema has room.
+            tags: tags
+                .iter()
+                .cloned()
+                .chain(resumes.map(|run| ("resumes".to_owned(), run.to_owned())))
+                .collect(),
             names: tasks.iter().map(|task| task.name.clone()).collect(),
             order: order(),
         };
