@@ -94,6 +94,8 @@ impl Sqlite {
     pub(super) fn open(path: &Path) -> Result<Self, StoreError> {
         let location = Location::Sqlite(path.to_owned());
         let fail = |error: &dyn std::fmt::Display| StoreError::new(&location, error);
+        // A store that outgrows `ulimit -f` is a failed write, never a killed run.
+        crate::atomic_write::report_file_size_limit_as_error();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::DirBuilder::new()
                 .recursive(true)
