@@ -701,3 +701,34 @@ fn a_store_that_fills_up_mid_run_loses_history_not_work() {
             .any(|run| run["job"] == "marker" && run["outcome"] == "succeeded")
     );
 }
+
+#[test]
+fn a_run_on_another_host_is_lost_once_its_heartbeat_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    let path = dsl_job(
+        dir.path(),
+        "marker.factotum",
+        "job \"marker\"\n\ntask \"mark\" {\n  run \"true\"\n}\n",
+    );
+    assert_eq!(
+        factotum(dir.path(), &store, &["run", path.to_str().unwrap()]).status,
+        0
+    );
+    // Make the run look like one still going on another server, heard of `age_ms` ago.
+    let pretend = |age_ms: i64| {
+        let connection = rusqlite::Connection::open(dir.path().join("store.db")).unwrap();
+        connection
+            .execute(
+                "UPDATE factotum_runs SET outcome = 'running', ended_at = NULL, \
+                 host = 'another-host.invalid', \
+                 heartbeat_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - ?1",
+                [age_ms],
+            )
+            .unwrap();
+    };
+    pretend(1_000);
+    assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "running");
+    pretend(120_000);
+    assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "lost");
+}

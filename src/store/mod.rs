@@ -395,16 +395,18 @@ pub(crate) struct RunSummary {
 
 impl RunSummary {
     /// The outcome, judging a run that says it is running: lost when its process is gone
-    /// (this host, and no live process of that pid and start time) or when it has not been
-    /// heard of for [`LOST_AFTER`].
+    /// (on this host: no live process of that pid and start time since this boot) or, on
+    /// another host, when it has not been heard of for [`LOST_AFTER`].
     pub(crate) fn outcome(&self) -> Outcome {
         if self.run.outcome != Outcome::Running {
             return self.run.outcome;
         }
-        let silent = self.heartbeat_age.is_some_and(|age| age > LOST_AFTER);
-        let gone_here = self.run.host == host_name()
-            && !process_is_alive(self.run.pid, self.run.process_identity.as_deref());
-        if silent || gone_here {
+        let lost = if self.run.host == host_name() {
+            !process_is_alive(self.run.pid, self.run.process_identity.as_deref())
+        } else {
+            self.heartbeat_age.is_some_and(|age| age > LOST_AFTER)
+        };
+        if lost {
             Outcome::Lost
         } else {
             Outcome::Running
