@@ -98,10 +98,10 @@ pub(crate) fn write(path: &Path, bytes: &[u8], existing: Existing) -> Result<(),
 }
 
 /// A file-size limit (`ulimit -f`) kills a process writing past it with SIGXFSZ, which would
-/// leave the temporary file behind and say nothing. With a handler installed, the write fails
+/// leave the temporary file (or a half-written store) behind and say nothing. With a handler installed, the write fails
 /// with "File too large" instead and the usual error path runs. Handlers (unlike ignored
 /// signals) are reset when `run` starts a task, so tasks keep the default.
-fn report_file_size_limit_as_error() {
+pub(crate) fn report_file_size_limit_as_error() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
         // The flag it raises is not needed: the failing write says it all. Without the

@@ -43,6 +43,10 @@ pub(crate) enum Command {
     History(HistoryArgs),
     /// Show one recorded run task by task.
     Show(ShowArgs),
+    /// List the locks and run-once keys held in the store.
+    Locks(LocksArgs),
+    /// Release a lock, or forget a run-once key, whatever holds it.
+    Unlock(UnlockArgs),
     /// Print a completion script for a shell.
     Completions(CompletionsArgs),
 }
@@ -147,8 +151,39 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "RUN", conflicts_with = "start", num_args = 0..=1, default_missing_value = "")]
     pub resume: Option<String>,
 
+    /// Take this lock in the store before any task starts; it is released when the run
+    /// succeeds, and left held when it fails until `factotum unlock NAME`. Repeatable.
+    #[arg(long = "lock", value_name = "NAME")]
+    pub locks: Vec<String>,
+
+    /// Like --lock, but released at the end whatever happened, and when its holder is lost.
+    #[arg(long = "soft-lock", value_name = "NAME")]
+    pub soft_locks: Vec<String>,
+
+    /// Run at most once to success per KEY (templated, e.g. `nightly-{{ day }}`) across every
+    /// server sharing the store; elsewhere, or once done, warn and exit 0.
+    #[arg(long, value_name = "KEY")]
+    pub once: Option<String>,
+
+    /// With --once: while a live run holds KEY, wait; exit 0 when it succeeds, take over and
+    /// resume when it is lost.
+    #[arg(long, requires = "once")]
+    pub wait: bool,
+
+    /// Seconds after its last renewal that a holder of a lock or key counts as lost.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_lease)]
+    pub lease: f64,
+
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// A lease: at least 1 second (renewals go out every fifth of it), at most a day.
+fn parse_lease(text: &str) -> Result<f64, String> {
+    parse_seconds(text)
+        .ok()
+        .filter(|&seconds| seconds >= 1.0)
+        .ok_or_else(|| format!("`{text}` is not a number of seconds from 1 to 86400"))
 }
 
 /// Where the run history is kept.
@@ -196,6 +231,28 @@ pub(crate) struct ShowArgs {
     /// How to print it.
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
     pub format: ListFormat,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `factotum locks`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LocksArgs {
+    /// How to print them.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Arguments of `factotum unlock`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct UnlockArgs {
+    /// The lock's name or the run-once key, as `locks` lists it.
+    #[arg(value_name = "NAME")]
+    pub name: String,
 
     #[command(flatten)]
     pub store: StoreArgs,

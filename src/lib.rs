@@ -162,6 +162,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Dot(args) => cmd::dot::run(args, no_colour),
         Command::History(args) => cmd::history::run(args, no_colour),
         Command::Show(args) => cmd::show::run(args, no_colour),
+        Command::Locks(args) => cmd::locks::list(args, no_colour),
+        Command::Unlock(args) => cmd::locks::unlock(args, no_colour),
         Command::Completions(args) => cmd::completions::run(args),
     }
     .into()

@@ -638,3 +638,97 @@ fn the_run_line_names_the_run_and_the_store() {
     assert!(rest.starts_with("Task 'mark' was started"), "{rest}");
     assert_eq!(id.unwrap().len(), "20261202T093939123Z-4f2a9c".len());
 }
+
+#[test]
+fn a_store_that_fills_up_mid_run_loses_history_not_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    let path = dsl_job(
+        dir.path(),
+        "marker.factotum",
+        "job \"marker\"\n\ntask \"mark\" {\n  run \"true\"\n}\n",
+    );
+    // The store exists and holds one run before the disk "fills up".
+    assert_eq!(
+        factotum(dir.path(), &store, &["run", path.to_str().unwrap()]).status,
+        0
+    );
+    // 40 tasks, each printing 8 KB that the store keeps: more than the 256 KB the file
+    // size limit lets the store's files grow by.
+    let tasks: Vec<String> = (0..40)
+        .map(|n| {
+            format!(
+                "task \"t{n}\" {{\n  run \"sh\" with \"-c\", \"head -c 8000 /dev/zero | tr '\\\\\\\\0' x; echo; echo t{n} >> ran.log\"\n}}\n"
+            )
+        })
+        .collect();
+    let big = dsl_job(
+        dir.path(),
+        "big.factotum",
+        &format!("job \"big\"\n\n{}", tasks.join("\n")),
+    );
+    let script = format!(
+        "ulimit -f 256; exec '{}' run '{}' --store '{store}' -j 1",
+        env!("CARGO_BIN_EXE_factotum"),
+        big.display()
+    );
+    let output = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // Every task ran; one warning; the summary says the history is incomplete.
+    let ran = std::fs::read_to_string(dir.path().join("ran.log")).unwrap();
+    assert_eq!(ran.lines().count(), 40);
+    assert_eq!(
+        stderr
+            .matches("Warn: the run history is incomplete")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("The run history of this run is incomplete"),
+        "{stdout}"
+    );
+    // The store still opens and still holds what it held, the first run whole.
+    let runs = history(dir.path(), &store, &[]);
+    assert!(
+        runs.iter()
+            .any(|run| run["job"] == "marker" && run["outcome"] == "succeeded")
+    );
+}
+
+#[test]
+fn a_run_on_another_host_is_lost_once_its_heartbeat_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    let path = dsl_job(
+        dir.path(),
+        "marker.factotum",
+        "job \"marker\"\n\ntask \"mark\" {\n  run \"true\"\n}\n",
+    );
+    assert_eq!(
+        factotum(dir.path(), &store, &["run", path.to_str().unwrap()]).status,
+        0
+    );
+    // Make the run look like one still going on another server, heard of `age_ms` ago.
+    let pretend = |age_ms: i64| {
+        let connection = rusqlite::Connection::open(dir.path().join("store.db")).unwrap();
+        connection
+            .execute(
+                "UPDATE factotum_runs SET outcome = 'running', ended_at = NULL, \
+                 host = 'another-host.invalid', \
+                 heartbeat_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) - ?1",
+                [age_ms],
+            )
+            .unwrap();
+    };
+    pretend(1_000);
+    assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "running");
+    pretend(120_000);
+    assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "lost");
+}

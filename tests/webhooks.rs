@@ -587,3 +587,39 @@ fn events_are_all_sent_when_stdout_cannot_be_written() {
     );
     assert_eq!(endpoint.bodies().len(), 9, "every event was sent");
 }
+
+#[test]
+fn a_resumed_run_reports_like_any_run_and_names_the_run_it_resumes() {
+    let endpoint = Endpoint::start(Answer::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let path = job(
+        dir.path(),
+        "gate.factfile",
+        &[
+            T("first", "true", &[], &[]),
+            T("gate", "test", &["-f", "open"], &["first"]),
+        ],
+    );
+    let path = path.to_str().unwrap();
+    let failed = factotum(dir.path(), &[path, "--webhook", &endpoint.url]);
+    assert_eq!(failed.status, 2, "{}", failed.stdout);
+    let first = failed.recorded_as.unwrap();
+    std::fs::write(dir.path().join("open"), "").unwrap();
+    let before = endpoint.bodies().len();
+    let resumed = factotum(dir.path(), &[path, "--resume", "--webhook", &endpoint.url]);
+    assert_eq!(resumed.status, 0, "{}", resumed.stdout);
+    let bodies = endpoint.bodies()[before..].to_vec();
+    assert_valid(&bodies);
+    let last = bodies.last().unwrap();
+    assert_eq!(last["data"]["tags"], serde_json::json!({"resumes": first}));
+    assert_eq!(
+        sequence(&bodies),
+        [
+            "job: null->WAITING",
+            "job: WAITING->RUNNING",
+            "task: gate WAITING->RUNNING",
+            "task: gate RUNNING->SUCCEEDED",
+            "job: RUNNING->SUCCEEDED",
+        ]
+    );
+}

@@ -1,11 +1,13 @@
 //! One module per sub-command.
 
 pub(crate) mod check;
+pub(crate) mod claims;
 pub(crate) mod completions;
 pub(crate) mod convert;
 pub(crate) mod dot;
 pub(crate) mod fmt;
 pub(crate) mod history;
+pub(crate) mod locks;
 pub(crate) mod run;
 pub(crate) mod show;
 pub(crate) mod validate;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use codespan_reporting::term::termcolor::Color;
 
+use super::claims::{self, Keeper, Taken};
 use super::{Loaded, Stdout, error_line, load};
 use crate::cli::RunArgs;
 use crate::constraint::{HostConstraint, split_key_value};
@@ -13,9 +14,12 @@ use crate::ir::Job;
 use crate::lint::Resolved;
 use crate::render::diagnostics::{Report, print_human};
 use crate::render::painted;
+use crate::span::Span;
+use crate::store::claims as claims_store;
 use crate::store::recorder::{self, Recorder};
 use crate::store::resume::{self, ResumePlan};
 use crate::store::{self, Address, Backend, Outcome, RunRecord, RunSummary, TaskRecord};
+use crate::template::Template;
 use crate::template::{Variables, push_shell_quoted};
 use crate::{Compiled, ExitStatus, env_option, webhook};
 
@@ -34,12 +38,12 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
     };
     // A resumed run reads the run it resumes before the job: its `--env` and `--tag` values
     // are the defaults.
-    let mut resumed = match &args.resume {
+    let (mut store, mut resumed) = match args.resume.as_deref() {
         Some(wanted) => match resume_target(args, wanted, stdout) {
-            Ok(resumed) => Some(resumed),
+            Ok((opened, resumed)) => (Some(opened), Some(resumed)),
             Err(status) => return status,
         },
-        None => None,
+        None => (None, None),
     };
     let tags = match template_inputs(args, resumed.as_ref(), &mut variables) {
         Ok(tags) => tags,
@@ -49,37 +53,28 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };
-    let file_constraints: Vec<(String, HostConstraint)> = job
-        .constraints
-        .iter()
-        .filter_map(|c| {
-            HostConstraint::parse(&c.value)
-                .ok()
-                .map(|parsed| (c.value.clone(), parsed))
-        })
-        .collect();
-    if let Some(status) = refuse_on_mismatch(&file_constraints, stdout) {
+    if let Some(status) = refuse_on_mismatch(&file_constraints(&job), stdout) {
         return status;
     }
 
     let prepared = exec::prepare(&job, &variables, args.webhook.is_some());
     let tasks = &prepared.tasks;
     let plan = resolved.graph();
-    // The linter compared names rendered with these same variables, as `--start` is written.
-    let start = match &args.start {
-        None => None,
-        Some(wanted) => match resolved.task(wanted) {
-            Some(start) => Some(start),
-            None => return refuse_start(wanted, StartError::NotFound, stdout),
-        },
+    let (start, mut members) = match start_and_members(args, &resolved, &plan, stdout) {
+        Ok(chosen) => chosen,
+        Err(status) => return status,
     };
-    let mut members = match start.map(|start| plan.subtree(start)) {
-        None => (0..tasks.len()).collect(),
-        Some(Ok(members)) => members,
-        Some(Err(error)) => {
-            return refuse_start(args.start.as_deref().unwrap_or_default(), error, stdout);
-        }
+    let run_id = store::new_run_id(std::time::SystemTime::now());
+    let asks = match claim_asks(args, &variables, &run_id) {
+        Ok(asks) => asks,
+        Err(status) => return status,
     };
+    if !asks.is_empty()
+        && !args.dry_run
+        && let Err(status) = take_claims(args, &asks, &mut store, &mut resumed, stdout)
+    {
+        return status;
+    }
     let definitions = recorder::definitions(tasks, &plan);
     let names: Vec<String> = tasks.iter().map(|task| task.name.clone()).collect();
     let resume_plan = resumed.as_ref().map(|resumed| {
@@ -104,12 +99,30 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         dry_run(tasks, &plan, &members, stdout);
         return ExitStatus::Success;
     }
-    let record = run_record(args, &prepared.name, &definitions, &tags, resumed.as_ref());
+    let record = run_record(
+        args,
+        run_id,
+        &prepared.name,
+        &definitions,
+        &tags,
+        resumed.as_ref(),
+    );
     let rows = task_rows(&names, &definitions, &plan, resume_plan.as_ref());
-    let opened = resumed.take().map(|resumed| resumed.store);
-    let recording = match start_recording(args, opened, &record, rows) {
-        Ok(recording) => recording,
+    let record_resumes = record.resumes.clone();
+    let inbox = exec::Inbox::new();
+    // The leases are kept from before the run is recorded, on a connection of their own.
+    let keeper = match keep_claims(args, &asks, &mut store, &inbox) {
+        Ok(keeper) => keeper,
         Err(status) => return status,
+    };
+    let recording = match start_recording(args, store, &record, rows) {
+        Ok(recording) => recording,
+        Err(status) => {
+            if let Some(keeper) = keeper {
+                keeper.abandon();
+            }
+            return status;
+        }
     };
     if let Some(summary) = resume_plan.and_then(|plan| plan.describe(&names).into_iter().next()) {
         error_line(format_args!("{summary}"));
@@ -121,8 +134,9 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         members: &members,
         factfile: prepared.factfile.as_ref(),
         tags: &tags,
+        resumes: record_resumes.as_deref(),
     };
-    execute(args, no_colour, &ready, recording, stdout)
+    execute(args, no_colour, &ready, (recording, keeper, inbox), stdout)
 }
 
 /// A job ready to run: everything decided, the store opened or not.
@@ -133,6 +147,8 @@ struct Ready<'r> {
     members: &'r [usize],
     factfile: Option<&'r webhook::CompactFactfile>,
     tags: &'r [(String, String)],
+    /// The run this one resumes, if it does.
+    resumes: Option<&'r str>,
 }
 
 /// Runs the job with its observers (webhook, run history), then prints the summary.
@@ -140,7 +156,7 @@ fn execute(
     args: &RunArgs,
     no_colour: bool,
     ready: &Ready<'_>,
-    recording: Recording,
+    (recording, keeper, inbox): (Recording, Option<Keeper>, exec::Inbox),
     stdout: &mut Stdout,
 ) -> ExitStatus {
     let &Ready {
@@ -150,6 +166,7 @@ fn execute(
         members,
         factfile,
         tags,
+        resumes,
     } = ready;
     let (mut recorder, not_kept) = match recording {
         Recording::Kept(recorder) => (Some(recorder), None),
@@ -181,7 +198,12 @@ fn execute(
         };
         let job = webhook::Job {
             factfile,
-            tags: tags.iter().cloned().collect(),
+            // A resumed run's events say which run it resumes, where 0.7's schema has room.
+            tags: tags
+                .iter()
+                .cloned()
+                .chain(resumes.map(|run| ("resumes".to_owned(), run.to_owned())))
+                .collect(),
             names: tasks.iter().map(|task| task.name.clone()).collect(),
             order: order(),
         };
@@ -194,7 +216,7 @@ fn execute(
     if let Some(recorder) = &mut recorder {
         observers.0.push(recorder);
     }
-    let executed = exec::execute(tasks, plan, members, &options, &mut observers);
+    let executed = exec::execute(tasks, plan, members, &options, &mut observers, inbox);
     let report = match executed {
         Ok(report) => report,
         Err(error) => {
@@ -202,14 +224,22 @@ fn execute(
             if let Some(recorder) = recorder {
                 recorder.finish(Outcome::Failed, ExitStatus::OtherError as i32);
             }
+            if let Some(keeper) = keeper {
+                keeper.abandon();
+            }
             return ExitStatus::OtherError;
         }
     };
     let status = summarise(tasks, &order, members, &report, stdout);
+    let outcome = outcome(&report, members);
     let store_problem = match recorder {
-        Some(recorder) => recorder.finish(outcome(&report, members), status as i32),
+        Some(recorder) => recorder.finish(outcome, status as i32),
         None => not_kept,
     };
+    // After the run is recorded, so that whoever finds a claim released finds the run too.
+    if let Some(keeper) = keeper {
+        keeper.finish(outcome.is_success());
+    }
     if let Some(problem) = store_problem {
         stdout.line(&format!(
             "The run history of this run is incomplete: {problem}"
@@ -221,24 +251,55 @@ fn execute(
     status
 }
 
-/// The run a resumed run resumes, and the store it is in.
+/// The job's own host constraints, as `--constraint` gives them.
+fn file_constraints(job: &Job) -> Vec<(String, HostConstraint)> {
+    job.constraints
+        .iter()
+        .filter_map(|c| {
+            HostConstraint::parse(&c.value)
+                .ok()
+                .map(|parsed| (c.value.clone(), parsed))
+        })
+        .collect()
+}
+
+/// Where the run starts (`--start`) and which tasks it covers, in file order.
+fn start_and_members(
+    args: &RunArgs,
+    resolved: &Resolved,
+    plan: &TaskGraph,
+    stdout: &mut Stdout,
+) -> Result<(Option<usize>, Vec<usize>), ExitStatus> {
+    // The linter compared names rendered with these same variables, as `--start` is written.
+    let Some(wanted) = &args.start else {
+        return Ok((None, (0..plan.len()).collect()));
+    };
+    let Some(start) = resolved.task(wanted) else {
+        return Err(refuse_start(wanted, StartError::NotFound, stdout));
+    };
+    match plan.subtree(start) {
+        Ok(members) => Ok((Some(start), members)),
+        Err(error) => Err(refuse_start(wanted, error, stdout)),
+    }
+}
+
+/// The run a resumed run resumes.
 struct Resumed {
-    store: Box<dyn Backend>,
     summary: RunSummary,
     tasks: Vec<TaskRecord>,
 }
 
 /// Opens the store (it must open, named or not: the run to resume is in it) and finds the
 /// run `--resume` names; `wanted` is empty for the latest run of this job.
-fn resume_target(args: &RunArgs, wanted: &str, stdout: &mut Stdout) -> Result<Resumed, ExitStatus> {
+fn resume_target(
+    args: &RunArgs,
+    wanted: &str,
+    stdout: &mut Stdout,
+) -> Result<(Box<dyn Backend>, Resumed), ExitStatus> {
     let mut store = super::open_store(&args.store)?;
     let wanted = Some(wanted).filter(|wanted| !wanted.is_empty());
     let (summary, tasks) = find_resumed(&mut *store, args, wanted, stdout)?;
-    Ok(Resumed {
-        store,
-        summary,
-        tasks,
-    })
+    Ok((store, Resumed { summary, tasks }))
 }
 
 /// Completes the template variables with the tags, and returns the tags. A resumed run
@@ -274,6 +335,7 @@ fn template_inputs(
 /// The run as the store first records it.
 fn run_record(
     args: &RunArgs,
+    id: String,
     job_name: &str,
     definitions: &[String],
     tags: &[(String, String)],
@@ -282,7 +344,7 @@ fn run_record(
     let recorded = resumed.map(|resumed| &resumed.summary.run);
     let now = std::time::SystemTime::now();
     RunRecord {
-        id: store::new_run_id(now),
+        id,
         job: job_name.to_owned(),
         file: store::file_key(&args.factfile),
         job_hash: recorder::job_hash(job_name, definitions),
@@ -376,6 +438,132 @@ enum Recording {
     Failed(store::StoreError),
     /// Not at all, as asked with `--store none`.
     Off,
+}
+
+/// The claims `--lock`, `--soft-lock` and `--once` ask for, for the run `run`; the key is
+/// rendered with the run's variables.
+fn claim_asks(
+    args: &RunArgs,
+    variables: &Variables,
+    run: &str,
+) -> Result<Vec<claims_store::Ask>, ExitStatus> {
+    let once = match &args.once {
+        None => None,
+        Some(text) => {
+            let template =
+                Template::parse(text, Span::default(), &|offset| offset, &mut Vec::new());
+            match template.render(variables) {
+                Ok(key) if !key.trim().is_empty() => Some(key.into_owned()),
+                Ok(_) => {
+                    error_line(format_args!(
+                        "error: `--once {text}` renders to an empty key"
+                    ));
+                    return Err(ExitStatus::OtherError);
+                }
+                Err(missing) => {
+                    error_line(format_args!(
+                        "error: `--once {text}`: no value for `{}`; give it with --env",
+                        missing.name
+                    ));
+                    return Err(ExitStatus::OtherError);
+                }
+            }
+        }
+    };
+    let holder = claims_store::Holder {
+        run: run.to_owned(),
+        host: store::host_name(),
+        pid: std::process::id(),
+        process_identity: store::process_identity(std::process::id()),
+    };
+    Ok(
+        claims::kinds_asked(&args.locks, &args.soft_locks, once.as_deref())
+            .map(|(name, kind)| claims_store::Ask {
+                name: name.to_owned(),
+                kind,
+                holder: holder.clone(),
+                lease: Duration::from_secs_f64(args.lease),
+                resume_failed: args.resume.is_some(),
+            })
+            .collect(),
+    )
+}
+
+/// Takes the claims of `asks` in the store (opening it if the run has not yet), or says
+/// why the run must not start. A claim taken over from a lost holder makes the run resume
+/// that holder's run.
+fn take_claims(
+    args: &RunArgs,
+    asks: &[claims_store::Ask],
+    store: &mut Option<Box<dyn Backend>>,
+    resumed: &mut Option<Resumed>,
+    stdout: &mut Stdout,
+) -> Result<(), ExitStatus> {
+    let mut backend = match store.take() {
+        Some(backend) => backend,
+        None => store_for_claims(args)?,
+    };
+    let job_file = args.factfile.display().to_string();
+    match claims::take(&mut *backend, asks, args.wait, &job_file, stdout) {
+        Taken::Stop(status) => return Err(status),
+        Taken::Go { resume: None } => {}
+        Taken::Go { resume: Some(lost) } => match store::find_run(&mut *backend, &lost) {
+            Ok(store::Lookup::Found(found)) => {
+                let (summary, previous) = *found;
+                *resumed = Some(Resumed {
+                    summary,
+                    tasks: previous.rows,
+                });
+            }
+            // A claim whose run was never recorded: nothing is known done, all runs.
+            Ok(_) => {}
+            Err(error) => {
+                error_line(format_args!("error: {error}"));
+                claims::free(&mut *backend, asks);
+                return Err(ExitStatus::OtherError);
+            }
+        },
+    }
+    *store = Some(backend);
+    Ok(())
+}
+
+/// Starts keeping the leases of the claims taken, if any; a second connection that cannot
+/// be made frees them and stops the run before it starts.
+fn keep_claims(
+    args: &RunArgs,
+    asks: &[claims_store::Ask],
+    store: &mut Option<Box<dyn Backend>>,
+    inbox: &exec::Inbox,
+) -> Result<Option<Keeper>, ExitStatus> {
+    let Some(backend) = store.as_deref_mut().filter(|_| !asks.is_empty()) else {
+        return Ok(None);
+    };
+    match backend.connect_again() {
+        Ok(connection) => Ok(Some(Keeper::start(
+            connection,
+            asks.to_vec(),
+            Duration::from_secs_f64(args.grace),
+            inbox.stopper(),
+        ))),
+        Err(error) => {
+            error_line(format_args!("error: {error}"));
+            claims::free(backend, asks);
+            Err(ExitStatus::OtherError)
+        }
+    }
+}
+
+/// The store claims are kept in: it must work, named or not, since running anyway could run
+/// a job twice (exit 3 otherwise, before any task).
+fn store_for_claims(args: &RunArgs) -> Result<Box<dyn Backend>, ExitStatus> {
+    if args.store.named() == Some(store::NO_STORE) {
+        error_line(format_args!(
+            "error: --lock, --soft-lock and --once keep their claims in the store: `--store none` cannot hold them"
+        ));
+        return Err(ExitStatus::OtherError);
+    }
+    super::open_store(&args.store)
 }
 
 /// Opens the store and records the start of the run. A store named with `--store` (or
@@ -483,7 +671,7 @@ fn task_rows(
 /// How the run ended, as the store records it.
 fn outcome(report: &exec::Report, members: &[usize]) -> Outcome {
     let any = |keep: fn(&State) -> bool| members.iter().any(|&task| keep(&report.states[task]));
-    if report.interrupted_by.is_some() {
+    if report.interrupted_by.is_some() || report.stopped.is_some() {
         Outcome::Interrupted
     } else if any(|state| matches!(state, State::Failed(_))) {
         Outcome::Failed
@@ -653,19 +841,22 @@ fn summarise(
     let early = |state: &State| *state == State::FinishedEarly;
     let any =
         |keep: &dyn Fn(&State) -> bool| members.iter().any(|&task| keep(&report.states[task]));
-    if !any(&failed) && !any(&early) && report.interrupted_by.is_none() {
+    let interrupted = report
+        .interrupted_by
+        .map(|signal| format!("interrupted by {}", exec::signal_name(signal)))
+        .or_else(|| report.stopped.as_ref().map(|why| format!("stopped: {why}")));
+    if !any(&failed) && !any(&early) && interrupted.is_none() {
         return ExitStatus::Success;
     }
     let order = in_plan_order();
-    if let Some(signal) = report.interrupted_by {
-        let name = exec::signal_name(signal);
+    if let Some(interrupted) = &interrupted {
         let line = if any(&not_run) {
             format!(
-                "Factotum job was interrupted by {name}, so no more tasks were started - the following tasks were not run: {}!",
+                "Factotum job was {interrupted}, so no more tasks were started - the following tasks were not run: {}!",
                 listed(&order, &not_run)
             )
         } else {
-            format!("Factotum job was interrupted by {name} - every task had already started!")
+            format!("Factotum job was {interrupted} - every task had already started!")
         };
         stdout.line(&line);
     }
@@ -683,7 +874,7 @@ fn summarise(
         };
         stdout.line(&line);
         ExitStatus::TaskFailed
-    } else if report.interrupted_by.is_some() {
+    } else if interrupted.is_some() {
         // Even when every task it stopped exited 0: the run did not go as planned.
         ExitStatus::TaskFailed
     } else {

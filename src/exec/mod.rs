@@ -154,7 +154,8 @@ pub(crate) trait Observer {
     fn task_finished(&mut self, _task: usize, _skipped: &[(usize, bool)], _view: &View<'_>) {}
     /// Every heartbeat interval while tasks run.
     fn heartbeat(&mut self, _running: &[usize], _view: &View<'_>) {}
-    /// The first stop signal arrived: the run starts nothing more and stops its tasks.
+    /// The run is being stopped (a stop signal, or a [`Stopper`]): it starts nothing more and
+    /// sends this signal to its tasks.
     fn stopping(&mut self, _signal: i32) {}
     /// After the last task ended.
     fn job_finished(&mut self, _view: &View<'_>) {}
@@ -188,6 +189,8 @@ pub(crate) struct Report {
     pub elapsed: Duration,
     /// The first signal that stopped the run, if one did.
     pub interrupted_by: Option<i32>,
+    /// Why a [`Stopper`] stopped the run, if one did first.
+    pub stopped: Option<String>,
     /// The stop signals, still caught after the run.
     pub interrupts: Interrupts,
 }
@@ -205,7 +208,7 @@ impl Interrupts {
     pub(crate) fn received(&self) -> Option<i32> {
         self.inbox.try_iter().find_map(|event| match event {
             Event::Signal(signal) => Some(signal),
-            Event::Finished { .. } => None,
+            Event::Finished { .. } | Event::Stop(_) => None,
         })
     }
 }
@@ -229,6 +232,39 @@ enum Event {
         duration: Duration,
     },
     Signal(i32),
+    /// Something outside the executor must stop the run, for this reason.
+    Stop(String),
+}
+
+/// Where a run's events arrive: made before the run, so that something else (the keeper of
+/// a lease) can hold a [`Stopper`] from the start.
+pub(crate) struct Inbox {
+    events: Sender<Event>,
+    receiver: mpsc::Receiver<Event>,
+}
+
+impl Inbox {
+    pub(crate) fn new() -> Self {
+        let (events, receiver) = mpsc::channel();
+        Self { events, receiver }
+    }
+
+    /// A handle that stops the run as a stop signal does: nothing more starts, running tasks
+    /// get SIGTERM, the grace period, then SIGKILL.
+    pub(crate) fn stopper(&self) -> Stopper {
+        Stopper(self.events.clone())
+    }
+}
+
+/// Stops a run from another thread; see [`Inbox::stopper`].
+#[derive(Clone)]
+pub(crate) struct Stopper(Sender<Event>);
+
+impl Stopper {
+    /// Stops the run, saying why; nothing happens once the run is over.
+    pub(crate) fn stop(&self, reason: String) {
+        let _ = self.0.send(Event::Stop(reason));
+    }
 }
 
 /// Runs `members` (positions in `tasks`, in file order) of a job whose graph is `plan`.
@@ -238,8 +274,12 @@ pub(crate) fn execute(
     members: &[usize],
     options: &Options,
     observer: &mut dyn Observer,
+    inbox: Inbox,
 ) -> std::io::Result<Report> {
-    let (events, inbox) = mpsc::channel();
+    let Inbox {
+        events,
+        receiver: inbox,
+    } = inbox;
     let mut signals = Signals::new(STOP_SIGNALS)?;
     let signal_handle = signals.handle();
     let signal_events = events.clone();
@@ -260,6 +300,7 @@ pub(crate) fn execute(
         started: run.started,
         elapsed: started_at.elapsed(),
         interrupted_by: run.interrupted_by,
+        stopped: run.stopped,
         interrupts: Interrupts {
             inbox,
             handle: signal_handle,
@@ -289,6 +330,7 @@ struct Run<'a> {
     next_heartbeat: Option<Instant>,
     started: usize,
     interrupted_by: Option<i32>,
+    stopped: Option<String>,
     /// When to SIGKILL what is left, after the first signal.
     kill_at: Option<Instant>,
     /// When to stop waiting for output, after the SIGKILL.
@@ -319,6 +361,7 @@ impl<'a> Run<'a> {
             next_heartbeat: options.heartbeat.map(clock::deadline_after),
             started: 0,
             interrupted_by: None,
+            stopped: None,
             kill_at: None,
             abandon_at: None,
         }
@@ -326,7 +369,7 @@ impl<'a> Run<'a> {
 
     fn drive(&mut self, inbox: &mpsc::Receiver<Event>) {
         loop {
-            if self.interrupted_by.is_none() {
+            if self.interrupted_by.is_none() && self.stopped.is_none() {
                 self.start_ready();
             }
             if self.running.is_empty() {
@@ -349,6 +392,7 @@ impl<'a> Run<'a> {
                     duration,
                 }) => self.finish(task, exit, duration),
                 Ok(Event::Signal(signal)) => self.on_signal(signal),
+                Ok(Event::Stop(reason)) => self.on_stop(reason),
                 Err(RecvTimeoutError::Timeout) => {
                     let now = Instant::now();
                     if self.abandon_at.is_some_and(|at| at <= now) {
@@ -562,21 +606,35 @@ impl<'a> Run<'a> {
     }
 
     fn on_signal(&mut self, signal: i32) {
-        if self.interrupted_by.is_none() {
+        if self.interrupted_by.is_none() && self.stopped.is_none() {
             self.interrupted_by = Some(signal);
-            self.observer.stopping(signal);
-            say(
-                Stream::Stdout,
-                format_args!(
-                    "\nReceived shutdown signal, terminating gracefully...\nTerminating {} child process(es) gracefully...",
-                    self.processes()
-                ),
-            );
-            self.signal_all(Signal::TERM);
-            self.kill_at = Some(clock::deadline_after(self.options.grace));
+            self.terminate("Received shutdown signal");
         } else if self.abandon_at.is_none() {
             self.force_kill();
         }
+    }
+
+    /// A [`Stopper`] asked: the run stops as on the first signal (a later signal still
+    /// cuts the grace period short).
+    fn on_stop(&mut self, reason: String) {
+        if self.interrupted_by.is_none() && self.stopped.is_none() {
+            self.terminate(&reason);
+            self.stopped = Some(reason);
+        }
+    }
+
+    /// Starts stopping the run: SIGTERM now, SIGKILL after the grace period.
+    fn terminate(&mut self, why: &str) {
+        self.observer.stopping(SIGTERM);
+        say(
+            Stream::Stdout,
+            format_args!(
+                "\n{why}, terminating gracefully...\nTerminating {} child process(es) gracefully...",
+                self.processes()
+            ),
+        );
+        self.signal_all(Signal::TERM);
+        self.kill_at = Some(clock::deadline_after(self.options.grace));
     }
 
     /// How many running tasks have a process: one that failed to start has none, and stays in

@@ -6,6 +6,7 @@
 //! when a run counts as lost) is here, once for every backend. Whatever a store holds is
 //! untrusted: a row that cannot be read is left out and counted, never a panic.
 
+pub(crate) mod claims;
 mod postgres;
 pub(crate) mod recorder;
 pub(crate) mod resume;
@@ -28,7 +29,7 @@ pub(crate) const LOST_AFTER: Duration = Duration::from_secs(60);
 
 /// The newest layout of the tables this factotum reads and writes; a store marked newer is
 /// refused rather than misread.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: usize = 2;
 
 /// Milliseconds since the Unix epoch, UTC: how every time is kept in a store.
 pub(crate) type Millis = i64;
@@ -413,16 +414,18 @@ pub(crate) struct RunSummary {
 
 impl RunSummary {
     /// The outcome, judging a run that says it is running: lost when its process is gone
-    /// (this host, and no live process of that pid and start time) or when it has not been
-    /// heard of for [`LOST_AFTER`].
+    /// (on this host: no live process of that pid and start time since this boot) or, on
+    /// another host, when it has not been heard of for [`LOST_AFTER`].
     pub(crate) fn outcome(&self) -> Outcome {
         if self.run.outcome != Outcome::Running {
             return self.run.outcome;
         }
-        let silent = self.heartbeat_age.is_some_and(|age| age > LOST_AFTER);
-        let gone_here = self.run.host == host_name()
-            && !process_is_alive(self.run.pid, self.run.process_identity.as_deref());
-        if silent || gone_here {
+        let lost = if self.run.host == host_name() {
+            !process_is_alive(self.run.pid, self.run.process_identity.as_deref())
+        } else {
+            self.heartbeat_age.is_some_and(|age| age > LOST_AFTER)
+        };
+        if lost {
             Outcome::Lost
         } else {
             Outcome::Running
@@ -481,6 +484,34 @@ pub(crate) trait Backend: Send {
 
     /// A second connection to the same store, for a thread of its own.
     fn connect_again(&self) -> Result<Box<dyn Backend>, StoreError>;
+
+    /// In one transaction: reads the claim `ask` names, decides with [`claims::decide`], and
+    /// when that takes it, writes the asker in as holder (lease renewed now, by the store's
+    /// clock). Two processes asking at once never both take it.
+    fn claim(&mut self, ask: &claims::Ask) -> Result<claims::Decision, StoreError>;
+
+    /// Renews the lease of a claim `run` holds; `false` when it no longer holds it.
+    fn renew_claim(
+        &mut self,
+        name: &str,
+        kind: claims::Kind,
+        run: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Leaves a claim `run` holds as `release` says; nothing when it no longer holds it.
+    fn release_claim(
+        &mut self,
+        name: &str,
+        kind: claims::Kind,
+        run: &str,
+        release: claims::Release,
+    ) -> Result<(), StoreError>;
+
+    /// Every claim, by name and kind.
+    fn list_claims(&mut self) -> Result<Listing<claims::ClaimRow>, StoreError>;
+
+    /// Removes every claim called `name`, whatever holds it; returns what was removed.
+    fn remove_claims(&mut self, name: &str) -> Result<Vec<claims::ClaimRow>, StoreError>;
 }
 
 /// What `RUN` named on the command line.
@@ -573,7 +604,7 @@ pub(crate) fn process_identity(pid: u32) -> Option<String> {
 }
 
 /// Whether the process `pid` that had `identity` still runs on this machine.
-fn process_is_alive(pid: u32, identity: Option<&str>) -> bool {
+pub(crate) fn process_is_alive(pid: u32, identity: Option<&str>) -> bool {
     match (identity, process_identity(pid)) {
         (Some(recorded), Some(now)) => recorded == now,
         // Without /proc, a live pid is all there is to go by.

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Statement, Transaction};
 
+use super::claims::{self, Ask, ClaimRow, ClaimState, Decision, Kind, Release};
 use super::sql::{self, Cell, Cells, Dialect};
 use super::{
     Backend, Listing, Location, Millis, Outcome, RunRecord, RunSummary, StoreError, TaskRecord,
@@ -25,6 +26,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DIALECT: Dialect = Dialect {
     parameter: '$',
     now: "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)",
+    row_lock: " FOR UPDATE",
 };
 
 /// The advisory lock held by the transaction that reads the schema version and creates or
@@ -32,6 +34,12 @@ const DIALECT: Dialect = Dialect {
 /// once: the others wait, then find them. Any fixed number; these are the bytes of
 /// "factotum".
 const SCHEMA_LOCK: i64 = 0x6661_6374_6f74_756d;
+
+/// The advisory lock held by a transaction that decides claims: two runs asking for a name
+/// nobody holds both find no row, which no row lock can stop, so they queue here. The rows a
+/// decision reads are also locked (`FOR UPDATE`), so that a renewal or a release waits for it.
+/// The bytes of "factclai".
+const CLAIMS_LOCK: i64 = 0x6661_6374_636c_6169;
 
 /// Connects to the PostgreSQL store at `url`, creating or migrating its tables.
 pub(super) fn open(url: &str) -> Result<Box<dyn Backend>, StoreError> {
@@ -69,6 +77,20 @@ impl Postgres {
 
     fn error(&self, error: &postgres::Error) -> StoreError {
         StoreError::new(&self.location, describe(error))
+    }
+
+    /// Runs `work` in one transaction that holds [`CLAIMS_LOCK`].
+    fn decide_claims<T>(
+        &mut self,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let result = self.client.transaction().and_then(|mut transaction| {
+            transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIMS_LOCK])?;
+            let value = work(&mut transaction)?;
+            transaction.commit()?;
+            Ok(value)
+        });
+        result.map_err(|error| self.error(&error))
     }
 
     /// Runs `work` in one transaction, with the prepared upsert.
@@ -367,5 +389,80 @@ impl Backend for Postgres {
 
     fn connect_again(&self) -> Result<Box<dyn Backend>, StoreError> {
         open(&self.url)
+    }
+
+    fn claim(&mut self, ask: &Ask) -> Result<Decision, StoreError> {
+        self.decide_claims(|transaction| {
+            let found = transaction
+                .query_opt(&DIALECT.find_claim(), &[&ask.name, &ask.kind.as_str()])?
+                .as_ref()
+                .and_then(sql::read_claim);
+            let decided = claims::decide(ask, found.as_ref());
+            if decided.takes() {
+                let holder = &ask.holder;
+                transaction.execute(
+                    &DIALECT.take_claim(),
+                    &[
+                        &ask.name,
+                        &ask.kind.as_str(),
+                        &ClaimState::Held.as_str(),
+                        &holder.run,
+                        &holder.host,
+                        &i64::from(holder.pid),
+                        &holder.process_identity,
+                        &sql::millis_of(ask.lease),
+                    ],
+                )?;
+            }
+            Ok(decided)
+        })
+    }
+
+    fn renew_claim(&mut self, name: &str, kind: Kind, run: &str) -> Result<bool, StoreError> {
+        let result = self.client.execute(
+            &DIALECT.renew_claim(),
+            &[&name, &kind.as_str(), &run, &ClaimState::Held.as_str()],
+        );
+        result
+            .map(|renewed| renewed == 1)
+            .map_err(|error| self.error(&error))
+    }
+
+    fn release_claim(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        run: &str,
+        release: Release,
+    ) -> Result<(), StoreError> {
+        let result = match release {
+            Release::Free => self
+                .client
+                .execute(&DIALECT.free_claim(), &[&name, &kind.as_str(), &run]),
+            Release::Keep(state) => self.client.execute(
+                &DIALECT.keep_claim(),
+                &[&name, &kind.as_str(), &run, &state.as_str()],
+            ),
+        };
+        result.map(drop).map_err(|error| self.error(&error))
+    }
+
+    fn list_claims(&mut self) -> Result<Listing<ClaimRow>, StoreError> {
+        let result = self.client.query(&DIALECT.list_claims(), &[]);
+        result
+            .map(|rows| rows.iter().map(sql::read_claim).collect())
+            .map_err(|error| self.error(&error))
+    }
+
+    fn remove_claims(&mut self, name: &str) -> Result<Vec<ClaimRow>, StoreError> {
+        self.decide_claims(|transaction| {
+            let removed = transaction
+                .query(&DIALECT.claims_named(), &[&name])?
+                .iter()
+                .filter_map(sql::read_claim)
+                .collect();
+            transaction.execute(&DIALECT.remove_claims(), &[&name])?;
+            Ok(removed)
+        })
     }
 }

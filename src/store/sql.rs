@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::claims::{ClaimRow, ClaimState, Holder, Kind};
 use super::{
     Listing, Outcome, RunRecord, RunSummary, SCHEMA_VERSION, TaskCounts, TaskRecord, TaskState,
 };
@@ -13,10 +14,10 @@ use super::{
 const META_TABLE: &str =
     "CREATE TABLE IF NOT EXISTS factotum_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
 
-/// The tables, as created in an empty store (schema version 1). `BIGINT` is a 64-bit integer
-/// in PostgreSQL, and in SQLite a name with integer affinity like `INTEGER` (no column here
-/// is a rowid alias, the one place the two names differ there).
-pub(super) const TABLES: &str = "
+/// Version 1: the run history. `BIGINT` is a 64-bit integer in PostgreSQL, and in SQLite a
+/// name with integer affinity like `INTEGER` (no column here is a rowid alias, the one place
+/// the two names differ there).
+const RUNS_AND_TASKS: &str = "
 CREATE TABLE factotum_runs (
     id TEXT PRIMARY KEY,
     job TEXT NOT NULL,
@@ -55,14 +56,28 @@ CREATE TABLE factotum_tasks (
 );
 ";
 
+/// Version 2: locks and run-once claims.
+const CLAIMS: &str = "
+CREATE TABLE factotum_claims (
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid BIGINT NOT NULL,
+    process_identity TEXT,
+    since BIGINT NOT NULL,
+    renewed_at BIGINT NOT NULL,
+    lease_ms BIGINT NOT NULL,
+    PRIMARY KEY (name, kind)
+);
+";
+
 /// The steps from one schema version to the next: step `i` turns version `i` into `i + 1`
 /// (version 0 has no tables); each is statements that end with `;`. A new layout appends a
-/// step and raises [`SCHEMA_VERSION`]; a store gets the steps it lacks, in order, in the
+/// step, which raises [`SCHEMA_VERSION`]; a store gets the steps it lacks, in order, in the
 /// transaction that read its version, in either backend.
-const MIGRATIONS: &[&str] = &[TABLES];
-
-// Each schema version has its step.
-const _: () = assert!(MIGRATIONS.len() as u64 == SCHEMA_VERSION.unsigned_abs());
+const MIGRATIONS: [&str; SCHEMA_VERSION] = [RUNS_AND_TASKS, CLAIMS];
 
 /// What brings tables that have had `done` steps (see [`check_version`]) to
 /// [`SCHEMA_VERSION`], and records it: `None` when they are there already.
@@ -75,19 +90,17 @@ pub(super) fn migration(done: usize) -> Option<String> {
     ))
 }
 
-/// The schema version a store records (`factotum_meta`'s `schema_version`), as the number of
-/// steps its tables have had since an empty store; tables a newer factotum made are refused.
+/// The schema version a store records (`factotum_meta`'s `schema_version`): the number of
+/// [`MIGRATIONS`] steps its tables have had. Tables a newer factotum made are refused.
 pub(super) fn check_version(text: &str) -> Result<usize, String> {
-    match text.parse::<i64>() {
-        Ok(version) if version > SCHEMA_VERSION => Err(format!(
+    match text.parse::<usize>() {
+        Ok(version) if version <= SCHEMA_VERSION => Ok(version),
+        Ok(version) => Err(format!(
             "the store was written by a newer factotum (store schema {version}; this factotum reads up to {SCHEMA_VERSION}): upgrade factotum"
         )),
-        parsed => parsed
-            .ok()
-            .and_then(|version| usize::try_from(version).ok())
-            .ok_or_else(|| {
-                format!("the store's schema version `{text}` is not a version number: the store is damaged")
-            }),
+        Err(_) => Err(format!(
+            "the store's schema version `{text}` is not a number: the store is damaged"
+        )),
     }
 }
 
@@ -172,12 +185,9 @@ pub(super) fn read_summary(row: &impl Cells) -> Option<RunSummary> {
         exit_code: optional_i32(row, 13)?,
         resumes: row.cell(14)?,
     };
-    let heartbeat_age = row
-        .cell::<i64>(15)
-        .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
     Some(RunSummary {
         run,
-        heartbeat_age,
+        heartbeat_age: age(row, 15),
         counts: TaskCounts {
             total: count(16)?,
             succeeded: count(17)?,
@@ -204,6 +214,30 @@ pub(super) fn read_task(row: &impl Cells) -> Option<TaskRecord> {
         stderr_tail: row.cell(11)?,
         carried_from: row.cell(12)?,
     })
+}
+
+/// A row of [`Dialect::claim_columns`], or `None` when a value in it cannot be read.
+pub(super) fn read_claim(row: &impl Cells) -> Option<ClaimRow> {
+    Some(ClaimRow {
+        name: row.cell(0)?,
+        kind: Kind::parse(&row.cell::<String>(1)?)?,
+        state: ClaimState::parse(&row.cell::<String>(2)?)?,
+        holder: Holder {
+            run: row.cell(3)?,
+            host: row.cell(4)?,
+            pid: u32::try_from(row.cell::<i64>(5)?).ok()?,
+            process_identity: row.cell(6)?,
+        },
+        since: row.cell(7)?,
+        lease: age(row, 8)?,
+        renewed: age(row, 9)?,
+    })
+}
+
+/// A duration kept in milliseconds: one that went negative (clocks) reads as none.
+fn age(row: &impl Cells, index: usize) -> Option<Duration> {
+    row.cell::<i64>(index)
+        .map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
 }
 
 /// An `i32` kept in a `BIGINT` column that may be NULL (read as `i64`: PostgreSQL's driver
@@ -244,6 +278,9 @@ pub(super) struct Dialect {
     pub parameter: char,
     /// The store's clock in [`super::Millis`].
     pub now: &'static str,
+    /// What makes a transaction's `SELECT` lock the rows it reads until it ends: nothing in
+    /// SQLite, whose writing transaction locks the whole store.
+    pub row_lock: &'static str,
 }
 
 impl Dialect {
@@ -350,6 +387,101 @@ impl Dialect {
             self.parameter
         )
     }
+}
+
+impl Dialect {
+    /// A claim's columns, then how long ago it was renewed by the store's clock, as
+    /// [`read_claim`] reads them.
+    fn claim_columns(&self) -> String {
+        format!(
+            "name, kind, state, run_id, host, pid, process_identity, since, lease_ms, {} - renewed_at",
+            self.now
+        )
+    }
+
+    /// The claim of a name and kind, locked for the transaction; parameters: name, kind.
+    pub(super) fn find_claim(&self) -> String {
+        let sign = self.parameter;
+        format!(
+            "SELECT {} FROM factotum_claims WHERE name = {sign}1 AND kind = {sign}2{}",
+            self.claim_columns(),
+            self.row_lock
+        )
+    }
+
+    /// Writes a run in as a claim's holder, taken and renewed now; parameters: name, kind,
+    /// state, run, host, pid, process identity, lease in milliseconds.
+    pub(super) fn take_claim(&self) -> String {
+        format!(
+            "INSERT INTO factotum_claims (name, kind, state, run_id, host, pid, process_identity, \
+             since, renewed_at, lease_ms) VALUES ({}, {now}, {now}, {}8) \
+             ON CONFLICT (name, kind) DO UPDATE SET state = excluded.state, \
+             run_id = excluded.run_id, host = excluded.host, pid = excluded.pid, \
+             process_identity = excluded.process_identity, since = excluded.since, \
+             renewed_at = excluded.renewed_at, lease_ms = excluded.lease_ms",
+            self.parameters(1, 7),
+            self.parameter,
+            now = self.now
+        )
+    }
+
+    /// Renews the lease of a claim its run holds; parameters: name, kind, run, the held state.
+    pub(super) fn renew_claim(&self) -> String {
+        let sign = self.parameter;
+        format!(
+            "UPDATE factotum_claims SET renewed_at = {} \
+             WHERE name = {sign}1 AND kind = {sign}2 AND run_id = {sign}3 AND state = {sign}4",
+            self.now
+        )
+    }
+
+    /// Frees a claim its run holds; parameters: name, kind, run.
+    pub(super) fn free_claim(&self) -> String {
+        let sign = self.parameter;
+        format!(
+            "DELETE FROM factotum_claims WHERE name = {sign}1 AND kind = {sign}2 AND run_id = {sign}3"
+        )
+    }
+
+    /// Leaves a claim its run holds in a state; parameters: name, kind, run, state.
+    pub(super) fn keep_claim(&self) -> String {
+        let sign = self.parameter;
+        format!(
+            "UPDATE factotum_claims SET state = {sign}4 \
+             WHERE name = {sign}1 AND kind = {sign}2 AND run_id = {sign}3"
+        )
+    }
+
+    /// Every claim, by name and kind.
+    pub(super) fn list_claims(&self) -> String {
+        format!(
+            "SELECT {} FROM factotum_claims ORDER BY name, kind",
+            self.claim_columns()
+        )
+    }
+
+    /// Every claim of a name, by kind, locked for the transaction; parameter: the name.
+    pub(super) fn claims_named(&self) -> String {
+        format!(
+            "SELECT {} FROM factotum_claims WHERE name = {}1 ORDER BY kind{}",
+            self.claim_columns(),
+            self.parameter,
+            self.row_lock
+        )
+    }
+
+    /// Removes every claim of a name; parameter: the name.
+    pub(super) fn remove_claims(&self) -> String {
+        format!(
+            "DELETE FROM factotum_claims WHERE name = {}1",
+            self.parameter
+        )
+    }
+}
+
+/// A duration in whole milliseconds, as stored.
+pub(super) fn millis_of(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A number to store in a `BIGINT` column.

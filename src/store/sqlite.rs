@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension as _, Row, TransactionBehavior, params};
 
+use super::claims::{self, Ask, ClaimRow, ClaimState, Decision, Kind, Release};
 use super::sql::{self, Cell, Cells, Dialect};
 use super::{
     Backend, Listing, Location, Millis, Outcome, RunRecord, RunSummary, StoreError, TaskRecord,
@@ -21,6 +22,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const DIALECT: Dialect = Dialect {
     parameter: '?',
     now: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+    row_lock: "",
 };
 
 /// A connection to one SQLite store.
@@ -36,6 +38,8 @@ impl Sqlite {
     pub(super) fn open(path: &Path) -> Result<Self, StoreError> {
         let location = Location::Sqlite(path.to_owned());
         let fail = |error: &dyn std::fmt::Display| StoreError::new(&location, error);
+        // A store that outgrows `ulimit -f` is a failed write, never a killed run.
+        crate::atomic_write::report_file_size_limit_as_error();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::DirBuilder::new()
                 .recursive(true)
@@ -317,5 +321,98 @@ impl Backend for Sqlite {
 
     fn connect_again(&self) -> Result<Box<dyn Backend>, StoreError> {
         Ok(Box::new(Self::open(&self.path)?))
+    }
+
+    fn claim(&mut self, ask: &Ask) -> Result<Decision, StoreError> {
+        let mut decision = None;
+        self.write(|transaction| {
+            let found = transaction
+                .query_row(
+                    &DIALECT.find_claim(),
+                    params![ask.name, ask.kind.as_str()],
+                    |row| Ok(sql::read_claim(row)),
+                )
+                .optional()?
+                .flatten();
+            let decided = claims::decide(ask, found.as_ref());
+            if decided.takes() {
+                let holder = &ask.holder;
+                transaction.execute(
+                    &DIALECT.take_claim(),
+                    params![
+                        ask.name,
+                        ask.kind.as_str(),
+                        ClaimState::Held.as_str(),
+                        holder.run,
+                        holder.host,
+                        holder.pid,
+                        holder.process_identity,
+                        sql::millis_of(ask.lease),
+                    ],
+                )?;
+            }
+            decision = Some(decided);
+            Ok(())
+        })?;
+        decision.ok_or_else(|| StoreError::new(&self.location, "the claim was not decided"))
+    }
+
+    fn renew_claim(&mut self, name: &str, kind: Kind, run: &str) -> Result<bool, StoreError> {
+        let mut renewed = false;
+        self.write(|transaction| {
+            renewed = transaction.execute(
+                &DIALECT.renew_claim(),
+                params![name, kind.as_str(), run, ClaimState::Held.as_str()],
+            )? == 1;
+            Ok(())
+        })?;
+        Ok(renewed)
+    }
+
+    fn release_claim(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        run: &str,
+        release: Release,
+    ) -> Result<(), StoreError> {
+        self.write(|transaction| {
+            match release {
+                Release::Free => {
+                    transaction.execute(&DIALECT.free_claim(), params![name, kind.as_str(), run])?
+                }
+                Release::Keep(state) => transaction.execute(
+                    &DIALECT.keep_claim(),
+                    params![name, kind.as_str(), run, state.as_str()],
+                )?,
+            };
+            Ok(())
+        })
+    }
+
+    fn list_claims(&mut self) -> Result<Listing<ClaimRow>, StoreError> {
+        let result = self
+            .connection
+            .prepare(&DIALECT.list_claims())
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| Ok(sql::read_claim(row)))?
+                    .collect()
+            });
+        result.map_err(|error| self.error(&error))
+    }
+
+    fn remove_claims(&mut self, name: &str) -> Result<Vec<ClaimRow>, StoreError> {
+        let mut removed = Vec::new();
+        self.write(|transaction| {
+            let mut statement = transaction.prepare(&DIALECT.claims_named())?;
+            let mut rows = statement.query([name])?;
+            while let Some(row) = rows.next()? {
+                removed.extend(sql::read_claim(row));
+            }
+            transaction.execute(&DIALECT.remove_claims(), [name])?;
+            Ok(())
+        })?;
+        Ok(removed)
     }
 }
