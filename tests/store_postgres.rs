@@ -5,13 +5,14 @@
 
 use std::net::TcpListener;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::history::{
     a_killed_run_is_lost, a_run_stopped_by_sigterm_is_interrupted,
-    an_unreachable_named_store_stops_the_run_before_any_task, dsl_job, factotum,
+    an_unreachable_named_store_stops_the_run_before_any_task, dsl_job, factotum, history,
     outcomes_and_task_states_are_recorded, show, start_run, two_runs_at_once_share_a_store,
 };
 use crate::postgres::fresh_store;
@@ -247,4 +248,244 @@ fn run_ids_are_found_by_prefix_without_wildcards_in_postgres() {
             shown.stderr
         );
     }
+}
+
+/// `factotum run JOB ARGS --store STORE` started in `dir`, in the background.
+fn spawn_run(dir: &Path, store: &str, job: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_factotum"))
+        .arg("run")
+        .arg(job)
+        .args(args)
+        .args(["--store", store])
+        .current_dir(dir)
+        .env("XDG_STATE_HOME", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("factotum starts")
+}
+
+/// Waits (at most two minutes) until at most `left` of `children` still run.
+fn wait_until_running(children: &mut [Child], left: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let running = children
+            .iter_mut()
+            .map(|child| child.try_wait().unwrap())
+            .filter(Option::is_none)
+            .count();
+        if running <= left {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{running} runs still going after two minutes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A job whose one task notes in `ran.log` that it ran, then holds on until a file `release`
+/// appears (a minute at most), through the script [`HOLD`].
+const HOLDING: &str = "job \"holding\"\n\ntask \"hold\" {\n  run \"sh\" with \"hold.sh\"\n}\n";
+
+/// The script [`HOLDING`] runs (a file, as factotum hands a task's arguments to a shell).
+const HOLD: &str = "echo ran >> ran.log
+i=0
+while [ ! -e release ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+";
+
+/// Four runs ask for one lock at the same moment: the test holds back every write to the
+/// claims table until all four are inside their claim transactions, so that each has read the
+/// table before any has written it, and only the store's locking can keep them apart.
+#[test]
+fn one_lock_asked_for_by_many_runs_at_once_is_held_by_one() {
+    let store = fresh_store();
+    let dir = tempfile::tempdir().unwrap();
+    // The tables exist before the test locks one.
+    assert_eq!(run_marker(dir.path(), &store).status, 0);
+    let job = dsl_job(dir.path(), "holding.factotum", HOLDING);
+    std::fs::write(dir.path().join("hold.sh"), HOLD).unwrap();
+    let mut holding_back = connect(&store);
+    let mut holding_back = holding_back.transaction().unwrap();
+    holding_back
+        .batch_execute("LOCK TABLE factotum_claims IN SHARE MODE")
+        .unwrap();
+    let mut children: Vec<Child> = (0..4)
+        .map(|_| spawn_run(dir.path(), &store, &job, &["--lock", "nightly"]))
+        .collect();
+    let mut watching = connect(&store);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let waiting: i64 = watching
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .and_then(|row| row.try_get(0))
+            .unwrap();
+        if waiting == 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} of 4 runs waited for the claims table"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    holding_back.rollback().unwrap();
+    // The holder cannot end before `release` exists: every other run must have been refused.
+    wait_until_running(&mut children, 1);
+    std::fs::write(dir.path().join("release"), "").unwrap();
+    wait_until_running(&mut children, 0);
+    let mut refused = 0;
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match output.status.code() {
+            Some(0) => {}
+            Some(3) => {
+                refused += 1;
+                assert!(
+                    stderr.contains("the lock 'nightly' is held by run"),
+                    "{stderr}"
+                );
+            }
+            other => panic!("exit {other:?}: {stderr}"),
+        }
+    }
+    assert_eq!(refused, 3);
+    let ran = std::fs::read_to_string(dir.path().join("ran.log")).unwrap();
+    assert_eq!(ran.lines().count(), 1);
+}
+
+#[test]
+fn a_lock_left_by_a_failed_run_refuses_until_unlocked_in_postgres() {
+    let store = fresh_store();
+    let dir = tempfile::tempdir().unwrap();
+    let failing = dsl_job(
+        dir.path(),
+        "failing.factotum",
+        "job \"failing\"\n\ntask \"fail\" {\n  run \"false\"\n}\n",
+    );
+    let marker = dsl_job(dir.path(), "marker.factotum", MARKER);
+    let lock = ["--lock", "nightly"];
+    let run = |job: &Path| {
+        factotum(
+            dir.path(),
+            &store,
+            &[&["run", job.to_str().unwrap()][..], &lock[..]].concat(),
+        )
+    };
+    assert_eq!(run(&failing).status, 2);
+    let refused = run(&marker);
+    assert_eq!(refused.status, 3, "{}", refused.transcript());
+    assert!(
+        refused
+            .stderr
+            .contains("the lock 'nightly' was left held by run"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!dir.path().join("ran").exists());
+    let locks = factotum(dir.path(), &store, &["locks", "--format", "json"]);
+    assert_eq!(locks.status, 0, "{}", locks.transcript());
+    let locks: Vec<Value> = serde_json::from_str(&locks.stdout).unwrap();
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0]["name"], "nightly");
+    let unlocked = factotum(dir.path(), &store, &["unlock", "nightly"]);
+    assert_eq!(unlocked.status, 0, "{}", unlocked.transcript());
+    assert!(
+        unlocked.stdout.contains("Released the lock 'nightly'"),
+        "{}",
+        unlocked.stdout
+    );
+    assert_eq!(run(&marker).status, 0);
+    assert!(dir.path().join("ran").exists());
+    assert_eq!(
+        factotum(dir.path(), &store, &["unlock", "nightly"]).status,
+        3
+    );
+}
+
+#[test]
+fn a_run_once_key_runs_to_success_once_in_postgres() {
+    let store = fresh_store();
+    let dir = tempfile::tempdir().unwrap();
+    let job = dsl_job(dir.path(), "marker.factotum", MARKER);
+    let once = |dir: &Path| {
+        factotum(
+            dir,
+            &store,
+            &["run", job.to_str().unwrap(), "--once", "nightly-2026-12-02"],
+        )
+    };
+    assert_eq!(once(dir.path()).status, 0);
+    std::fs::remove_file(dir.path().join("ran")).unwrap();
+    let again = once(dir.path());
+    assert_eq!(again.status, 0, "{}", again.transcript());
+    assert!(
+        again
+            .stdout
+            .contains("Warn: the run-once key \"nightly-2026-12-02\" already succeeded"),
+        "{}",
+        again.stdout
+    );
+    assert!(!dir.path().join("ran").exists());
+}
+
+/// A store of schema version 1 (no claims table) gets step 2 when it is next opened, and
+/// keeps its runs.
+#[test]
+fn a_postgres_store_of_the_first_layout_is_migrated() {
+    let store = fresh_store();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run_marker(dir.path(), &store).status, 0);
+    connect(&store)
+        .batch_execute(
+            "DROP TABLE factotum_claims;
+             UPDATE factotum_meta SET value = '1' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+    let job = dsl_job(dir.path(), "marker.factotum", MARKER);
+    let locked = factotum(
+        dir.path(),
+        &store,
+        &["run", job.to_str().unwrap(), "--lock", "nightly"],
+    );
+    assert_eq!(locked.status, 0, "{}", locked.transcript());
+    assert_eq!(history(dir.path(), &store, &[]).len(), 2);
+    let version: String = connect(&store)
+        .query_one(
+            "SELECT value FROM factotum_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .and_then(|row| row.try_get(0))
+        .unwrap();
+    assert_eq!(version, "2");
+}
+
+/// A run that says it is still going on another server is judged by how long ago, by the
+/// database server's clock, it last renewed its heartbeat.
+#[test]
+fn a_run_on_another_host_is_lost_once_its_heartbeat_stops_in_postgres() {
+    let store = fresh_store();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run_marker(dir.path(), &store).status, 0);
+    let pretend = |age_ms: i64| {
+        connect(&store)
+            .execute(
+                "UPDATE factotum_runs SET outcome = 'running', ended_at = NULL, \
+                 host = 'another-host.invalid', \
+                 heartbeat_at = CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT) - $1",
+                &[&age_ms],
+            )
+            .unwrap();
+    };
+    pretend(1_000);
+    assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "running");
+    pretend(120_000);
+    assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "lost");
 }
