@@ -296,10 +296,12 @@ pub(crate) fn a_killed_holder_is_taken_over(store: &str, wait: bool) {
     let _groups = Groups::of(dir.path());
     let path = dsl_job(dir.path(), "failover.factotum", FAILOVER);
     let job = path.to_str().unwrap();
+    // On one host the killed holder's process is gone, so it is lost at once: the lease only
+    // has to outlast any stall of the holder while it lives.
     let holder = launch(
         dir.path(),
         store,
-        &["run", job, "--once", "K", "--lease", "3", "--grace", "1"],
+        &["run", job, "--once", "K", "--lease", "10", "--grace", "1"],
         "holder",
     );
     wait_until("the holder's slow task", || {
@@ -310,7 +312,7 @@ pub(crate) fn a_killed_holder_is_taken_over(store: &str, wait: bool) {
         let standby = launch(
             dir.path(),
             store,
-            &["run", job, "--once", "K", "--wait", "--lease", "3"],
+            &["run", job, "--once", "K", "--wait", "--lease", "10"],
             "standby",
         );
         let waiting = format!("Waiting: the run-once key 'K' is held by run {lost} on ");
@@ -390,7 +392,7 @@ pub(crate) fn a_silent_holder_loses_its_key_and_stops_when_continued(store: &str
     let holder = launch(
         dir.path(),
         store,
-        &["run", job, "--once", "K", "--lease", "4", "--grace", "1"],
+        &["run", job, "--once", "K", "--lease", "6", "--grace", "1"],
         "holder",
     );
     wait_until("the holder's slow task", || {
@@ -403,7 +405,7 @@ pub(crate) fn a_silent_holder_loses_its_key_and_stops_when_continued(store: &str
     let standby = launch(
         dir.path(),
         store,
-        &["run", job, "--once", "K", "--wait", "--lease", "4"],
+        &["run", job, "--once", "K", "--wait", "--lease", "6"],
         "standby",
     )
     .finish();
@@ -508,11 +510,13 @@ pub(crate) fn a_holder_cut_off_from_its_store_stops_within_its_lease(
     let _groups = Groups::of(dir.path());
     let path = dsl_job(dir.path(), "fence.factotum", FENCE);
     let job = path.to_str().unwrap();
+    // The holder gives up 4 s after its last renewal (the lease less the grace and a second):
+    // 4 s before anyone may take over, for a task that ends on SIGTERM to end.
     let holder = launch(
         dir.path(),
         store,
         &[
-            "run", job, "--once", "fence", "--lease", "6", "--grace", "1",
+            "run", job, "--once", "fence", "--lease", "8", "--grace", "3",
         ],
         "holder",
     );
