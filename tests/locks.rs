@@ -479,7 +479,7 @@ impl StoreBlock for SqliteBlock {
 }
 
 /// `work` logs its start, its end and (trapped) SIGTERM with its pid; `quick` ends once
-/// `quick.go` exists; `after` waits for `work`.
+/// `quick.go` exists; `after` waits for `work`, `then` for `quick`.
 const FENCE: &str = r#"job "fence"
 
 task "work" {
@@ -493,6 +493,11 @@ task "quick" {
 task "after" {
   after "work"
   run "sh" with "-c", "echo after $$ >> events.log"
+}
+
+task "then" {
+  after "quick"
+  run "sh" with "-c", "echo then $$ >> events.log"
 }
 "#;
 
@@ -572,9 +577,61 @@ pub(crate) fn a_holder_cut_off_from_its_store_stops_within_its_lease(
     let ran: Vec<String> = lines(dir.path(), "events.log")
         .iter()
         .filter_map(|line| line.split(' ').next().map(str::to_owned))
-        .filter(|event| event != "quick")
+        .filter(|event| event != "quick" && event != "then")
         .collect();
     assert_eq!(ran, names(&["start", "end", "after"]));
+}
+
+/// The holder of a key is cut off from its store, and `quick` ends meanwhile: recording its
+/// end waits for the store, and by the time it gives up the holder has lost the key. It
+/// must not start `then`, which `quick` let go, but stop (exit 2) without starting anything.
+pub(crate) fn a_holder_that_lost_its_key_starts_nothing_more(
+    store: &str,
+    block: &dyn Fn() -> Box<dyn StoreBlock>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let _groups = Groups::of(dir.path());
+    let path = dsl_job(dir.path(), "fence.factotum", FENCE);
+    let job = path.to_str().unwrap();
+    let holder = launch(
+        dir.path(),
+        store,
+        &[
+            "run", job, "--once", "fence", "--lease", "2", "--grace", "1",
+        ],
+        "holder",
+    );
+    wait_until("the holder's work task", || {
+        dir.path().join("work-started").exists()
+    });
+    let blocked = block();
+    touch(dir.path(), "quick.go");
+    // Kept blocked until the holder has given up on the store and ended.
+    let stopped = holder.finish();
+    drop(blocked);
+    assert_eq!(stopped.status, 2, "{}", stopped.transcript());
+    assert!(
+        stopped
+            .stdout
+            .contains("factotum lost the run-once key 'fence'"),
+        "{}",
+        stopped.stdout
+    );
+    // `then` may be stopped before it logs anything: factotum's own account says it started.
+    let events = lines(dir.path(), "events.log");
+    assert!(
+        !events.iter().any(|line| line.starts_with("then "))
+            && !stopped.stderr.contains("Task 'then' was started"),
+        "a task started after the key was lost: {events:?}\n{}",
+        stopped.transcript()
+    );
+}
+
+#[test]
+fn a_holder_that_lost_its_sqlite_key_starts_nothing_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    a_holder_that_lost_its_key_starts_nothing_more(&store, &sqlite_block(&store));
 }
 
 fn sqlite_block(store: &str) -> impl Fn() -> Box<dyn StoreBlock> + '_ {
