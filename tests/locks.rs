@@ -211,6 +211,9 @@ task "mark" {
 /// How many rounds of three racing processes.
 const ROUNDS: usize = 50;
 
+/// Each round, three processes started together ask for a new key: exactly one runs the
+/// task; the others print the `Warn:` line (held or already succeeded), run nothing and
+/// exit 0.
 pub(crate) fn three_processes_run_a_key_once(store: &str) {
     let dir = tempfile::tempdir().unwrap();
     let _groups = Groups::of(dir.path());
