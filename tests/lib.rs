@@ -8,6 +8,7 @@ mod editors;
 mod faults;
 mod history;
 mod hostile;
+mod locks;
 mod output;
 mod postgres;
 mod resume;

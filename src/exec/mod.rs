@@ -208,7 +208,7 @@ impl Interrupts {
     pub(crate) fn received(&self) -> Option<i32> {
         self.inbox.try_iter().find_map(|event| match event {
             Event::Signal(signal) => Some(signal),
-            Event::Finished { .. } | Event::Stop(_) => None,
+            Event::Finished { .. } | Event::StopAsked => None,
         })
     }
 }
@@ -232,38 +232,58 @@ enum Event {
         duration: Duration,
     },
     Signal(i32),
-    /// Something outside the executor must stop the run, for this reason.
-    Stop(String),
+    /// A [`Stopper`] asked to stop the run; its reason waits in [`StopRequest`].
+    StopAsked,
 }
+
+/// Why a [`Stopper`] asked to stop the run, until the run takes it. The run reads it before
+/// it starts any task, so a request made while the run was busy (an observer's write can
+/// take seconds) is never overtaken by a task it lets go meanwhile.
+type StopRequest = Arc<Mutex<Option<String>>>;
 
 /// Where a run's events arrive: made before the run, so that something else (the keeper of
 /// a lease) can hold a [`Stopper`] from the start.
 pub(crate) struct Inbox {
     events: Sender<Event>,
     receiver: mpsc::Receiver<Event>,
+    stop_request: StopRequest,
 }
 
 impl Inbox {
     pub(crate) fn new() -> Self {
         let (events, receiver) = mpsc::channel();
-        Self { events, receiver }
+        Self {
+            events,
+            receiver,
+            stop_request: StopRequest::default(),
+        }
     }
 
     /// A handle that stops the run as a stop signal does: nothing more starts, running tasks
     /// get SIGTERM, the grace period, then SIGKILL.
     pub(crate) fn stopper(&self) -> Stopper {
-        Stopper(self.events.clone())
+        Stopper {
+            events: self.events.clone(),
+            request: Arc::clone(&self.stop_request),
+        }
     }
 }
 
 /// Stops a run from another thread; see [`Inbox::stopper`].
 #[derive(Clone)]
-pub(crate) struct Stopper(Sender<Event>);
+pub(crate) struct Stopper {
+    events: Sender<Event>,
+    request: StopRequest,
+}
 
 impl Stopper {
     /// Stops the run, saying why; nothing happens once the run is over.
     pub(crate) fn stop(&self, reason: String) {
-        let _ = self.0.send(Event::Stop(reason));
+        if let Ok(mut request) = self.request.lock() {
+            request.get_or_insert(reason);
+        }
+        // Wakes the run if it waits for an event.
+        let _ = self.events.send(Event::StopAsked);
     }
 }
 
@@ -279,6 +299,7 @@ pub(crate) fn execute(
     let Inbox {
         events,
         receiver: inbox,
+        stop_request,
     } = inbox;
     let mut signals = Signals::new(STOP_SIGNALS)?;
     let signal_handle = signals.handle();
@@ -290,7 +311,15 @@ pub(crate) fn execute(
             }
         }
     });
-    let mut run = Run::new(tasks, plan, members, options, events, observer);
+    let mut run = Run::new(
+        tasks,
+        plan,
+        members,
+        options,
+        events,
+        stop_request,
+        observer,
+    );
     let started_at = Instant::now();
     run.notify(|observer, view| observer.job_started(view));
     run.drive(&inbox);
@@ -331,6 +360,7 @@ struct Run<'a> {
     started: usize,
     interrupted_by: Option<i32>,
     stopped: Option<String>,
+    stop_request: StopRequest,
     /// When to SIGKILL what is left, after the first signal.
     kill_at: Option<Instant>,
     /// When to stop waiting for output, after the SIGKILL.
@@ -344,6 +374,7 @@ impl<'a> Run<'a> {
         members: &[usize],
         options: &'a Options,
         events: Sender<Event>,
+        stop_request: StopRequest,
         observer: &'a mut dyn Observer,
     ) -> Self {
         Self {
@@ -362,6 +393,7 @@ impl<'a> Run<'a> {
             started: 0,
             interrupted_by: None,
             stopped: None,
+            stop_request,
             kill_at: None,
             abandon_at: None,
         }
@@ -369,6 +401,7 @@ impl<'a> Run<'a> {
 
     fn drive(&mut self, inbox: &mpsc::Receiver<Event>) {
         loop {
+            self.take_stop_request();
             if self.interrupted_by.is_none() && self.stopped.is_none() {
                 self.start_ready();
             }
@@ -392,7 +425,7 @@ impl<'a> Run<'a> {
                     duration,
                 }) => self.finish(task, exit, duration),
                 Ok(Event::Signal(signal)) => self.on_signal(signal),
-                Ok(Event::Stop(reason)) => self.on_stop(reason),
+                Ok(Event::StopAsked) => self.take_stop_request(),
                 Err(RecvTimeoutError::Timeout) => {
                     let now = Instant::now();
                     if self.abandon_at.is_some_and(|at| at <= now) {
@@ -611,6 +644,18 @@ impl<'a> Run<'a> {
             self.terminate("Received shutdown signal");
         } else if self.abandon_at.is_none() {
             self.force_kill();
+        }
+    }
+
+    /// Stops the run if a [`Stopper`] asked.
+    fn take_stop_request(&mut self) {
+        let asked = self
+            .stop_request
+            .lock()
+            .ok()
+            .and_then(|mut request| request.take());
+        if let Some(reason) = asked {
+            self.on_stop(reason);
         }
     }
 
