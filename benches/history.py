@@ -24,7 +24,10 @@ Then it checks what the commands print against the store (the newest ids, the jo
   - `factotum history` (a table of the newest 20 runs);
   - `factotum history JOB` for the job with many runs and for the one with few;
   - `factotum history --format json --limit 100`;
-  - `factotum show last`.
+  - `factotum show last`;
+  - `factotum history`, `history JOB` (few runs) and `show last` again with the store's pages
+    dropped from the page cache before each run (`posix_fadvise(DONTNEED)` on the store file
+    only), as after a reboot; the store is read back into the cache after each.
 
 The reference, measured in the same turns: Python's sqlite3 (the SQLite Python was built with)
 opening the store and running the query each command needs, the same shape as factotum's
@@ -308,9 +311,29 @@ def run_quietly(command: list[str], env: dict[str, str]):
     return action
 
 
+def evict(store: Path) -> None:
+    """Drops the store's pages from the page cache, as after a reboot or a long idle: this file
+    only, so the rest of the machine keeps its cache."""
+    descriptor = os.open(store, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(descriptor)
+
+
+def warm(store: Path) -> None:
+    """Reads the whole store, so that the cases measured warm find it in the page cache."""
+    with open(store, "rb") as file:
+        while file.read(1 << 20):
+            pass
+
+
 def measure(cases: list[dict], repeat: int, gate: run_bench.QuietGate) -> None:
     """Each case's command and reference, `repeat` times after one unmeasured turn, all cases
-    in each turn, each taking each place in the order in turn."""
+    in each turn, each taking each place in the order in turn. A case's `before`, if it has
+    one, runs untimed before each of its command and reference; a store evicted for a cold case
+    is read back into the page cache at once, so that it only affects that case."""
     actions = [(case, side) for case in cases for side in ("command", "reference")
                if case.get(side)]
     for case in cases:
@@ -319,7 +342,11 @@ def measure(cases: list[dict], repeat: int, gate: run_bench.QuietGate) -> None:
         gate.wait()
         shift = turn % len(actions)
         for case, side in actions[shift:] + actions[:shift]:
+            if case.get("before"):
+                case["before"]()
             seconds = timed(case[side])
+            if case.get("before"):
+                warm(case["store"])
             if turn > 0:
                 case["times"][side].append(seconds)
 
@@ -375,8 +402,8 @@ def report(cases: list[dict], facts: dict, plans: list[str], args) -> str:
                       run_bench.verdict(median * 1000, GOAL_MS)]
         add("| " + " | ".join(cells) + " |")
     add("")
-    add("Query plans (SQLite of Python; factotum bundles its own SQLite, whose plans may "
-        "differ):")
+    add("Query plans (SQLite of Python; factotum bundles its own SQLite through "
+        "libsqlite3-sys, whose plans may differ):")
     add("")
     out.extend(plans)
     return "\n".join(out)
@@ -429,6 +456,10 @@ def main() -> None:
              "command": run_quietly(factotum(store, "history"), env),
              "reference": lambda: reference_query(store, NEWEST, [None, 20]),
              "plans": [(NEWEST, [None, 20])]},
+            {"label": "factotum history, store not in the page cache",
+             "command": run_quietly(factotum(store, "history"), env),
+             "reference": lambda: reference_query(store, NEWEST, [None, 20]),
+             "before": lambda: evict(store), "store": store},
             {"label": "factotum history JOB (many runs)",
              "command": run_quietly(factotum(store, "history", many), env),
              "reference": lambda: reference_query(store, NEWEST_OF_FILE, [many, 20]),
@@ -437,6 +468,10 @@ def main() -> None:
              "command": run_quietly(factotum(store, "history", few), env),
              "reference": lambda: reference_query(store, NEWEST_OF_FILE, [few, 20]),
              "plans": [(NEWEST_OF_FILE, [few, 20])]},
+            {"label": "factotum history JOB (few runs), store not in the page cache",
+             "command": run_quietly(factotum(store, "history", few), env),
+             "reference": lambda: reference_query(store, NEWEST_OF_FILE, [few, 20]),
+             "before": lambda: evict(store), "store": store},
             {"label": "factotum history --format json --limit 100",
              "command": run_quietly(
                  factotum(store, "history", "--format", "json", "--limit", "100"), env),
@@ -446,6 +481,10 @@ def main() -> None:
              "command": run_quietly(factotum(store, "show", "last"), env),
              "reference": lambda: show_last_query(store),
              "plans": [(ONE_RUN, ["x"]), (TASKS_OF_RUN, ["x"])]},
+            {"label": "factotum show last, store not in the page cache",
+             "command": run_quietly(factotum(store, "show", "last"), env),
+             "reference": lambda: show_last_query(store),
+             "before": lambda: evict(store), "store": store},
         ]
         plans = query_plans(store, cases)
         gate = run_bench.QuietGate(args.quiet, args.patience)
