@@ -732,3 +732,32 @@ fn a_run_on_another_host_is_lost_once_its_heartbeat_stops() {
     pretend(120_000);
     assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "lost");
 }
+
+#[test]
+fn many_processes_opening_a_new_sqlite_store_at_once_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..20 {
+        let store = format!(
+            "sqlite:{}",
+            dir.path().join(format!("{round}.db")).display()
+        );
+        let children: Vec<Child> = (0..6)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_factotum"))
+                    .args(["history", "--store", &store])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}

@@ -649,8 +649,6 @@ fn a_holder_cut_off_from_its_sqlite_store_stops_within_its_lease() {
 }
 
 #[test]
-#[ignore = "bug: a task that ends while the store is blocked blocks the executor in the run-history \
-            write (up to SQLite's 10 s busy timeout), so the keeper's stop is not acted on within the lease"]
 fn a_holder_cut_off_from_its_sqlite_store_stops_within_its_lease_when_a_task_ends() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path());

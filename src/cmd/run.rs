@@ -109,7 +109,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
     );
     let rows = task_rows(&names, &definitions, &plan, resume_plan.as_ref());
     let record_resumes = record.resumes.clone();
-    let inbox = exec::Inbox::new();
+    let inbox = exec::Inbox::new(Duration::from_secs_f64(args.grace));
     // The leases are kept from before the run is recorded, on a connection of their own.
     let keeper = match keep_claims(args, &asks, &mut store, &inbox) {
         Ok(keeper) => keeper,

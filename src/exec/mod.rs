@@ -241,21 +241,32 @@ enum Event {
 /// take seconds) is never overtaken by a task it lets go meanwhile.
 type StopRequest = Arc<Mutex<Option<String>>>;
 
+/// The process groups of the tasks running now, by task, shared with the [`Stopper`]s: a
+/// stop must reach the tasks even while the run is stuck (an observer's write to a store
+/// that does not answer can block for long), since it is what keeps two servers from running
+/// tasks of one key at once.
+type LiveGroups = Arc<Mutex<HashMap<usize, Pid>>>;
+
 /// Where a run's events arrive: made before the run, so that something else (the keeper of
 /// a lease) can hold a [`Stopper`] from the start.
 pub(crate) struct Inbox {
     events: Sender<Event>,
     receiver: mpsc::Receiver<Event>,
     stop_request: StopRequest,
+    live_groups: LiveGroups,
+    /// The run's `--grace`, which a stop also gives the tasks before SIGKILL.
+    grace: Duration,
 }
 
 impl Inbox {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(grace: Duration) -> Self {
         let (events, receiver) = mpsc::channel();
         Self {
             events,
             receiver,
             stop_request: StopRequest::default(),
+            live_groups: LiveGroups::default(),
+            grace,
         }
     }
 
@@ -265,6 +276,8 @@ impl Inbox {
         Stopper {
             events: self.events.clone(),
             request: Arc::clone(&self.stop_request),
+            live_groups: Arc::clone(&self.live_groups),
+            grace: self.grace,
         }
     }
 }
@@ -274,16 +287,41 @@ impl Inbox {
 pub(crate) struct Stopper {
     events: Sender<Event>,
     request: StopRequest,
+    live_groups: LiveGroups,
+    grace: Duration,
 }
 
 impl Stopper {
-    /// Stops the run, saying why; nothing happens once the run is over.
+    /// Stops the run, saying why; nothing happens once the run is over. The running tasks
+    /// get SIGTERM now and SIGKILL after the grace period from here, whatever the run's own
+    /// thread is doing; the run then stops as on a signal when it reads the request.
     pub(crate) fn stop(&self, reason: String) {
-        if let Ok(mut request) = self.request.lock() {
-            request.get_or_insert(reason);
+        let first = match self.request.lock() {
+            Ok(mut request) if request.is_none() => {
+                *request = Some(reason);
+                true
+            }
+            _ => false,
+        };
+        if first {
+            signal_groups(&self.live_groups, Signal::TERM);
+            let (groups, grace) = (Arc::clone(&self.live_groups), self.grace);
+            std::thread::spawn(move || {
+                std::thread::sleep(grace);
+                signal_groups(&groups, Signal::KILL);
+            });
         }
         // Wakes the run if it waits for an event.
         let _ = self.events.send(Event::StopAsked);
+    }
+}
+
+/// Signals every live task's process group; one may already be gone.
+fn signal_groups(groups: &LiveGroups, signal: Signal) {
+    if let Ok(groups) = groups.lock() {
+        for &group in groups.values() {
+            let _ = kill_process_group(group, signal);
+        }
     }
 }
 
@@ -300,6 +338,8 @@ pub(crate) fn execute(
         events,
         receiver: inbox,
         stop_request,
+        live_groups,
+        grace: _,
     } = inbox;
     let mut signals = Signals::new(STOP_SIGNALS)?;
     let signal_handle = signals.handle();
@@ -317,7 +357,7 @@ pub(crate) fn execute(
         members,
         options,
         events,
-        stop_request,
+        (stop_request, live_groups),
         observer,
     );
     let started_at = Instant::now();
@@ -361,6 +401,7 @@ struct Run<'a> {
     interrupted_by: Option<i32>,
     stopped: Option<String>,
     stop_request: StopRequest,
+    live_groups: LiveGroups,
     /// When to SIGKILL what is left, after the first signal.
     kill_at: Option<Instant>,
     /// When to stop waiting for output, after the SIGKILL.
@@ -374,7 +415,7 @@ impl<'a> Run<'a> {
         members: &[usize],
         options: &'a Options,
         events: Sender<Event>,
-        stop_request: StopRequest,
+        (stop_request, live_groups): (StopRequest, LiveGroups),
         observer: &'a mut dyn Observer,
     ) -> Self {
         Self {
@@ -394,6 +435,7 @@ impl<'a> Run<'a> {
             interrupted_by: None,
             stopped: None,
             stop_request,
+            live_groups,
             kill_at: None,
             abandon_at: None,
         }
@@ -527,6 +569,9 @@ impl<'a> Run<'a> {
         };
         let group = i32::try_from(child.id()).ok().and_then(Pid::from_raw);
         self.running.insert(task, group);
+        if let (Some(group), Ok(mut live)) = (group, self.live_groups.lock()) {
+            live.insert(task, group);
+        }
         let prefix = Prefix::new(&spec.name, self.options.colour);
         let events = self.events.clone();
         std::thread::spawn(move || {
@@ -571,6 +616,9 @@ impl<'a> Run<'a> {
 
     fn finish(&mut self, task: usize, exit: Exit, duration: Duration) {
         self.running.remove(&task);
+        if let Ok(mut live) = self.live_groups.lock() {
+            live.remove(&task);
+        }
         let spec = &self.tasks[task];
         self.records[task].duration = Some(duration);
         self.records[task].return_code = Some(exit.return_code());
@@ -653,7 +701,7 @@ impl<'a> Run<'a> {
             .stop_request
             .lock()
             .ok()
-            .and_then(|mut request| request.take());
+            .and_then(|request| request.clone());
         if let Some(reason) = asked {
             self.on_stop(reason);
         }
@@ -722,6 +770,9 @@ impl<'a> Run<'a> {
             }
         }
         self.running.clear();
+        if let Ok(mut live) = self.live_groups.lock() {
+            live.clear();
+        }
     }
 }
 

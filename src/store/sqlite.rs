@@ -63,9 +63,20 @@ impl Sqlite {
             location,
             connection,
         };
-        store
-            .prepare()
-            .map_err(|error| store.prepare_error(&error))?;
+        // Switching a new file to write-ahead logging needs it alone for a moment, and SQLite
+        // answers "busy" at once, without its busy handler, when another process opens the
+        // same new store then: try again until the busy timeout.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match store.prepare() {
+                Err(PrepareError::Sqlite(error))
+                    if is_busy(&error) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                result => break result.map_err(|error| store.prepare_error(&error))?,
+            }
+        }
         Ok(store)
     }
 
@@ -144,6 +155,14 @@ impl Sqlite {
             });
         result.map_err(|error| self.error(&error))
     }
+}
+
+/// Whether `error` says another connection holds the lock it needed.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Why a store could not be made ready.
