@@ -72,6 +72,34 @@ fn a_killed_run_is_lost_in_postgres() {
     a_killed_run_is_lost(&fresh_store());
 }
 
+/// Six processes open one empty database at once, in each of five: the tables are made once,
+/// and every process finds them.
+#[test]
+fn many_processes_opening_a_new_postgres_store_at_once_all_succeed() {
+    for round in 0..5 {
+        let store = fresh_store();
+        let children: Vec<Child> = (0..6)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_factotum"))
+                    .args(["history", "--store", &store])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}
+
 /// Both runs also open the empty database at once: the tables are made once.
 #[test]
 fn two_runs_at_once_share_a_postgres_store() {
@@ -483,6 +511,12 @@ fn postgres_block(store: &str) -> impl Fn() -> Box<dyn StoreBlock> + '_ {
 fn a_holder_cut_off_from_its_postgres_store_stops_within_its_lease() {
     let store = fresh_store();
     a_holder_cut_off_from_its_store_stops_within_its_lease(&store, &postgres_block(&store), false);
+}
+
+#[test]
+fn a_holder_cut_off_from_its_postgres_store_stops_within_its_lease_when_a_task_ends() {
+    let store = fresh_store();
+    a_holder_cut_off_from_its_store_stops_within_its_lease(&store, &postgres_block(&store), true);
 }
 
 #[test]
