@@ -1,7 +1,8 @@
-//! The run-history and resume checks of `history.rs` and `resume.rs` against PostgreSQL
-//! stores (each a new database of the throw-away cluster of `postgres.rs`), and what only a
-//! PostgreSQL store meets: a server that does not answer, a URL that asks for TLS, tables
-//! another factotum made or damaged.
+//! The run-history, resume and claim checks of `history.rs`, `resume.rs` and `locks.rs`
+//! against PostgreSQL stores (each a new database of the throw-away cluster of
+//! `postgres.rs`), and what only a PostgreSQL store meets: a server that does not answer, a
+//! URL that asks for TLS, tables another factotum made or damaged, runs racing in one
+//! transaction.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -14,6 +15,16 @@ use crate::history::{
     a_killed_run_is_lost, a_run_stopped_by_sigterm_is_interrupted,
     an_unreachable_named_store_stops_the_run_before_any_task, dsl_job, factotum, history,
     outcomes_and_task_states_are_recorded, show, start_run, two_runs_at_once_share_a_store,
+};
+use crate::locks::{
+    StoreBlock, a_failed_key_is_resumed_only_when_asked,
+    a_hard_lock_left_by_a_failure_blocks_until_unlocked,
+    a_holder_cut_off_from_its_store_stops_within_its_lease,
+    a_holder_that_lost_its_key_starts_nothing_more, a_killed_holder_is_taken_over,
+    a_lock_held_by_a_running_run_refuses_another,
+    a_silent_holder_loses_its_key_and_stops_when_continued,
+    a_soft_lock_is_freed_after_a_failure_and_a_kill, host_constraints_come_before_claims,
+    three_processes_run_a_key_once,
 };
 use crate::postgres::fresh_store;
 use crate::resume::{
@@ -59,6 +70,34 @@ fn a_run_stopped_by_sigterm_is_interrupted_in_postgres() {
 #[test]
 fn a_killed_run_is_lost_in_postgres() {
     a_killed_run_is_lost(&fresh_store());
+}
+
+/// Six processes open one empty database at once, in each of five: the tables are made once,
+/// and every process finds them.
+#[test]
+fn many_processes_opening_a_new_postgres_store_at_once_all_succeed() {
+    for round in 0..5 {
+        let store = fresh_store();
+        let children: Vec<Child> = (0..6)
+            .map(|_| {
+                Command::new(env!("CARGO_BIN_EXE_factotum"))
+                    .args(["history", "--store", &store])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
 }
 
 /// Both runs also open the empty database at once: the tables are made once.
@@ -361,81 +400,6 @@ fn one_lock_asked_for_by_many_runs_at_once_is_held_by_one() {
     assert_eq!(ran.lines().count(), 1);
 }
 
-#[test]
-fn a_lock_left_by_a_failed_run_refuses_until_unlocked_in_postgres() {
-    let store = fresh_store();
-    let dir = tempfile::tempdir().unwrap();
-    let failing = dsl_job(
-        dir.path(),
-        "failing.factotum",
-        "job \"failing\"\n\ntask \"fail\" {\n  run \"false\"\n}\n",
-    );
-    let marker = dsl_job(dir.path(), "marker.factotum", MARKER);
-    let lock = ["--lock", "nightly"];
-    let run = |job: &Path| {
-        factotum(
-            dir.path(),
-            &store,
-            &[&["run", job.to_str().unwrap()][..], &lock[..]].concat(),
-        )
-    };
-    assert_eq!(run(&failing).status, 2);
-    let refused = run(&marker);
-    assert_eq!(refused.status, 3, "{}", refused.transcript());
-    assert!(
-        refused
-            .stderr
-            .contains("the lock 'nightly' was left held by run"),
-        "{}",
-        refused.stderr
-    );
-    assert!(!dir.path().join("ran").exists());
-    let locks = factotum(dir.path(), &store, &["locks", "--format", "json"]);
-    assert_eq!(locks.status, 0, "{}", locks.transcript());
-    let locks: Vec<Value> = serde_json::from_str(&locks.stdout).unwrap();
-    assert_eq!(locks.len(), 1);
-    assert_eq!(locks[0]["name"], "nightly");
-    let unlocked = factotum(dir.path(), &store, &["unlock", "nightly"]);
-    assert_eq!(unlocked.status, 0, "{}", unlocked.transcript());
-    assert!(
-        unlocked.stdout.contains("Released the lock 'nightly'"),
-        "{}",
-        unlocked.stdout
-    );
-    assert_eq!(run(&marker).status, 0);
-    assert!(dir.path().join("ran").exists());
-    assert_eq!(
-        factotum(dir.path(), &store, &["unlock", "nightly"]).status,
-        3
-    );
-}
-
-#[test]
-fn a_run_once_key_runs_to_success_once_in_postgres() {
-    let store = fresh_store();
-    let dir = tempfile::tempdir().unwrap();
-    let job = dsl_job(dir.path(), "marker.factotum", MARKER);
-    let once = |dir: &Path| {
-        factotum(
-            dir,
-            &store,
-            &["run", job.to_str().unwrap(), "--once", "nightly-2026-12-02"],
-        )
-    };
-    assert_eq!(once(dir.path()).status, 0);
-    std::fs::remove_file(dir.path().join("ran")).unwrap();
-    let again = once(dir.path());
-    assert_eq!(again.status, 0, "{}", again.transcript());
-    assert!(
-        again
-            .stdout
-            .contains("Warn: the run-once key \"nightly-2026-12-02\" already succeeded"),
-        "{}",
-        again.stdout
-    );
-    assert!(!dir.path().join("ran").exists());
-}
-
 /// A store of schema version 1 (no claims table) gets step 2 when it is next opened, and
 /// keeps its runs.
 #[test]
@@ -488,4 +452,105 @@ fn a_run_on_another_host_is_lost_once_its_heartbeat_stops_in_postgres() {
     assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "running");
     pretend(120_000);
     assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "lost");
+}
+
+#[test]
+fn three_processes_run_a_key_once_in_postgres() {
+    three_processes_run_a_key_once(&fresh_store());
+}
+
+#[test]
+fn a_killed_holder_is_taken_over_by_a_waiting_standby_in_postgres() {
+    a_killed_holder_is_taken_over(&fresh_store(), true);
+}
+
+#[test]
+fn a_killed_holder_is_taken_over_by_the_next_run_in_postgres() {
+    a_killed_holder_is_taken_over(&fresh_store(), false);
+}
+
+#[test]
+fn a_silent_holder_loses_its_key_and_stops_when_continued_in_postgres() {
+    a_silent_holder_loses_its_key_and_stops_when_continued(&fresh_store());
+}
+
+/// A PostgreSQL store whose tables one transaction holds in `EXCLUSIVE` mode: others read
+/// them, none writes them (nor locks rows for writing) until it ends, with the connection.
+struct PostgresBlock(postgres::Client);
+
+impl PostgresBlock {
+    fn take(store: &str) -> Self {
+        let mut client = connect(store);
+        client
+            .batch_execute(
+                "BEGIN; LOCK TABLE factotum_runs, factotum_tasks, factotum_claims IN EXCLUSIVE MODE",
+            )
+            .unwrap();
+        Self(client)
+    }
+}
+
+impl StoreBlock for PostgresBlock {
+    fn lease_ran_out(&mut self, key: &str) -> bool {
+        self.0
+            .query_one(
+                "SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT) \
+                 - renewed_at > lease_ms FROM factotum_claims WHERE name = $1 AND kind = 'run-once key'",
+                &[&key],
+            )
+            .and_then(|row| row.try_get(0))
+            .unwrap()
+    }
+}
+
+fn postgres_block(store: &str) -> impl Fn() -> Box<dyn StoreBlock> + '_ {
+    move || Box::new(PostgresBlock::take(store))
+}
+
+#[test]
+fn a_holder_cut_off_from_its_postgres_store_stops_within_its_lease() {
+    let store = fresh_store();
+    a_holder_cut_off_from_its_store_stops_within_its_lease(&store, &postgres_block(&store), false);
+}
+
+#[test]
+fn a_holder_cut_off_from_its_postgres_store_stops_within_its_lease_when_a_task_ends() {
+    let store = fresh_store();
+    a_holder_cut_off_from_its_store_stops_within_its_lease(&store, &postgres_block(&store), true);
+}
+
+#[test]
+fn a_holder_that_lost_its_postgres_key_starts_nothing_more() {
+    let store = fresh_store();
+    a_holder_that_lost_its_key_starts_nothing_more(&store, &postgres_block(&store));
+}
+
+#[test]
+fn a_hard_lock_left_by_a_failure_blocks_until_unlocked_in_postgres() {
+    a_hard_lock_left_by_a_failure_blocks_until_unlocked(&fresh_store());
+}
+
+#[test]
+fn a_lock_held_by_a_running_run_refuses_another_in_postgres() {
+    a_lock_held_by_a_running_run_refuses_another(&fresh_store(), "--lock");
+}
+
+#[test]
+fn a_soft_lock_held_by_a_running_run_refuses_another_in_postgres() {
+    a_lock_held_by_a_running_run_refuses_another(&fresh_store(), "--soft-lock");
+}
+
+#[test]
+fn a_soft_lock_is_freed_after_a_failure_and_a_kill_in_postgres() {
+    a_soft_lock_is_freed_after_a_failure_and_a_kill(&fresh_store());
+}
+
+#[test]
+fn a_failed_key_is_resumed_only_when_asked_in_postgres() {
+    a_failed_key_is_resumed_only_when_asked(&fresh_store());
+}
+
+#[test]
+fn host_constraints_come_before_claims_in_postgres() {
+    host_constraints_come_before_claims(&fresh_store());
 }

@@ -20,6 +20,12 @@ use super::{
 /// does not answer stops the command instead of hanging it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a statement waits for a lock another process holds before giving up, as SQLite's
+/// busy timeout: a store that another transaction holds up fails the write (the recorder then
+/// warns, and the job goes on) instead of stopping the job for as long as that lasts. A URL
+/// whose `options` set `lock_timeout` keeps its own.
+const LOCK_TIMEOUT: &str = "SET lock_timeout = '10s'";
+
 /// PostgreSQL's parameters, and the database server's clock in [`Millis`]: every host that
 /// shares the store judges heartbeats by the same clock. `clock_timestamp()` rather than
 /// `now()`, which stands still for a whole transaction.
@@ -59,7 +65,13 @@ impl Postgres {
     fn open(url: &str) -> Result<Self, StoreError> {
         let location = Location::Postgres(url.to_owned());
         let opened = config(url).and_then(|(config, limit)| {
+            let own_lock_timeout = config
+                .get_options()
+                .is_some_and(|options| options.contains("lock_timeout"));
             let mut client = connect(config, limit)?;
+            if !own_lock_timeout {
+                client.batch_execute(LOCK_TIMEOUT)?;
+            }
             migrate(&mut client)?;
             let upsert_task = client.prepare(&DIALECT.upsert_task())?;
             Ok((client, upsert_task))
