@@ -16,6 +16,10 @@ use super::{
     Backend, Listing, Location, Millis, Outcome, RunRecord, RunSummary, StoreError, TaskRecord,
 };
 
+/// How long data sent to the server may stay unacknowledged before the connection counts as
+/// broken, unless the URL sets `tcp_user_timeout`.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long connecting may take when the URL does not say (`connect_timeout`): a store that
 /// does not answer stops the command instead of hanging it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -153,6 +157,12 @@ fn config(url: &str) -> Result<(Config, Option<Duration>), OpenError> {
         )));
     }
     let mut config: Config = url.parse()?;
+    // Without it, a write to a server whose packets are silently dropped (a cut network)
+    // blocks until TCP gives up, about 15 minutes; with it, the write fails and the run goes
+    // on, its history incomplete.
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(TCP_USER_TIMEOUT);
+    }
     // The client keeps no timeout for `connect_timeout=0`, nor when none is given.
     let limit = match config.get_connect_timeout() {
         Some(timeout) => Some(*timeout),
