@@ -623,3 +623,31 @@ fn a_resumed_run_reports_like_any_run_and_names_the_run_it_resumes() {
         ]
     );
 }
+
+#[test]
+fn a_run_skipped_for_its_run_once_key_sends_nothing() {
+    let endpoint = Endpoint::start(Answer::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let path = job(dir.path(), "once.factfile", &[T("only", "true", &[], &[])]);
+    let path = path.to_str().unwrap();
+    let first = factotum(
+        dir.path(),
+        &[path, "--once", "k", "--webhook", &endpoint.url],
+    );
+    assert_eq!(first.status, 0, "{}", first.stdout);
+    let sent = endpoint.bodies().len();
+    assert!(sent > 0);
+    let skipped = factotum(
+        dir.path(),
+        &[path, "--once", "k", "--webhook", &endpoint.url],
+    );
+    assert_eq!(skipped.status, 0, "{}", skipped.stdout);
+    assert!(
+        skipped
+            .stdout
+            .starts_with("Warn: the run-once key \"k\" already succeeded"),
+        "{}",
+        skipped.stdout
+    );
+    assert_eq!(endpoint.bodies().len(), sent);
+}
