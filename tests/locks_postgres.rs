@@ -6,7 +6,9 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::history::{dsl_job, factotum};
+use serde_json::Value;
+
+use crate::history::{dsl_job, factotum, history};
 use crate::locks::{Groups, MARK, claim, claims, launch_with, lines, touch, wait_until};
 use crate::locks::{
     StoreBlock, a_failed_key_is_resumed_only_when_asked,
@@ -238,30 +240,23 @@ fn a_holder_that_lost_its_postgres_key_starts_nothing_more() {
 
 /// The job `MARK` runs under a run-once key with a 4 s lease, by a holder whose clock
 /// `faketime` puts `offset` (`+1h`, `-1h`) off, `off_ms` ahead; the store's clock is right.
-/// For three leases by the store's clock the holder renews, is not lost, and another
-/// process finds the key held (a warning, exit 0, nothing run); then the holder succeeds.
-fn a_holder_whose_clock_is_off_keeps_its_key(offset: &str, off_ms: i64) {
+/// For three leases by the store's clock the holder renews, is not lost (nor is its run),
+/// and another process finds the key held (a warning, exit 0, nothing run), as does one
+/// whose clock is `other_offset` off; then the holder succeeds.
+fn a_holder_whose_clock_is_off_keeps_its_key(offset: &str, off_ms: i64, other_offset: &str) {
     let store = fresh_store();
     let dir = tempfile::tempdir().unwrap();
     let _groups = Groups::of(dir.path());
     let path = dsl_job(dir.path(), "mark.factotum", MARK);
     let job = path.to_str().unwrap();
     touch(dir.path(), "mark.ok");
+    let once = ["run", job, "--once", "K"];
     let holder = launch_with(
         dir.path(),
         &store,
-        &["run", job, "--once", "K", "--lease", "4", "--grace", "1"],
+        &[&once[..], &["--lease", "4", "--grace", "1"]].concat(),
         "holder",
-        // libfaketime also puts CLOCK_MONOTONIC off unless told not to, though no server's
-        // clock can be: the standard library's timed waits (`recv_timeout`) hand the kernel
-        // deadlines on that clock, and the holder's renewals would wait for ever.
-        &[
-            "env",
-            "FAKETIME_DONT_FAKE_MONOTONIC=1",
-            "faketime",
-            "-f",
-            offset,
-        ],
+        &off_by(offset),
     );
     wait_until("the holder's task", || dir.path().join("started").exists());
     let run = holder.run_id().expect("the holder names its run");
@@ -279,6 +274,13 @@ fn a_holder_whose_clock_is_off_keeps_its_key(offset: &str, off_ms: i64) {
         "the holder's clock is {behind} ms behind the store's, not {offset}"
     );
     let held = format!("Warn: the run-once key \"K\" is held by run {run} on ");
+    let other_off = launch_with(dir.path(), &store, &once, "other", &off_by(other_offset)).finish();
+    assert_eq!(other_off.status, 0, "{}", other_off.transcript());
+    assert!(
+        other_off.stdout.starts_with(&held),
+        "{}",
+        other_off.transcript()
+    );
     wait_until("three leases by the store's clock", || {
         let (state, holder_run, renewed, lease, since): (String, String, i64, i64, i64) = {
             let row = client
@@ -296,16 +298,22 @@ fn a_holder_whose_clock_is_off_keeps_its_key(offset: &str, off_ms: i64) {
             (state.as_str(), holder_run.as_str()),
             ("held", run.as_str())
         );
+        // Written by the store's clock: never in its future, and renewed within the lease.
         assert!(
-            renewed < lease,
-            "renewed {renewed} ms ago, lease {lease} ms"
+            (0..lease).contains(&renewed) && since >= 0,
+            "renewed {renewed} ms ago, taken {since} ms ago, lease {lease} ms"
         );
-        let other = factotum(dir.path(), &store, &["run", job, "--once", "K"]);
+        let other = factotum(dir.path(), &store, &once);
         assert_eq!(other.status, 0, "{}", other.transcript());
         assert!(other.stdout.starts_with(&held), "{}", other.transcript());
         since >= 3 * lease
     });
     assert!(!holder.stdout().contains("lost"), "{}", holder.stdout());
+    let listed = history(dir.path(), &store, &[]);
+    assert_eq!(
+        (&listed[0]["id"], &listed[0]["outcome"]),
+        (&Value::from(run.as_str()), &Value::from("running"))
+    );
     touch(dir.path(), "go");
     let finished = holder.finish();
     assert_eq!(finished.status, 0, "{}", finished.transcript());
@@ -316,15 +324,29 @@ fn a_holder_whose_clock_is_off_keeps_its_key(offset: &str, off_ms: i64) {
     );
 }
 
+/// The command that runs a command with the clock `offset` off (faketime's `-f`).
+fn off_by(offset: &str) -> [&str; 5] {
+    // libfaketime also puts CLOCK_MONOTONIC off unless told not to, though no server's clock
+    // can: the standard library's timed waits (`recv_timeout`) hand the kernel deadlines on
+    // that clock, and the holder's renewals would wait for ever.
+    [
+        "env",
+        "FAKETIME_DONT_FAKE_MONOTONIC=1",
+        "faketime",
+        "-f",
+        offset,
+    ]
+}
+
 /// The store's clock in milliseconds, as factotum reads it.
 const NOW: &str = "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)";
 
 #[test]
 fn a_holder_an_hour_ahead_keeps_its_postgres_key() {
-    a_holder_whose_clock_is_off_keeps_its_key("+1h", 3_600_000);
+    a_holder_whose_clock_is_off_keeps_its_key("+1h", 3_600_000, "-1h");
 }
 
 #[test]
 fn a_holder_an_hour_behind_keeps_its_postgres_key() {
-    a_holder_whose_clock_is_off_keeps_its_key("-1h", -3_600_000);
+    a_holder_whose_clock_is_off_keeps_its_key("-1h", -3_600_000, "+1h");
 }
