@@ -456,7 +456,12 @@ pub(crate) fn a_silent_holder_loses_its_key_and_stops_when_continued(store: &str
         "{}",
         continued.stdout
     );
-    assert_eq!(lines(dir.path(), "ran.log"), Vec::<String>::new());
+    assert_eq!(
+        lines(dir.path(), "ran.log"),
+        Vec::<String>::new(),
+        "the continued holder started a task of the key it lost:\n{}",
+        continued.transcript()
+    );
     // The key stays the standby's.
     assert_eq!(
         claims(dir.path(), store),
