@@ -9,6 +9,7 @@ mod faults;
 mod history;
 mod hostile;
 mod locks;
+mod locks_postgres;
 mod output;
 mod postgres;
 mod resume;

@@ -22,7 +22,7 @@ use crate::test::{Run, without_run_line};
 const PATIENCE: Duration = Duration::from_secs(90);
 
 /// Waits until `condition` holds, failing with `what` after [`PATIENCE`].
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !condition() {
         assert!(Instant::now() < deadline, "waited too long for {what}");
@@ -31,7 +31,7 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
 }
 
 /// The lines of `name` in `dir`; none when it does not exist.
-fn lines(dir: &Path, name: &str) -> Vec<String> {
+pub(crate) fn lines(dir: &Path, name: &str) -> Vec<String> {
     std::fs::read_to_string(dir.join(name))
         .unwrap_or_default()
         .lines()
@@ -43,7 +43,7 @@ fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|name| (*name).to_owned()).collect()
 }
 
-fn touch(dir: &Path, name: &str) {
+pub(crate) fn touch(dir: &Path, name: &str) {
     std::fs::write(dir.join(name), "").unwrap();
 }
 
@@ -52,10 +52,10 @@ fn forget(dir: &Path, name: &str) {
 }
 
 /// Kills, when dropped (also when the test fails), every process group listed in `groups`.
-struct Groups(PathBuf);
+pub(crate) struct Groups(PathBuf);
 
 impl Groups {
-    fn of(dir: &Path) -> Self {
+    pub(crate) fn of(dir: &Path) -> Self {
         Self(dir.join("groups"))
     }
 }
@@ -72,17 +72,38 @@ impl Drop for Groups {
 }
 
 /// A factotum started in the background, its output going to `NAME.out` and `NAME.err`.
-struct Background {
+pub(crate) struct Background {
     child: Option<Child>,
     out: PathBuf,
     err: PathBuf,
 }
 
 /// Starts `factotum ARGS --store STORE` in `dir` in the background.
-fn launch(dir: &Path, store: &str, args: &[&str], name: &str) -> Background {
+pub(crate) fn launch(dir: &Path, store: &str, args: &[&str], name: &str) -> Background {
+    launch_with(dir, store, args, name, &[])
+}
+
+/// [`launch`], through `wrapper` (a command that runs the command it is given) when it is
+/// not empty.
+pub(crate) fn launch_with(
+    dir: &Path,
+    store: &str,
+    args: &[&str],
+    name: &str,
+    wrapper: &[&str],
+) -> Background {
     let out = dir.join(format!("{name}.out"));
     let err = dir.join(format!("{name}.err"));
-    let child = Command::new(env!("CARGO_BIN_EXE_factotum"))
+    let factotum = env!("CARGO_BIN_EXE_factotum");
+    let mut command = match wrapper.split_first() {
+        Some((program, before)) => {
+            let mut command = Command::new(program);
+            command.args(before).arg(factotum);
+            command
+        }
+        None => Command::new(factotum),
+    };
+    let child = command
         .args(args)
         .args(["--store", store])
         .current_dir(dir)
@@ -105,12 +126,12 @@ impl Background {
         Pid::from_child(self.child.as_ref().expect("still running"))
     }
 
-    fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         std::fs::read_to_string(&self.out).unwrap_or_default()
     }
 
     /// The id of its run, once it printed the line naming it.
-    fn run_id(&self) -> Option<String> {
+    pub(crate) fn run_id(&self) -> Option<String> {
         without_run_line(&std::fs::read_to_string(&self.err).unwrap_or_default()).1
     }
 
@@ -119,7 +140,7 @@ impl Background {
     }
 
     /// Waits (bounded) for it to exit; what it printed and how it ended.
-    fn finish(mut self) -> Run {
+    pub(crate) fn finish(mut self) -> Run {
         let mut child = self.child.take().expect("still running");
         let deadline = Instant::now() + PATIENCE;
         let status = loop {
@@ -173,7 +194,7 @@ fn locks(dir: &Path, store: &str) -> Vec<Value> {
 }
 
 /// Each claim's name, kind, state and run, as `locks --format json` lists them.
-fn claims(dir: &Path, store: &str) -> Vec<[String; 4]> {
+pub(crate) fn claims(dir: &Path, store: &str) -> Vec<[String; 4]> {
     locks(dir, store)
         .iter()
         .map(|claim| {
@@ -187,7 +208,7 @@ fn claims(dir: &Path, store: &str) -> Vec<[String; 4]> {
         .collect()
 }
 
-fn claim(name: &str, kind: &str, state: &str, run: &str) -> [String; 4] {
+pub(crate) fn claim(name: &str, kind: &str, state: &str, run: &str) -> [String; 4] {
     [name, kind, state, run].map(str::to_owned)
 }
 
@@ -435,7 +456,12 @@ pub(crate) fn a_silent_holder_loses_its_key_and_stops_when_continued(store: &str
         "{}",
         continued.stdout
     );
-    assert_eq!(lines(dir.path(), "ran.log"), Vec::<String>::new());
+    assert_eq!(
+        lines(dir.path(), "ran.log"),
+        Vec::<String>::new(),
+        "the continued holder started a task of the key it lost:\n{}",
+        continued.transcript()
+    );
     // The key stays the standby's.
     assert_eq!(
         claims(dir.path(), store),
@@ -588,9 +614,13 @@ pub(crate) fn a_holder_cut_off_from_its_store_stops_within_its_lease(
 /// The holder of a key is cut off from its store, and `quick` ends meanwhile: recording its
 /// end waits for the store, and by the time it gives up the holder has lost the key. It
 /// must not start `then`, which `quick` let go, but stop (exit 2) without starting anything.
+/// With `release_once_lost`, the block ends once the holder says it lost the key, so that the
+/// write it waits in succeeds late (a store whose writes wait without end: PostgreSQL);
+/// without, the block lasts until the holder ended (its write gave up).
 pub(crate) fn a_holder_that_lost_its_key_starts_nothing_more(
     store: &str,
     block: &dyn Fn() -> Box<dyn StoreBlock>,
+    release_once_lost: bool,
 ) {
     let dir = tempfile::tempdir().unwrap();
     let _groups = Groups::of(dir.path());
@@ -607,11 +637,25 @@ pub(crate) fn a_holder_that_lost_its_key_starts_nothing_more(
     wait_until("the holder's work task", || {
         dir.path().join("work-started").exists()
     });
-    let blocked = block();
+    let mut blocked = block();
     touch(dir.path(), "quick.go");
-    // Kept blocked until the holder has given up on the store and ended.
-    let stopped = holder.finish();
-    drop(blocked);
+    let stopped = if release_once_lost {
+        // The holder may not say so before its write ends, but it has stopped its task.
+        let work = std::fs::read_to_string(dir.path().join("work-started")).unwrap();
+        wait_until("the lease to run out", || blocked.lease_ran_out("fence"));
+        let events = lines(dir.path(), "events.log");
+        assert!(
+            events.contains(&format!("stopped {}", work.trim())),
+            "the lease of the key ran out while the holder's task ran: {events:?}"
+        );
+        drop(blocked);
+        holder.finish()
+    } else {
+        // Kept blocked until the holder has given up on the store and ended.
+        let stopped = holder.finish();
+        drop(blocked);
+        stopped
+    };
     assert_eq!(stopped.status, 2, "{}", stopped.transcript());
     assert!(
         stopped
@@ -634,7 +678,14 @@ pub(crate) fn a_holder_that_lost_its_key_starts_nothing_more(
 fn a_holder_that_lost_its_sqlite_key_starts_nothing_more() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path());
-    a_holder_that_lost_its_key_starts_nothing_more(&store, &sqlite_block(&store));
+    a_holder_that_lost_its_key_starts_nothing_more(&store, &sqlite_block(&store), false);
+}
+
+#[test]
+fn a_holder_that_lost_its_sqlite_key_starts_nothing_more_when_its_write_succeeds_late() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path());
+    a_holder_that_lost_its_key_starts_nothing_more(&store, &sqlite_block(&store), true);
 }
 
 fn sqlite_block(store: &str) -> impl Fn() -> Box<dyn StoreBlock> + '_ {
@@ -657,7 +708,7 @@ fn a_holder_cut_off_from_its_sqlite_store_stops_within_its_lease_when_a_task_end
 
 /// `mark` logs its name, says it started, waits for `go`, then succeeds only if `mark.ok`
 /// exists.
-const MARK: &str = r#"job "mark"
+pub(crate) const MARK: &str = r#"job "mark"
 
 task "mark" {
   run "sh" with "-c", "echo $$ >> groups; echo mark >> ran.log; echo $$ > starting; mv starting started; for i in $(seq -s ' ' 900); do test -f go && break; sleep 0.1; done; test -f mark.ok"
