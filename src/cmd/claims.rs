@@ -209,19 +209,30 @@ impl Keeper {
             renewed: Instant::now(),
             lost: None,
         }));
+        // Stopping takes the grace period and a moment more; never wait less than half the lease.
+        let give_up = lease
+            .saturating_sub(grace + Duration::from_secs(1))
+            .max(lease / 2);
+        // The run itself refuses to start a task past the deadline, which each renewal moves
+        // on, in case this keeper's threads are slow to notice it passed.
+        let deadline = Deadline {
+            stopper: stopper.clone(),
+            give_up,
+            reason: format!(
+                "factotum lost {} (its lease could not be renewed in time)",
+                claim_names(&held)
+            ),
+        };
+        deadline.move_on(Instant::now());
         let renewer = match store.connect_again() {
             Ok(connection) => Some(renew(
                 connection,
                 held.clone(),
                 lease / 5,
-                Arc::clone(&leases),
+                (Arc::clone(&leases), deadline),
             )),
             Err(_) => None,
         };
-        // Stopping takes the grace period and a moment more; never wait less than half the lease.
-        let give_up = lease
-            .saturating_sub(grace + Duration::from_secs(1))
-            .max(lease / 2);
         let (finish, finished) = mpsc::channel::<Ending>();
         let thread = std::thread::spawn(move || {
             watch(store, &held, &leases, &finished, give_up, &stopper, renewer)
@@ -274,11 +285,7 @@ fn watch(
         }
         if let (Some(reason), false) = (&state.lost, stop_sent) {
             stop_sent = true;
-            let names: Vec<String> = held
-                .iter()
-                .map(|ask| format!("the {} '{}'", ask.kind.as_str(), printable(&ask.name)))
-                .collect();
-            stopper.stop(format!("factotum lost {} ({reason})", names.join(" and ")));
+            stopper.stop(format!("factotum lost {} ({reason})", claim_names(held)));
         }
     };
     if let Some((stop, _)) = renewer {
@@ -317,7 +324,7 @@ fn renew(
     mut store: Box<dyn Backend>,
     held: Vec<Ask>,
     every: Duration,
-    leases: Arc<Mutex<Leases>>,
+    (leases, deadline): (Arc<Mutex<Leases>>, Deadline),
 ) -> (Sender<()>, JoinHandle<()>) {
     let (stop, stopped) = mpsc::channel::<()>();
     let every = every.max(Duration::from_millis(200));
@@ -360,10 +367,37 @@ fn renew(
             if renewed_all && let Ok(mut state) = leases.lock() {
                 // The lease runs from when the request was sent, never from its answer.
                 state.renewed = state.renewed.max(started);
+                if state.lost.is_none() {
+                    deadline.move_on(state.renewed);
+                }
             }
         }
     });
     (stop, thread)
+}
+
+/// The moment after which the run must start no task: the last renewal sent, plus the time
+/// the keeper gives renewals before it gives up.
+struct Deadline {
+    stopper: Stopper,
+    give_up: Duration,
+    reason: String,
+}
+
+impl Deadline {
+    fn move_on(&self, renewed: Instant) {
+        self.stopper
+            .stop_at(renewed + self.give_up, self.reason.clone());
+    }
+}
+
+/// `the lock 'a' and the run-once key 'b'`.
+fn claim_names(held: &[Ask]) -> String {
+    let names: Vec<String> = held
+        .iter()
+        .map(|ask| format!("the {} '{}'", ask.kind.as_str(), printable(&ask.name)))
+        .collect();
+    names.join(" and ")
 }
 
 /// The claims `run` asks for, in the order they are taken: locks, then the run-once key.

@@ -239,7 +239,18 @@ enum Event {
 /// Why a [`Stopper`] asked to stop the run, until the run takes it. The run reads it before
 /// it starts any task, so a request made while the run was busy (an observer's write can
 /// take seconds) is never overtaken by a task it lets go meanwhile.
-type StopRequest = Arc<Mutex<Option<String>>>;
+type StopRequest = Arc<Mutex<StopState>>;
+
+/// What the [`Stopper`]s of a run have asked.
+#[derive(Default)]
+struct StopState {
+    /// Stop now, for this reason.
+    reason: Option<String>,
+    /// Stop once this moment has passed, for this reason, unless it is moved on first: the
+    /// run checks it itself before starting any task, so a task is never started after it
+    /// even when the thread that would ask for the stop has not run yet.
+    deadline: Option<(Instant, String)>,
+}
 
 /// The process groups of the tasks running now, by task, shared with the [`Stopper`]s: a
 /// stop must reach the tasks even while the run is stuck (an observer's write to a store
@@ -297,8 +308,8 @@ impl Stopper {
     /// thread is doing; the run then stops as on a signal when it reads the request.
     pub(crate) fn stop(&self, reason: String) {
         let first = match self.request.lock() {
-            Ok(mut request) if request.is_none() => {
-                *request = Some(reason);
+            Ok(mut request) if request.reason.is_none() => {
+                request.reason = Some(reason);
                 true
             }
             _ => false,
@@ -313,6 +324,16 @@ impl Stopper {
         }
         // Wakes the run if it waits for an event.
         let _ = self.events.send(Event::StopAsked);
+    }
+}
+
+impl Stopper {
+    /// Stops the run for `reason` if it still runs at `at`, unless a later call moves the
+    /// moment on: the run starts no task after it.
+    pub(crate) fn stop_at(&self, at: Instant, reason: String) {
+        if let Ok(mut request) = self.request.lock() {
+            request.deadline = Some((at, reason));
+        }
     }
 }
 
@@ -695,13 +716,17 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Stops the run if a [`Stopper`] asked.
+    /// Stops the run if a [`Stopper`] asked, or if the moment it set has passed.
     fn take_stop_request(&mut self) {
-        let asked = self
-            .stop_request
-            .lock()
-            .ok()
-            .and_then(|request| request.clone());
+        let asked = self.stop_request.lock().ok().and_then(|request| {
+            request.reason.clone().or_else(|| {
+                request
+                    .deadline
+                    .as_ref()
+                    .filter(|(at, _)| *at <= Instant::now())
+                    .map(|(_, reason)| reason.clone())
+            })
+        });
         if let Some(reason) = asked {
             self.on_stop(reason);
         }
