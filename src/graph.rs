@@ -203,30 +203,31 @@ impl<'g> Schedule<'g> {
     }
 }
 
+/// For tests: the graph of `tasks`, each a name and the names it waits for, and the names.
+#[cfg(test)]
+pub(crate) fn graph_of(tasks: &[(&str, &[&str])]) -> (TaskGraph, Vec<String>) {
+    let position = |name: &str| {
+        tasks
+            .iter()
+            .position(|(task, _)| *task == name)
+            .expect("a dependency names a task of the test")
+    };
+    let edges = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(task, (_, dependencies))| {
+            dependencies.iter().map(move |&name| (position(name), task))
+        });
+    let graph = TaskGraph::from_edges(tasks.len(), edges);
+    (
+        graph,
+        tasks.iter().map(|(name, _)| (*name).to_owned()).collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Schedule, StartError, TaskGraph};
-
-    /// The graph of `tasks`, each a name and the names it waits for, and the names.
-    fn plan(tasks: &[(&str, &[&str])]) -> (TaskGraph, Vec<String>) {
-        let position = |name: &str| {
-            tasks
-                .iter()
-                .position(|(task, _)| *task == name)
-                .expect("a dependency names a task of the test")
-        };
-        let edges = tasks
-            .iter()
-            .enumerate()
-            .flat_map(|(task, (_, dependencies))| {
-                dependencies.iter().map(move |&name| (position(name), task))
-            });
-        let graph = TaskGraph::from_edges(tasks.len(), edges);
-        (
-            graph,
-            tasks.iter().map(|(name, _)| (*name).to_owned()).collect(),
-        )
-    }
+    use super::{Schedule, StartError, TaskGraph, graph_of as plan};
 
     fn tier_names<'n>(
         plan: &TaskGraph,

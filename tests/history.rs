@@ -68,6 +68,14 @@ pub(crate) fn dsl_job(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// A job of one task, `mark`, which creates the file `ran`.
+const MARKER: &str = "job \"marker\"\n\ntask \"mark\" {\n  run \"touch\" with \"ran\"\n}\n";
+
+/// Writes the [`MARKER`] job into `dir`.
+pub(crate) fn marker_job(dir: &Path) -> PathBuf {
+    dsl_job(dir, "marker.factotum", MARKER)
+}
+
 /// A job where `ok` succeeds, `broken` fails (`below` is skipped), `early` finishes its
 /// branch early (`pruned` is skipped), and `tail` waits for `ok`.
 const MIXED: &str = r#"job "mixed"
@@ -339,11 +347,7 @@ fn two_runs_at_once_share_an_sqlite_store() {
 
 pub(crate) fn an_unreachable_named_store_stops_the_run_before_any_task(store: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"touch\" with \"ran\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     let run = factotum(dir.path(), store, &["run", path.to_str().unwrap()]);
     assert_eq!(run.status, 3, "{}", run.transcript());
     assert!(!dir.path().join("ran").exists());
@@ -377,11 +381,7 @@ fn a_store_url_of_no_known_kind_is_refused() {
 #[test]
 fn store_none_records_nothing_and_says_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"touch\" with \"ran\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     let run = factotum(dir.path(), "none", &["run", path.to_str().unwrap()]);
     assert_eq!(run.status, 0, "{}", run.transcript());
     assert!(dir.path().join("ran").exists());
@@ -401,11 +401,7 @@ fn store_none_records_nothing_and_says_nothing() {
 fn the_default_store_is_created_under_xdg_state_home() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"touch\" with \"ran\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     let run = Test::in_dir(dir.path())
         .env("XDG_STATE_HOME", state.to_str().unwrap())
         .args(["run", path.to_str().unwrap()])
@@ -438,11 +434,7 @@ fn an_unwritable_default_store_does_not_stop_the_job() {
     let dir = tempfile::tempdir().unwrap();
     // A state directory under a plain file cannot be made, even by root.
     std::fs::write(dir.path().join("file"), "").unwrap();
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"touch\" with \"ran\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     let run = Test::in_dir(dir.path())
         .env(
             "XDG_STATE_HOME",
@@ -485,11 +477,7 @@ fn a_damaged_store_is_named_and_never_overwritten() {
         listed.stderr
     );
     assert!(listed.stderr.contains(&store), "{}", listed.stderr);
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"touch\" with \"ran\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     // Named: the run does not start. Default: it runs, unrecorded.
     let named = factotum(dir.path(), &store, &["run", path.to_str().unwrap()]);
     assert_eq!(named.status, 3, "{}", named.transcript());
@@ -513,11 +501,7 @@ fn a_damaged_store_is_named_and_never_overwritten() {
 fn a_store_from_a_newer_factotum_is_refused_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path());
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"true\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     assert_eq!(
         factotum(dir.path(), &store, &["run", path.to_str().unwrap()]).status,
         0
@@ -548,11 +532,7 @@ fn a_store_from_a_newer_factotum_is_refused_and_kept() {
 fn damaged_rows_are_left_out_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path());
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"true\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     for _ in 0..2 {
         assert_eq!(
             factotum(dir.path(), &store, &["run", path.to_str().unwrap()]).status,
@@ -585,11 +565,7 @@ fn damaged_rows_are_left_out_and_counted() {
 fn show_names_runs_by_prefix_and_says_when_none_or_several_match() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path());
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"true\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     let first = factotum(dir.path(), &store, &["run", path.to_str().unwrap()]);
     let second = factotum(dir.path(), &store, &["run", path.to_str().unwrap()]);
     let (first, second) = (first.recorded_as.unwrap(), second.recorded_as.unwrap());
@@ -618,11 +594,7 @@ fn show_names_runs_by_prefix_and_says_when_none_or_several_match() {
 fn the_run_line_names_the_run_and_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path());
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"true\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     let output = Command::new(env!("CARGO_BIN_EXE_factotum"))
         .args(["run", path.to_str().unwrap(), "--store", &store])
         .output()
@@ -643,11 +615,7 @@ fn the_run_line_names_the_run_and_the_store() {
 fn a_store_that_fills_up_mid_run_loses_history_not_work() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path());
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"true\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     // The store exists and holds one run before the disk "fills up".
     assert_eq!(
         factotum(dir.path(), &store, &["run", path.to_str().unwrap()]).status,
@@ -706,11 +674,7 @@ fn a_store_that_fills_up_mid_run_loses_history_not_work() {
 fn a_run_on_another_host_is_lost_once_its_heartbeat_stops() {
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path());
-    let path = dsl_job(
-        dir.path(),
-        "marker.factotum",
-        "job \"marker\"\n\ntask \"mark\" {\n  run \"true\"\n}\n",
-    );
+    let path = marker_job(dir.path());
     assert_eq!(
         factotum(dir.path(), &store, &["run", path.to_str().unwrap()]).status,
         0
@@ -733,18 +697,19 @@ fn a_run_on_another_host_is_lost_once_its_heartbeat_stops() {
     assert_eq!(history(dir.path(), &store, &[])[0]["outcome"], "lost");
 }
 
-#[test]
-fn many_processes_opening_a_new_sqlite_store_at_once_all_succeed() {
-    let dir = tempfile::tempdir().unwrap();
-    for round in 0..20 {
-        let store = format!(
-            "sqlite:{}",
-            dir.path().join(format!("{round}.db")).display()
-        );
+/// In each of `rounds`, six processes open the new store `new_store(round)` gives at once:
+/// every one succeeds.
+pub(crate) fn processes_opening_a_new_store_at_once_all_succeed(
+    rounds: usize,
+    new_store: &dyn Fn(usize) -> String,
+) {
+    for round in 0..rounds {
+        let store = new_store(round);
         let children: Vec<Child> = (0..6)
             .map(|_| {
                 Command::new(env!("CARGO_BIN_EXE_factotum"))
                     .args(["history", "--store", &store])
+                    .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::piped())
                     .spawn()
@@ -760,4 +725,15 @@ fn many_processes_opening_a_new_sqlite_store_at_once_all_succeed() {
             );
         }
     }
+}
+
+#[test]
+fn many_processes_opening_a_new_sqlite_store_at_once_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    processes_opening_a_new_store_at_once_all_succeed(20, &|round| {
+        format!(
+            "sqlite:{}",
+            dir.path().join(format!("{round}.db")).display()
+        )
+    });
 }

@@ -14,7 +14,9 @@ use serde_json::Value;
 use crate::history::{
     a_killed_run_is_lost, a_run_stopped_by_sigterm_is_interrupted,
     an_unreachable_named_store_stops_the_run_before_any_task, dsl_job, factotum, history,
-    outcomes_and_task_states_are_recorded, show, start_run, two_runs_at_once_share_a_store,
+    marker_job, outcomes_and_task_states_are_recorded,
+    processes_opening_a_new_store_at_once_all_succeed, show, start_run,
+    two_runs_at_once_share_a_store,
 };
 use crate::postgres::fresh_store;
 use crate::resume::{
@@ -25,11 +27,9 @@ use crate::resume::{
 use crate::test::Run;
 
 /// A job whose one task leaves a file `ran` behind.
-const MARKER: &str = "job \"marker\"\n\ntask \"mark\" {\n  run \"touch\" with \"ran\"\n}\n";
-
 /// Runs the marker job in `dir` with `store` named.
 fn run_marker(dir: &Path, store: &str) -> Run {
-    let path = dsl_job(dir, "marker.factotum", MARKER);
+    let path = marker_job(dir);
     factotum(dir, store, &["run", path.to_str().unwrap()])
 }
 
@@ -66,28 +66,7 @@ fn a_killed_run_is_lost_in_postgres() {
 /// and every process finds them.
 #[test]
 fn many_processes_opening_a_new_postgres_store_at_once_all_succeed() {
-    for round in 0..5 {
-        let store = fresh_store();
-        let children: Vec<Child> = (0..6)
-            .map(|_| {
-                Command::new(env!("CARGO_BIN_EXE_factotum"))
-                    .args(["history", "--store", &store])
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for child in children {
-            let output = child.wait_with_output().unwrap();
-            assert!(
-                output.status.success(),
-                "round {round}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-    }
+    processes_opening_a_new_store_at_once_all_succeed(5, &|_| fresh_store());
 }
 
 /// Both runs also open the empty database at once: the tables are made once.
@@ -149,7 +128,7 @@ fn a_server_that_never_answers_stops_the_run_within_the_connect_timeout() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
-    let path = dsl_job(dir.path(), "marker.factotum", MARKER);
+    let path = marker_job(dir.path());
     let store = format!("postgres://factotum@127.0.0.1:{port}/runs?connect_timeout=1");
     let mut child = start_run(dir.path(), &store, &path);
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -403,7 +382,7 @@ fn a_postgres_store_of_the_first_layout_is_migrated() {
              UPDATE factotum_meta SET value = '1' WHERE key = 'schema_version';",
         )
         .unwrap();
-    let job = dsl_job(dir.path(), "marker.factotum", MARKER);
+    let job = marker_job(dir.path());
     let locked = factotum(
         dir.path(),
         &store,

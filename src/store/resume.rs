@@ -273,7 +273,7 @@ fn unfinished(state: TaskState, run: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::{Reason, ResumePlan, plan};
-    use crate::graph::TaskGraph;
+    use crate::graph::{TaskGraph, graph_of};
     use crate::store::{TaskRecord, TaskState};
 
     const RESUMED: &str = "20261202T093939123Z-4f2a9c";
@@ -281,20 +281,7 @@ mod tests {
     /// A job of `tasks`, each a name and the names it waits for: its graph, names and
     /// definitions (`def NAME`).
     fn job(tasks: &[(&str, &[&str])]) -> (TaskGraph, Vec<String>, Vec<String>) {
-        let position = |name: &str| {
-            tasks
-                .iter()
-                .position(|(task, _)| *task == name)
-                .expect("a dependency names a task of the test")
-        };
-        let edges = tasks
-            .iter()
-            .enumerate()
-            .flat_map(|(task, (_, dependencies))| {
-                dependencies.iter().map(move |&name| (position(name), task))
-            });
-        let graph = TaskGraph::from_edges(tasks.len(), edges);
-        let names: Vec<String> = tasks.iter().map(|(name, _)| (*name).to_owned()).collect();
+        let (graph, names) = graph_of(tasks);
         let definitions = names.iter().map(|name| format!("def {name}")).collect();
         (graph, names, definitions)
     }
