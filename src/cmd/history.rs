@@ -165,16 +165,15 @@ pub(crate) fn duration_text(start: Millis, end: Option<Millis>) -> String {
 /// Text from the store made safe for a terminal: control characters (an escape sequence in
 /// a job name or in task output) are shown escaped, never sent as they are.
 pub(crate) fn printable(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() && c != '\t' {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 
 /// Rows of cells as aligned lines: each column as wide as its widest cell, two spaces apart.
@@ -198,4 +197,14 @@ pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
             line
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(printable("a\u{1b}[31mb\nc\td é"), "a\\u{1b}[31mb\\nc\td é");
+    }
 }
