@@ -1,0 +1,144 @@
+//! What the exports to Airflow and Slurm are held to: the scenarios each engine runs, and
+//! factotum's own run of the same job, task by task, as the oracle.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::test::{Test, manifest_dir};
+
+/// One job run one way: the same on factotum and on each engine.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scenario {
+    /// The job file in `tests/fixtures/export`.
+    pub(crate) file: &'static str,
+    /// The template variables (`--env`), if the job has any.
+    pub(crate) env: Option<&'static str>,
+    /// Whether the variables are given when the engine runs the job (`export --defer-env`)
+    /// rather than when it is exported.
+    pub(crate) deferred: bool,
+    /// `--start TASK`: only this task and what is below it.
+    pub(crate) start: Option<&'static str>,
+}
+
+/// The variables of `placeholders.factotum`: the phrase holds Jinja's own syntax, which must
+/// reach the shell unchanged.
+const PLACEHOLDER_ENV: &str = r#"{"word": "hello", "phrase": "it's {{ ds }} here"}"#;
+
+/// The scenario matrix: all succeed; continue on a non-zero code; early finish; failure with
+/// an independent branch; a diamond; `--start`; placeholders given at export and deferred.
+pub(crate) fn scenarios() -> Vec<Scenario> {
+    let plain = |file| Scenario {
+        file,
+        env: None,
+        deferred: false,
+        start: None,
+    };
+    vec![
+        plain("all-succeed.factotum"),
+        plain("continue-nonzero.factotum"),
+        plain("early-finish.factotum"),
+        plain("failure-independent.factotum"),
+        plain("diamond.factotum"),
+        Scenario {
+            start: Some("transform"),
+            ..plain("all-succeed.factotum")
+        },
+        Scenario {
+            start: Some("left"),
+            ..plain("diamond.factotum")
+        },
+        Scenario {
+            env: Some(PLACEHOLDER_ENV),
+            ..plain("placeholders.factotum")
+        },
+        Scenario {
+            env: Some(PLACEHOLDER_ENV),
+            deferred: true,
+            ..plain("placeholders.factotum")
+        },
+    ]
+}
+
+impl Scenario {
+    /// The job file's path.
+    pub(crate) fn path(&self) -> PathBuf {
+        manifest_dir().join("tests/fixtures/export").join(self.file)
+    }
+
+    /// A short description for assertion messages.
+    pub(crate) fn label(&self) -> String {
+        let mut label = self.file.to_owned();
+        if let Some(start) = self.start {
+            label.push_str(&format!(" --start {start:?}"));
+        }
+        if self.env.is_some() {
+            label.push_str(if self.deferred {
+                " --defer-env"
+            } else {
+                " --env"
+            });
+        }
+        label
+    }
+
+    /// The `--env` and `--start` arguments of `factotum run` for this scenario.
+    fn run_arguments(&self) -> Vec<String> {
+        let mut arguments = Vec::new();
+        if let Some(env) = self.env {
+            arguments.extend(["--env".to_owned(), env.to_owned()]);
+        }
+        if let Some(start) = self.start {
+            arguments.extend(["--start".to_owned(), start.to_owned()]);
+        }
+        arguments
+    }
+}
+
+/// How a run ended, in factotum's words: each task's final state (`succeeded`,
+/// `finished early`, `failed`, `skipped`) by task name, and whether the run succeeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    pub(crate) succeeded: bool,
+    pub(crate) tasks: BTreeMap<String, String>,
+}
+
+/// factotum's own run of the scenario: the oracle every engine is compared with. Tasks
+/// outside `--start`'s sub-tree are not part of the outcome, as they are not exported.
+pub(crate) fn factotum_outcome(scenario: &Scenario) -> Outcome {
+    let store = tempfile::tempdir().expect("a temporary store directory");
+    let store = format!("sqlite:{}", store.path().join("store.db").display());
+    let run = Test::new()
+        .arg("run")
+        .arg(scenario.path())
+        .args(scenario.run_arguments())
+        .args(["--store", &store])
+        .run();
+    assert!(
+        matches!(run.status, 0 | 2),
+        "factotum run of {} ended with {}: {}",
+        scenario.label(),
+        run.status,
+        run.stderr
+    );
+    let shown = Test::new()
+        .args(["show", "last", "--format", "json", "--store", &store])
+        .run();
+    assert_eq!(shown.status, 0, "show: {}", shown.stderr);
+    let shown: Value = serde_json::from_str(&shown.stdout).expect("show prints JSON");
+    let tasks = shown["tasks"]
+        .as_array()
+        .expect("show lists the tasks")
+        .iter()
+        .filter(|task| task["state"] != "not started")
+        .map(|task| {
+            let text = |key: &str| task[key].as_str().expect("a string").to_owned();
+            (text("name"), text("state"))
+        })
+        .collect();
+    Outcome {
+        succeeded: run.status == 0,
+        tasks,
+    }
+}
