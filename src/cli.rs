@@ -49,6 +49,8 @@ pub(crate) enum Command {
     Unlock(UnlockArgs),
     /// Print a completion script for a shell.
     Completions(CompletionsArgs),
+    /// Start a run of an exported job on a running engine (Airflow), and optionally follow it.
+    Submit(SubmitArgs),
 }
 
 /// Arguments of `factotum fmt`.
@@ -379,4 +381,58 @@ pub(crate) enum Shell {
     Zsh,
     /// Fish: save as `~/.config/fish/completions/factotum.fish`.
     Fish,
+}
+
+/// Arguments of `factotum submit`.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Credentials come from the environment, never from the command line: \
+AIRFLOW_TOKEN (a bearer token), or AIRFLOW_USERNAME and AIRFLOW_PASSWORD (exchanged for one at \
+URL/auth/token). The DAG must already be in Airflow: `factotum export JOB --to airflow \
+--defer-env -o DAGS_FOLDER/FILE.py`."
+)]
+pub(crate) struct SubmitArgs {
+    /// The job file, as it was exported.
+    pub factfile: PathBuf,
+
+    /// The engine to run on.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub to: SubmitEngine,
+
+    /// The engine's address: for Airflow, the API server's base URL (`http://HOST:8080`).
+    #[arg(long, value_name = "URL", value_parser = parse_engine_url)]
+    pub url: String,
+
+    /// Template variables as a JSON object: the run's `conf` (the job must have been exported
+    /// with `--defer-env`).
+    #[arg(long, value_name = "JSON")]
+    pub env: Option<String>,
+
+    /// The DAG's id, when it was exported with `--dag-id` (default: derived from the job's name
+    /// as `export` derives it).
+    #[arg(long, value_name = "ID")]
+    pub dag_id: Option<String>,
+
+    /// Unpause the DAG if it is paused (a paused DAG's runs wait forever).
+    #[arg(long)]
+    pub unpause: bool,
+
+    /// Wait for the run to end, printing each task's start and end; exit 0 if the run
+    /// succeeded, 2 if it failed.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+/// Engines `factotum submit` starts runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SubmitEngine {
+    /// Apache Airflow 3, through its REST API (v2).
+    Airflow,
+}
+
+/// An `http://` or `https://` URL with a host, without a trailing `/`.
+fn parse_engine_url(text: &str) -> Result<String, String> {
+    crate::webhook::check_url(text)
+        .map_err(|_| format!("`{text}` is not an http:// or https:// URL with a host"))?;
+    Ok(text.trim_end_matches('/').to_owned())
 }

@@ -165,6 +165,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Locks(args) => cmd::locks::list(args, no_colour),
         Command::Unlock(args) => cmd::locks::unlock(args, no_colour),
         Command::Completions(args) => cmd::completions::run(args),
+        Command::Submit(args) => cmd::submit::run(args, no_colour),
     }
     .into()
 }

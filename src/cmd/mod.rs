@@ -10,6 +10,7 @@ pub(crate) mod history;
 pub(crate) mod locks;
 pub(crate) mod run;
 pub(crate) mod show;
+pub(crate) mod submit;
 pub(crate) mod validate;
 
 use std::io::{self, IsTerminal, Write as _};

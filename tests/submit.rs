@@ -1,0 +1,510 @@
+//! `factotum submit --to airflow` against a real Airflow: an API server, a scheduler and a DAG
+//! processor started here, on SQLite with the local executor, listening on 127.0.0.1 only.
+//! Jobs are exported into its DAGs folder with `factotum export --defer-env`, submitted with
+//! `--follow`, and what `submit` prints must tell the same story as factotum's own run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal};
+
+use crate::engines::{Outcome, Scenario, factotum_outcome, scenarios};
+use crate::test::{Run, Test, manifest_dir};
+
+/// The API user the test server knows, and its password.
+const USER: &str = "factotum";
+const PASSWORD: &str = "pw-for-the-test-server";
+
+/// How long Airflow may take to start and parse the exported DAGs.
+const START_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long one followed run may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(180);
+/// One shell holds the three servers in one process group (their workers too), so that one
+/// signal stops them all.
+const SERVERS: &str = r#"airflow=$1 port=$2
+"$airflow" api-server --host 127.0.0.1 --port "$port" >api-server.log 2>&1 &
+"$airflow" scheduler >scheduler.log 2>&1 &
+"$airflow" dag-processor >dag-processor.log 2>&1 &
+wait"#;
+
+/// How long the servers get to stop after SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// The scenarios submitted: every task succeeds; a task fails beside an independent branch;
+/// variables given at run time, as the run's `conf`.
+fn submitted() -> Vec<Scenario> {
+    scenarios()
+        .into_iter()
+        .filter(|scenario| scenario.start.is_none())
+        .filter(|scenario| match scenario.file {
+            "all-succeed.factotum" | "failure-independent.factotum" => true,
+            "placeholders.factotum" => scenario.deferred,
+            _ => false,
+        })
+        .collect()
+}
+
+#[test]
+fn submit_follows_runs_to_their_end_on_a_real_airflow() {
+    let began = Instant::now();
+    let airflow = Airflow::start(&submitted());
+    let started_in = began.elapsed();
+
+    // Wrong credentials: refused, named, never shown.
+    let scenario = &submitted()[0];
+    let refused = airflow
+        .submit(scenario)
+        .env("AIRFLOW_PASSWORD", "not-the-password")
+        .run();
+    assert_eq!(refused.status, 3, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("AIRFLOW_USERNAME and AIRFLOW_PASSWORD")
+            && !refused.stderr.contains("not-the-password"),
+        "{}",
+        refused.stderr
+    );
+
+    // DAGs are paused when Airflow first sees them: without --unpause the run would wait.
+    let paused = airflow.submit(scenario).run();
+    assert_eq!(paused.status, 3, "{}", paused.stderr);
+    assert!(
+        paused.stderr.contains("is paused") && paused.stderr.contains("--unpause"),
+        "{}",
+        paused.stderr
+    );
+
+    let runs = follow_all(&airflow, submitted());
+    for (scenario, run) in &runs {
+        let label = scenario.label();
+        assert!(
+            matches!(run.status, 0 | 2),
+            "{label}: submit exited {}:\n{}\n{}",
+            run.status,
+            run.stderr,
+            airflow.logs()
+        );
+        assert_eq!(
+            outcome_printed(run, &label),
+            factotum_outcome(scenario),
+            "{label}: what submit printed differs from factotum's own run:\n{}",
+            run.stderr
+        );
+    }
+    drop(airflow);
+    // Not asserted (timing never is): the numbers the CI budget is planned with.
+    eprintln!(
+        "Airflow started in {:.1}s; the whole test took {:.1}s",
+        started_in.as_secs_f64(),
+        began.elapsed().as_secs_f64()
+    );
+}
+
+/// Submits every scenario at once with `--follow`. A run that has not ended by
+/// [`RUN_TIMEOUT`] is ended by stopping Airflow, which `submit` reports (exit 3).
+fn follow_all(airflow: &Airflow, scenarios: Vec<Scenario>) -> Vec<(Scenario, Run)> {
+    let timed_out = AtomicBool::new(false);
+    let runs = std::thread::scope(|scope| {
+        let (all_ended, ending) = mpsc::channel::<()>();
+        let timed_out = &timed_out;
+        scope.spawn(move || {
+            if let Err(RecvTimeoutError::Timeout) = ending.recv_timeout(RUN_TIMEOUT) {
+                timed_out.store(true, Ordering::Relaxed);
+                airflow.signal(Signal::KILL);
+            }
+        });
+        let followers: Vec<_> = scenarios
+            .into_iter()
+            .map(|scenario| {
+                scope.spawn(move || {
+                    let run = airflow
+                        .submit(&scenario)
+                        .args(["--unpause", "--follow"])
+                        .run();
+                    (scenario, run)
+                })
+            })
+            .collect();
+        let runs: Vec<(Scenario, Run)> = followers
+            .into_iter()
+            .map(|follower| follower.join().expect("a follower thread ends"))
+            .collect();
+        drop(all_ended);
+        runs
+    });
+    assert!(
+        !timed_out.load(Ordering::Relaxed),
+        "the runs did not end within {RUN_TIMEOUT:?}:\n{}",
+        airflow.logs()
+    );
+    runs
+}
+
+#[test]
+fn an_unreachable_airflow_is_an_error_naming_it() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let run = Test::new()
+        .arg("submit")
+        .arg(submitted()[0].path())
+        .args(["--to", "airflow", "--url", &url])
+        .run();
+    assert_eq!(run.status, 3, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with(&format!("error: cannot reach Airflow at {url}: ")),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The outcome `submit --follow` printed: the exit code, and each task's last word from the
+/// lines `Task 'NAME' WORD`. A task that ran has its `started` line before its end; a skipped
+/// task never started.
+fn outcome_printed(run: &Run, label: &str) -> Outcome {
+    let mut started = Vec::new();
+    let mut tasks = BTreeMap::new();
+    for line in run.stderr.lines() {
+        let Some((name, word)) = line
+            .strip_prefix("Task '")
+            .and_then(|rest| rest.rsplit_once("' "))
+        else {
+            continue;
+        };
+        if word == "started" {
+            assert!(
+                !tasks.contains_key(name),
+                "{label}: '{name}' started after it ended:\n{}",
+                run.stderr
+            );
+            started.push(name.to_owned());
+        } else {
+            let ran = started.iter().any(|task| task == name);
+            assert_eq!(
+                ran,
+                word != "skipped",
+                "{label}: '{name}' {word}, but its start was {}printed:\n{}",
+                if ran { "" } else { "not " },
+                run.stderr
+            );
+            let previous = tasks.insert(name.to_owned(), word.to_owned());
+            assert!(
+                previous.is_none(),
+                "{label}: '{name}' ended twice:\n{}",
+                run.stderr
+            );
+        }
+    }
+    Outcome {
+        succeeded: run.status == 0,
+        tasks,
+    }
+}
+
+/// The Airflow installation: `FACTOTUM_AIRFLOW_VENV`, else `target/ci/airflow`, which
+/// `.ci/run` creates.
+fn airflow_venv() -> PathBuf {
+    let venv = std::env::var_os("FACTOTUM_AIRFLOW_VENV")
+        .map_or_else(|| manifest_dir().join("target/ci/airflow"), PathBuf::from);
+    let airflow = venv.join("bin/airflow");
+    assert!(
+        airflow.is_file(),
+        "no Airflow at {}: set FACTOTUM_AIRFLOW_VENV to a virtual environment with apache-airflow 3, or run .ci/run, which creates target/ci/airflow",
+        airflow.display()
+    );
+    venv
+}
+
+/// A throw-away Airflow, stopped and removed when dropped (or by its watchdog, when this
+/// process ends first).
+struct Airflow {
+    url: String,
+    home: PathBuf,
+    servers: Child,
+}
+
+impl Airflow {
+    /// Exports `jobs` into a new DAGs folder, starts Airflow on it, and waits until its API
+    /// lists as many DAGs.
+    fn start(jobs: &[Scenario]) -> Self {
+        let bin = airflow_venv().join("bin");
+        let home = tempfile::Builder::new()
+            .prefix("factotum-airflow-")
+            .tempdir()
+            .expect("a temporary AIRFLOW_HOME")
+            .keep();
+        let dags = home.join("dags");
+        std::fs::create_dir(&dags).expect("the DAGs folder");
+        for job in jobs {
+            export(job, &dags);
+        }
+        std::fs::write(
+            home.join("passwords.json"),
+            format!(r#"{{"{USER}": "{PASSWORD}"}}"#),
+        )
+        .expect("the passwords file");
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let configure = |command: &mut Command| {
+            configure(command, &home, &url, port);
+        };
+
+        let mut migrate = Command::new(bin.join("airflow"));
+        configure(&mut migrate);
+        let migrated = migrate
+            .args(["db", "migrate"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("airflow db migrate runs");
+        assert!(
+            migrated.status.success(),
+            "airflow db migrate failed:\n{}",
+            String::from_utf8_lossy(&migrated.stderr)
+        );
+
+        let mut servers = Command::new("sh");
+        configure(&mut servers);
+        let servers = servers
+            .args(["-c", SERVERS, "airflow"])
+            .arg(bin.join("airflow"))
+            .arg(port.to_string())
+            .current_dir(&home)
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("Airflow's servers start");
+        start_watchdog(&home, servers.id());
+        let mut airflow = Self { url, home, servers };
+        airflow.wait_for_dags(jobs.len());
+        airflow
+    }
+
+    /// Waits until the API lists `count` DAGs, or fails with what Airflow said.
+    fn wait_for_dags(&mut self, count: usize) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut token = None;
+        loop {
+            if let Ok(Some(status)) = self.servers.try_wait() {
+                panic!("Airflow stopped ({status}):\n{}", self.logs());
+            }
+            token = token.or_else(|| self.token(&agent));
+            let listed = token
+                .as_deref()
+                .and_then(|token| get(&agent, &self.url, "dags", token))
+                .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+                .and_then(|dags| dags["total_entries"].as_u64());
+            if listed.is_some_and(|listed| listed >= count as u64) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Airflow did not list {count} DAGs within {START_TIMEOUT:?}; its import errors: {}\n{}",
+                token
+                    .as_deref()
+                    .and_then(|token| get(&agent, &self.url, "importErrors", token))
+                    .unwrap_or_default(),
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// A token from `/auth/token`, once the API server answers.
+    fn token(&self, agent: &ureq::Agent) -> Option<String> {
+        let body = format!(r#"{{"username": "{USER}", "password": "{PASSWORD}"}}"#);
+        let mut response = agent
+            .post(&format!("{}/auth/token", self.url))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .ok()
+            .filter(|response| response.status().is_success())?;
+        let granted: serde_json::Value =
+            serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()?;
+        granted["access_token"].as_str().map(str::to_owned)
+    }
+
+    /// `factotum submit` of `scenario` to this Airflow, as the test's user.
+    fn submit(&self, scenario: &Scenario) -> Test {
+        let mut submit = Test::new()
+            .arg("submit")
+            .arg(scenario.path())
+            .args(["--to", "airflow", "--url", &self.url])
+            .env("AIRFLOW_TOKEN", "")
+            .env("AIRFLOW_USERNAME", USER)
+            .env("AIRFLOW_PASSWORD", PASSWORD);
+        if let Some(env) = scenario.env {
+            submit = submit.args(["--env", env]);
+        }
+        submit
+    }
+
+    /// The process group of the servers and their workers.
+    fn group(&self) -> Pid {
+        i32::try_from(self.servers.id())
+            .ok()
+            .and_then(Pid::from_raw)
+            .expect("a process id is a positive i32")
+    }
+
+    /// Sends `signal` to every server and worker; they may have ended already.
+    fn signal(&self, signal: Signal) {
+        let _ = rustix::process::kill_process_group(self.group(), signal);
+    }
+
+    /// The end of each server's log, for failure messages.
+    fn logs(&self) -> String {
+        let mut logs = String::new();
+        for log in ["api-server.log", "scheduler.log", "dag-processor.log"] {
+            let text = std::fs::read_to_string(self.home.join(log)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(30)..];
+            let _ = writeln!(logs, "--- {log} (end)\n{}", tail.join("\n"));
+        }
+        logs
+    }
+}
+
+impl Drop for Airflow {
+    fn drop(&mut self) {
+        self.signal(Signal::TERM);
+        let deadline = Instant::now() + STOP_GRACE;
+        // Reaping the shell as it ends: a zombie still counts as a member of the group.
+        while (self.servers.try_wait().is_ok_and(|ended| ended.is_none())
+            || rustix::process::test_kill_process_group(self.group()).is_ok())
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.signal(Signal::KILL);
+        let _ = self.servers.wait();
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+/// Sets the environment of an Airflow command: everything under `home`, SQLite, the local
+/// executor with few workers, the API on `url`, the DAG folder read every second or two.
+fn configure(command: &mut Command, home: &Path, url: &str, port: u16) {
+    let secret = format!("factotum-test-{}-{port}", std::process::id());
+    command
+        .env("AIRFLOW_HOME", home)
+        .env("AIRFLOW__CORE__DAGS_FOLDER", home.join("dags"))
+        .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+        .env("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
+        .env("AIRFLOW__CORE__PARALLELISM", "4")
+        .env("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "True")
+        .env(
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
+            format!("{USER}:admin"),
+        )
+        .env(
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE",
+            home.join("passwords.json"),
+        )
+        .env(
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+            format!("{url}/execution/"),
+        )
+        .env(
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+            format!("sqlite:///{}", home.join("airflow.db").display()),
+        )
+        // Shared by the three servers: the scheduler signs what the API server checks.
+        .env("AIRFLOW__API_AUTH__JWT_SECRET", &secret)
+        .env("AIRFLOW__API__SECRET_KEY", &secret)
+        .env(
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT",
+            free_port().to_string(),
+        )
+        .env("AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL", "1")
+        .env("AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "2")
+        .env("AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL", "1")
+        .env("AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME", "0.5")
+        .env_remove("AIRFLOW_CONFIG")
+        .env_remove("PYTHONPATH");
+}
+
+/// `factotum export` of `scenario` into `dags`, deferring its variables to the run.
+fn export(scenario: &Scenario, dags: &Path) {
+    let stem = Path::new(scenario.file)
+        .file_stem()
+        .expect("a job file name")
+        .to_string_lossy();
+    let file = dags.join(format!("{stem}.py"));
+    let mut export = Test::new()
+        .arg("export")
+        .arg(scenario.path())
+        .args(["--to", "airflow", "--defer-env", "-o"])
+        .arg(&file);
+    if let Some(env) = scenario.env {
+        export = export.args(["--env", env]);
+    }
+    let run = export.run();
+    assert_eq!(
+        run.status,
+        0,
+        "export of {}: {}",
+        scenario.label(),
+        run.stderr
+    );
+}
+
+/// The body of `GET /api/v2/PATH`, when it answers with success.
+fn get(agent: &ureq::Agent, url: &str, path: &str, token: &str) -> Option<String> {
+    let mut response = agent
+        .get(&format!("{url}/api/v2/{path}"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .ok()
+        .filter(|response| response.status().is_success())?;
+    response.body_mut().read_to_string().ok()
+}
+
+/// A port on 127.0.0.1 that nothing listened on a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+/// A shell that checks once a second whether this test process still lives; once it has
+/// gone, stops the servers' process group and removes `home`, unless `home` is gone already:
+/// then the test stopped the servers itself, and the group's number may be another's now. In
+/// a process group of its own, so that a Ctrl-C that stops the tests does not stop it before
+/// it has cleaned up.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the watchdog outlives this process by design, and is reaped by whoever adopts it"
+)]
+fn start_watchdog(home: &Path, servers: u32) {
+    const SCRIPT: &str = r#"pid=$1 home=$2 group=$3
+while kill -0 "$pid" 2>/dev/null; do sleep 1; done
+[ -d "$home" ] || exit 0
+kill -TERM "-$group" 2>/dev/null
+sleep 5
+kill -KILL "-$group" 2>/dev/null
+rm -rf "$home""#;
+    Command::new("sh")
+        .args(["-c", SCRIPT, "watchdog", &std::process::id().to_string()])
+        .arg(home)
+        .arg(servers.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("the Airflow watchdog starts");
+}
