@@ -5,6 +5,7 @@ mod compat;
 mod dot;
 mod dsl;
 mod editors;
+mod export;
 mod faults;
 mod history;
 mod hostile;
