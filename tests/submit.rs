@@ -436,22 +436,19 @@ fn configure(command: &mut Command, home: &Path, url: &str, port: u16) {
         .env_remove("PYTHONPATH");
 }
 
-/// `factotum export` of `scenario` into `dags`, deferring its variables to the run.
+/// `factotum export --defer-env` of `scenario` into `dags`. Its variables are not given: the
+/// DAG's params have no defaults, so only the run's `conf`, from `submit --env`, can set them.
 fn export(scenario: &Scenario, dags: &Path) {
     let stem = Path::new(scenario.file)
         .file_stem()
         .expect("a job file name")
         .to_string_lossy();
-    let file = dags.join(format!("{stem}.py"));
-    let mut export = Test::new()
+    let run = Test::new()
         .arg("export")
         .arg(scenario.path())
         .args(["--to", "airflow", "--defer-env", "-o"])
-        .arg(&file);
-    if let Some(env) = scenario.env {
-        export = export.args(["--env", env]);
-    }
-    let run = export.run();
+        .arg(dags.join(format!("{stem}.py")))
+        .run();
     assert_eq!(
         run.status,
         0,

@@ -10,13 +10,12 @@ mod airflow;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use serde_json::Value;
-
 use self::airflow::{ApiError, Client, TaskInstance};
 use super::{Loaded, Stdout, error_line, load, print_on_stderr};
 use crate::cli::{SubmitArgs, SubmitEngine};
+use crate::export::{self, Settings, airflow as airflow_export};
 use crate::template::Variables;
-use crate::{ExitStatus, env_option};
+use crate::{Compiled, ExitStatus, env_option};
 
 /// Time between two looks at a followed run.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -34,11 +33,11 @@ pub(crate) fn run(args: &SubmitArgs, no_colour: bool) -> ExitStatus {
 }
 
 fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
-    let (variables, conf) = match read_env(args.env.as_deref()) {
-        Ok(read) => read,
+    let variables = match read_env(args.env.as_deref()) {
+        Ok(variables) => variables,
         Err(status) => return status,
     };
-    let dag_id = match job_dag_id(args, variables.as_ref(), no_colour) {
+    let dag_id = match job_dag_id(args, &variables, no_colour) {
         Ok(dag_id) => dag_id,
         Err(status) => return status,
     };
@@ -88,7 +87,7 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
         "factotum__{}",
         crate::store::new_run_id(std::time::SystemTime::now())
     );
-    if let Err(error) = client.trigger(&dag_id, &run_id, &conf) {
+    if let Err(error) = client.trigger(&dag_id, &run_id, &variables) {
         return fail(&error);
     }
     stdout.line(&run_id);
@@ -98,70 +97,70 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
     follow(&mut client, url, &dag_id, &run_id, upstream, stdout)
 }
 
-/// `--env`: its variables, to compile the job with, and the object itself, the run's `conf`
-/// (`{}` without it).
-fn read_env(text: Option<&str>) -> Result<(Option<Variables>, Value), ExitStatus> {
-    let Some(text) = text else {
-        return Ok((None, Value::Object(serde_json::Map::new())));
-    };
-    let parsed = env_option::parse(text).and_then(|variables| {
-        // It parsed as an object just now.
-        let conf = serde_json::from_str(text)
-            .map_err(|error| env_option::EnvError::Syntax(error.to_string()))?;
-        Ok((Some(variables), conf))
-    });
-    parsed.map_err(|error| {
-        error_line(format_args!("error: {error}"));
-        ExitStatus::OtherError
-    })
+/// `--env`'s variables (none without it): the run's `conf`, where each sets the DAG's param of
+/// the same name, a string, as `export --defer-env` declares them.
+fn read_env(text: Option<&str>) -> Result<Variables, ExitStatus> {
+    text.map(env_option::parse)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|error| {
+            error_line(format_args!("error: {error}"));
+            ExitStatus::OtherError
+        })
 }
 
-/// Compiles the job (its problems printed, errors exit 1) and gives its DAG's id: `--dag-id`,
-/// or the one `export` derives from the job's name.
+/// Compiles the job as `export --defer-env` does (its problems printed, errors exit 1) and
+/// gives its DAG's id: `--dag-id`, or the one `export` derives from the job's name.
 fn job_dag_id(
     args: &SubmitArgs,
-    variables: Option<&Variables>,
+    variables: &Variables,
     no_colour: bool,
 ) -> Result<String, ExitStatus> {
-    let Loaded { source, compiled } = load(&args.factfile, variables);
+    if let Some(id) = &args.dag_id {
+        airflow_export::check_id(id).map_err(|reason| {
+            error_line(format_args!("error: `--dag-id {id}`: {reason}"));
+            ExitStatus::OtherError
+        })?;
+    }
+    let Loaded { source, compiled } = load(&args.factfile, None);
     let valid = compiled.valid().is_some();
-    let job = compiled.job;
-    if !compiled.diagnostics.is_empty() {
-        print_on_stderr(no_colour, source, compiled.diagnostics);
-    }
-    let job = job.filter(|_| valid).ok_or(ExitStatus::Invalid)?;
-    if let Some(dag_id) = &args.dag_id {
-        return Ok(dag_id.clone());
-    }
-    let empty = Variables::new();
-    match job.name.render(variables.unwrap_or(&empty)) {
-        Ok(name) => Ok(dag_id(&name)),
-        Err(placeholder) => {
-            error_line(format_args!(
-                "error: the job's name needs `{}` to name its DAG: give it with --env, or give the DAG's id with --dag-id",
-                placeholder.name
-            ));
-            Err(ExitStatus::OtherError)
+    let Compiled {
+        job,
+        resolved,
+        diagnostics,
+        ..
+    } = compiled;
+    let (Some(job), Some(resolved)) = (job.filter(|_| valid), resolved) else {
+        print_on_stderr(no_colour, source, diagnostics);
+        return Err(ExitStatus::Invalid);
+    };
+    let plan = resolved.graph();
+    let members: Vec<usize> = (0..plan.len()).collect();
+    let settings = Settings {
+        source: &source.name,
+        fixed: &Variables::new(),
+        deferred: Some(variables),
+        members: &members,
+        tags: &[],
+    };
+    let mut warnings = diagnostics;
+    let exported = match export::build(&job, &plan, &settings) {
+        Ok(exported) => exported,
+        Err(problems) => {
+            warnings.extend(problems);
+            crate::diag::sort(&mut warnings);
+            print_on_stderr(no_colour, source, warnings);
+            return Err(ExitStatus::Invalid);
         }
+    };
+    if !warnings.is_empty() {
+        print_on_stderr(no_colour, source, warnings);
     }
-}
-
-/// The DAG id `export --to airflow` gives a job named `name`: lower-case ASCII letters,
-/// digits, `-`, `.` and `_` kept, every other run of characters one `_`, trimmed of `_`.
-fn dag_id(name: &str) -> String {
-    let mut id = String::with_capacity(name.len());
-    for character in name.chars() {
-        let character = character.to_ascii_lowercase();
-        if character.is_ascii_lowercase()
-            || character.is_ascii_digit()
-            || matches!(character, '-' | '.' | '_')
-        {
-            id.push(character);
-        } else if !id.ends_with('_') {
-            id.push('_');
-        }
-    }
-    id.trim_matches('_').to_owned()
+    let options = airflow_export::Options {
+        dag_id: args.dag_id.as_deref(),
+        schedule: None,
+    };
+    Ok(airflow_export::dag_id(&exported, &options))
 }
 
 /// Prints why a call to Airflow failed; exit 3.
@@ -376,17 +375,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::airflow::TaskInstance;
-    use super::{Progress, dag_id, final_word};
-
-    #[test]
-    fn dag_ids_follow_the_exporters_rule() {
-        assert_eq!(
-            dag_id("failure with an independent branch"),
-            "failure_with_an_independent_branch"
-        );
-        assert_eq!(dag_id("  Nightly: load (v2.1) "), "nightly_load_v2.1");
-        assert_eq!(dag_id("été-run"), "t_-run");
-    }
+    use super::{Progress, final_word};
 
     #[test]
     fn a_skip_is_an_early_finish_only_when_every_upstream_task_succeeded() {

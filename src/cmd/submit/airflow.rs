@@ -8,6 +8,8 @@ use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Value, json};
 
+use crate::template::Variables;
+
 /// How long connecting may take before the server counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may take in all.
@@ -251,7 +253,7 @@ impl Client {
         &mut self,
         dag_id: &str,
         run_id: &str,
-        conf: &Value,
+        conf: &Variables,
     ) -> Result<(), ApiError> {
         let body = json!({ "dag_run_id": run_id, "logical_date": null, "conf": conf });
         let path = format!("dags/{}/dagRuns", segment(dag_id));
