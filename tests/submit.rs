@@ -34,9 +34,6 @@ const SERVERS: &str = r#"airflow=$1 port=$2
 "$airflow" dag-processor >dag-processor.log 2>&1 &
 wait"#;
 
-/// How long the servers get to stop after SIGTERM before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(10);
-
 /// The scenarios submitted: every task succeeds; a task fails beside an independent branch;
 /// variables given at run time, as the run's `conf`.
 fn submitted() -> Vec<Scenario> {
@@ -92,6 +89,13 @@ fn submit_follows_runs_to_their_end_on_a_real_airflow() {
             run.stderr,
             airflow.logs()
         );
+        let stdout: Vec<&str> = run.stdout.lines().collect();
+        assert!(
+            matches!(stdout.as_slice(), [id, outcome]
+                if id.starts_with("factotum__") && outcome.starts_with(&format!("Airflow run {id} "))),
+            "{label}: stdout is the run's id, then how it ended:\n{}",
+            run.stdout
+        );
         assert_eq!(
             outcome_printed(run, &label),
             factotum_outcome(scenario),
@@ -118,7 +122,7 @@ fn follow_all(airflow: &Airflow, scenarios: Vec<Scenario>) -> Vec<(Scenario, Run
         scope.spawn(move || {
             if let Err(RecvTimeoutError::Timeout) = ending.recv_timeout(RUN_TIMEOUT) {
                 timed_out.store(true, Ordering::Relaxed);
-                airflow.signal(Signal::KILL);
+                airflow.kill();
             }
         });
         let followers: Vec<_> = scenarios
@@ -351,17 +355,14 @@ impl Airflow {
         submit
     }
 
-    /// The process group of the servers and their workers.
-    fn group(&self) -> Pid {
-        i32::try_from(self.servers.id())
+    /// Kills every server and worker (the process group the shell leads); they may have
+    /// ended already.
+    fn kill(&self) {
+        let group = i32::try_from(self.servers.id())
             .ok()
             .and_then(Pid::from_raw)
-            .expect("a process id is a positive i32")
-    }
-
-    /// Sends `signal` to every server and worker; they may have ended already.
-    fn signal(&self, signal: Signal) {
-        let _ = rustix::process::kill_process_group(self.group(), signal);
+            .expect("a process id is a positive i32");
+        let _ = rustix::process::kill_process_group(group, Signal::KILL);
     }
 
     /// The end of each server's log, for failure messages.
@@ -378,17 +379,10 @@ impl Airflow {
 }
 
 impl Drop for Airflow {
+    /// Kills every server and worker at once: nothing of this Airflow is kept, so there is
+    /// nothing for a graceful stop to save.
     fn drop(&mut self) {
-        self.signal(Signal::TERM);
-        let deadline = Instant::now() + STOP_GRACE;
-        // Reaping the shell as it ends: a zombie still counts as a member of the group.
-        while (self.servers.try_wait().is_ok_and(|ended| ended.is_none())
-            || rustix::process::test_kill_process_group(self.group()).is_ok())
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        self.signal(Signal::KILL);
+        self.kill();
         let _ = self.servers.wait();
         let _ = std::fs::remove_dir_all(&self.home);
     }
@@ -490,8 +484,6 @@ fn start_watchdog(home: &Path, servers: u32) {
     const SCRIPT: &str = r#"pid=$1 home=$2 group=$3
 while kill -0 "$pid" 2>/dev/null; do sleep 1; done
 [ -d "$home" ] || exit 0
-kill -TERM "-$group" 2>/dev/null
-sleep 5
 kill -KILL "-$group" 2>/dev/null
 rm -rf "$home""#;
     Command::new("sh")

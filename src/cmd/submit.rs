@@ -37,8 +37,8 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
         Ok(variables) => variables,
         Err(status) => return status,
     };
-    let dag_id = match job_dag_id(args, &variables, no_colour) {
-        Ok(dag_id) => dag_id,
+    let (dag_id, job_tasks) = match exported_as(args, &variables, no_colour) {
+        Ok(exported) => exported,
         Err(status) => return status,
     };
     let url = &args.url;
@@ -75,20 +75,27 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
         }
     }
     // Read before the run starts, so that following cannot fail half-way for want of it.
-    let upstream = if args.follow {
-        match client.tasks(&dag_id) {
-            Ok(tasks) => upstream_of(&tasks),
-            Err(error) => return fail(&error),
+    let upstream = match client.tasks(&dag_id) {
+        Ok(tasks) => {
+            warn_if_stale(&dag_id, &tasks, &job_tasks);
+            upstream_of(&tasks)
         }
-    } else {
-        HashMap::new()
+        Err(error) => return fail(&error),
     };
     let run_id = format!(
         "factotum__{}",
         crate::store::new_run_id(std::time::SystemTime::now())
     );
-    if let Err(error) = client.trigger(&dag_id, &run_id, &variables) {
-        return fail(&error);
+    match client.trigger(&dag_id, &run_id, &variables) {
+        Ok(()) => {}
+        Err(error @ ApiError::Status { status: 400, .. }) => {
+            fail(&error);
+            error_line(format_args!(
+                "hint: the DAG's params are the job's variables: give their values with --env"
+            ));
+            return ExitStatus::OtherError;
+        }
+        Err(error) => return fail(&error),
     }
     stdout.line(&run_id);
     if !args.follow {
@@ -110,12 +117,13 @@ fn read_env(text: Option<&str>) -> Result<Variables, ExitStatus> {
 }
 
 /// Compiles the job as `export --defer-env` does (its problems printed, errors exit 1) and
-/// gives its DAG's id: `--dag-id`, or the one `export` derives from the job's name.
-fn job_dag_id(
+/// gives its DAG's id (`--dag-id`, or the one `export` derives from the job's name) and its
+/// tasks' names.
+fn exported_as(
     args: &SubmitArgs,
     variables: &Variables,
     no_colour: bool,
-) -> Result<String, ExitStatus> {
+) -> Result<(String, Vec<String>), ExitStatus> {
     if let Some(id) = &args.dag_id {
         airflow_export::check_id(id).map_err(|reason| {
             error_line(format_args!("error: `--dag-id {id}`: {reason}"));
@@ -160,7 +168,29 @@ fn job_dag_id(
         dag_id: args.dag_id.as_deref(),
         schedule: None,
     };
-    Ok(airflow_export::dag_id(&exported, &options))
+    let names = exported
+        .tasks
+        .iter()
+        .map(|task| task.name.clone())
+        .collect();
+    Ok((airflow_export::dag_id(&exported, &options), names))
+}
+
+/// Warns when the DAG has tasks the job does not: it was exported from another version of the
+/// job (or another job). Fewer tasks are fine: an export with `--start` has a part of them.
+fn warn_if_stale(dag_id: &str, dag_tasks: &[airflow::DagTask], job_tasks: &[String]) {
+    let unknown: Vec<String> = dag_tasks
+        .iter()
+        .map(|task| task.task_display_name.as_str())
+        .filter(|name| !job_tasks.iter().any(|task| task == name))
+        .map(|name| format!("'{name}'"))
+        .collect();
+    if !unknown.is_empty() {
+        error_line(format_args!(
+            "warning: DAG `{dag_id}` has tasks the job does not have ({}): it was exported from another version of the job; export it again",
+            unknown.join(", ")
+        ));
+    }
 }
 
 /// Prints why a call to Airflow failed; exit 3.
@@ -183,7 +213,7 @@ fn refused(url: &str, error: &ApiError) -> ExitStatus {
 }
 
 /// Each task's upstream tasks, from the DAG's downstream lists.
-fn upstream_of(tasks: &[airflow::Task]) -> HashMap<String, Vec<String>> {
+fn upstream_of(tasks: &[airflow::DagTask]) -> HashMap<String, Vec<String>> {
     let mut upstream: HashMap<String, Vec<String>> = tasks
         .iter()
         .map(|task| (task.task_id.clone(), Vec::new()))

@@ -141,8 +141,9 @@ pub(crate) struct Dag {
 
 /// A task of a DAG, from `GET /dags/{id}/tasks`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Task {
+pub(crate) struct DagTask {
     pub(crate) task_id: String,
+    pub(crate) task_display_name: String,
     #[serde(default)]
     pub(crate) downstream_task_ids: Vec<String>,
 }
@@ -237,10 +238,10 @@ impl Client {
     }
 
     /// `GET /dags/{dag_id}/tasks`.
-    pub(crate) fn tasks(&mut self, dag_id: &str) -> Result<Vec<Task>, ApiError> {
+    pub(crate) fn tasks(&mut self, dag_id: &str) -> Result<Vec<DagTask>, ApiError> {
         #[derive(Deserialize)]
         struct Tasks {
-            tasks: Vec<Task>,
+            tasks: Vec<DagTask>,
         }
         let listed: Tasks = self.call("GET", &format!("dags/{}/tasks", segment(dag_id)), None)?;
         Ok(listed.tasks)
