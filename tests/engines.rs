@@ -2,6 +2,7 @@
 //! factotum's own run of the same job, task by task, as the oracle.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -71,7 +72,7 @@ impl Scenario {
     pub(crate) fn label(&self) -> String {
         let mut label = self.file.to_owned();
         if let Some(start) = self.start {
-            label.push_str(&format!(" --start {start:?}"));
+            write!(label, " --start {start:?}").expect("a String takes any text");
         }
         if self.env.is_some() {
             label.push_str(if self.deferred {
@@ -127,7 +128,7 @@ pub(crate) fn factotum_outcome(scenario: &Scenario) -> Outcome {
         .run();
     assert_eq!(shown.status, 0, "show: {}", shown.stderr);
     let shown: Value = serde_json::from_str(&shown.stdout).expect("show prints JSON");
-    let tasks = shown["tasks"]
+    let tasks = shown["taskStates"]
         .as_array()
         .expect("show lists the tasks")
         .iter()
