@@ -1,10 +1,12 @@
 //! Integration tests: the real `factotum` binary on real files.
 
+mod airflow;
 mod cli;
 mod compat;
 mod dot;
 mod dsl;
 mod editors;
+mod engines;
 mod faults;
 mod history;
 mod hostile;

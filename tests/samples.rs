@@ -14,7 +14,7 @@ fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
 }
 
 /// Every sample of `extension`, in `samples/` and `samples/factotum-0.7/`.
-fn samples(extension: &str) -> Vec<PathBuf> {
+pub(crate) fn samples(extension: &str) -> Vec<PathBuf> {
     let mut samples = files("samples", extension);
     samples.extend(files("samples/factotum-0.7", extension));
     samples
