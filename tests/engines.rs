@@ -28,7 +28,8 @@ pub(crate) struct Scenario {
 const PLACEHOLDER_ENV: &str = r#"{"word": "hello", "phrase": "it's {{ ds }} here"}"#;
 
 /// The scenario matrix: all succeed; continue on a non-zero code; early finish; failure with
-/// an independent branch; a diamond; `--start`; placeholders given at export and deferred.
+/// an independent branch; a diamond; `--start`, also at a task that finishes early;
+/// placeholders given at export and deferred.
 pub(crate) fn scenarios() -> Vec<Scenario> {
     let plain = |file| Scenario {
         file,
@@ -47,8 +48,8 @@ pub(crate) fn scenarios() -> Vec<Scenario> {
             ..plain("all-succeed.factotum")
         },
         Scenario {
-            start: Some("left"),
-            ..plain("diamond.factotum")
+            start: Some("nothing new"),
+            ..plain("early-finish.factotum")
         },
         Scenario {
             env: Some(PLACEHOLDER_ENV),
