@@ -17,11 +17,11 @@ use serde_json::Value;
 
 use crate::engines::{Outcome, factotum_outcome, scenarios};
 use crate::samples::samples;
-use crate::test::{Test, manifest_dir};
+use crate::test::{Run, Test, manifest_dir};
 
 /// How long one Python process may take: the matrix took about 30 s on a two-core machine;
 /// the margin is for a CI machine busy with the other tests. A hanging task or DAG run would
-/// otherwise hold the test forever, as dag.test() waits without a limit.
+/// otherwise hold the test forever, as `dag.test()` waits without a limit.
 const DEADLINE: Duration = Duration::from_secs(300);
 
 const SCHEDULE: &str = "0 3 * * *";
@@ -73,16 +73,21 @@ impl DagsFolder {
         self.dir.path().join("dags")
     }
 
-    /// `factotum export JOB --to airflow ARGUMENTS... -o dags/FILE`, which must succeed.
-    fn export(&self, job: &Path, arguments: &[&str], file: &str) {
-        let run = Test::new()
+    /// `factotum export JOB --to airflow ARGUMENTS... -o dags/FILE`.
+    fn try_export(&self, job: &Path, arguments: &[&str], file: &str) -> Run {
+        Test::new()
             .arg("export")
             .arg(job)
             .args(["--to", "airflow"])
             .args(arguments)
             .arg("-o")
             .arg(self.folder().join(file))
-            .run();
+            .run()
+    }
+
+    /// [`Self::try_export`], which must succeed.
+    fn export(&self, job: &Path, arguments: &[&str], file: &str) {
+        let run = self.try_export(job, arguments, file);
         assert_eq!(
             run.status,
             0,
@@ -158,7 +163,12 @@ fn imported(report: &Value) -> &serde_json::Map<String, Value> {
     report["dags"].as_object().expect("the report lists DAGs")
 }
 
-/// Every sample job, its variables left to the run, imports into Airflow as one DAG.
+/// The values the samples' README gives for the variables in their names.
+const NAME_VALUES: [&str; 4] = ["--env", r#"{"env": "dev"}"#, "--tag", "env,dev"];
+
+/// Every sample job, its variables left to the run, imports into Airflow as one DAG. A name
+/// is fixed at export, so a variable in a task's or the job's name needs its value then
+/// (E701): a sample refused for that alone is exported with the README's values.
 #[test]
 fn every_sample_imports() {
     let folder = DagsFolder::new();
@@ -171,11 +181,24 @@ fn every_sample_imports() {
         // own name is the DAG id.
         let relative = job.strip_prefix(manifest_dir().join("samples")).unwrap();
         let dag_id = relative.to_str().unwrap().replace('/', ".");
-        folder.export(
-            job,
-            &["--defer-env", "--dag-id", &dag_id],
-            &format!("{dag_id}.py"),
-        );
+        let file = format!("{dag_id}.py");
+        let arguments = ["--defer-env", "--dag-id", &dag_id];
+        let without_values = folder.try_export(job, &arguments, &file);
+        if without_values.status != 0 {
+            let errors: Vec<&str> = without_values
+                .stderr
+                .lines()
+                .filter(|line| line.starts_with("error"))
+                .collect();
+            assert!(
+                without_values.status == 1
+                    && errors.iter().all(|line| line.starts_with("error[E701]")),
+                "export of {} {arguments:?}:\n{}",
+                job.display(),
+                without_values.transcript()
+            );
+            folder.export(job, &[&arguments[..], &NAME_VALUES].concat(), &file);
+        }
     }
     let report = folder.load_and_run(&[]);
     let loaded = imported(&report);
@@ -202,11 +225,12 @@ fn every_scenario_ends_as_on_factotum() {
         // Some scenarios export the same job: each gets its own DAG id.
         let dag_id = format!("scenario_{index}");
         let mut arguments = vec!["--dag-id", &dag_id];
-        if let Some(env) = scenario.env {
-            arguments.extend(["--env", env]);
-        }
-        if scenario.deferred {
-            arguments.push("--defer-env");
+        // Deferred variables get no defaults at export: their values can only come from
+        // the run's conf, so a conf that did not reach the tasks could not pass unseen.
+        match (scenario.env, scenario.deferred) {
+            (Some(_), true) => arguments.push("--defer-env"),
+            (Some(env), false) => arguments.extend(["--env", env]),
+            (None, _) => {}
         }
         if let Some(start) = scenario.start {
             arguments.extend(["--start", start]);
@@ -217,6 +241,7 @@ fn every_scenario_ends_as_on_factotum() {
     let report = folder.load_and_run(&runs);
     imported(&report);
     let ran = report["runs"].as_array().expect("the report lists runs");
+    assert_eq!(ran.len(), scenarios.len(), "one run per scenario");
     for (scenario, run) in scenarios.iter().zip(ran) {
         let on_airflow = Outcome {
             succeeded: match run["state"].as_str() {
