@@ -91,13 +91,14 @@ fn header(out: &mut String, export: &Export) {
     out.push_str("# Change the job and export it again rather than editing this script.\n#\n");
     let _ = writeln!(
         out,
-        "# The job \"{}\" ({} tasks) for Slurm. Run this script where `sbatch` works: it submits",
+        "# The job \"{}\" ({} tasks) for Slurm.",
         one_line(&export.title),
         export.tasks.len()
     );
     out.push_str(
-        "# every task held, makes each wait for the tasks it depends on (--dependency=afterok),\n\
-         # releases them all, then prints each task's Slurm job id and name, in plan order.\n\
+        "# Run this script where `sbatch` works: it submits every task held, makes each wait\n\
+         # for the tasks it depends on (--dependency=afterok), releases them all, then prints\n\
+         # each task's Slurm job id and name, in plan order.\n\
          # Each task runs its command line with `sh -c`, as `factotum run --dry-run` prints it,\n\
          # from the directory this script runs in. A continue code succeeds; a finish code\n\
          # cancels every task below it and succeeds; any other code fails the task, and Slurm\n\
