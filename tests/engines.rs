@@ -2,6 +2,7 @@
 //! factotum's own run of the same job, task by task, as the oracle.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -71,7 +72,7 @@ impl Scenario {
     pub(crate) fn label(&self) -> String {
         let mut label = self.file.to_owned();
         if let Some(start) = self.start {
-            label.push_str(&format!(" --start {start:?}"));
+            write!(label, " --start {start:?}").expect("a String takes any text");
         }
         if self.env.is_some() {
             label.push_str(if self.deferred {
@@ -81,6 +82,16 @@ impl Scenario {
             });
         }
         label
+    }
+
+    /// The arguments of `factotum export` for this scenario: those of `run`, and
+    /// `--defer-env` when the variables are given when the engine runs the job.
+    pub(crate) fn export_arguments(&self) -> Vec<String> {
+        let mut arguments = self.run_arguments();
+        if self.deferred {
+            arguments.push("--defer-env".to_owned());
+        }
+        arguments
     }
 
     /// The `--env` and `--start` arguments of `factotum run` for this scenario.
@@ -127,7 +138,7 @@ pub(crate) fn factotum_outcome(scenario: &Scenario) -> Outcome {
         .run();
     assert_eq!(shown.status, 0, "show: {}", shown.stderr);
     let shown: Value = serde_json::from_str(&shown.stdout).expect("show prints JSON");
-    let tasks = shown["tasks"]
+    let tasks = shown["taskStates"]
         .as_array()
         .expect("show lists the tasks")
         .iter()
