@@ -319,7 +319,9 @@ impl Daemons {
 
 /// Writes the cluster's slurm.conf into `dir`: the controller and each node's slurmd on ports
 /// of their own, munge through the test's socket, plugins that need neither cgroups nor a
-/// database, and finished jobs kept an hour so that `scontrol show job` still shows them.
+/// database, finished jobs kept an hour so that `scontrol show job` still shows them, and a
+/// scheduler that looks at waiting jobs every second, so that a job's dependants start soon
+/// after it ends (a chain of four jobs took 8 to 12 s with the defaults, 4 to 5 s with this).
 fn write_slurm_conf(dir: &Path, munge_socket: &Path) -> PathBuf {
     let at = |part: &str| dir.join(part).display().to_string();
     // An empty SPANK stack, so that no plugin configured system-wide is loaded.
@@ -356,6 +358,7 @@ SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
 ReturnToService=2
 MinJobAge=3600
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,sched_interval=1
 {nodes}PartitionName=test Nodes={all_nodes} Default=YES MaxTime=INFINITE State=UP
 ",
         socket = munge_socket.display(),
