@@ -39,6 +39,8 @@ pub(crate) enum Command {
     Convert(ConvertArgs),
     /// Draw a job's task graph as Graphviz dot (Factotum 0.7's format) or a Mermaid flowchart.
     Dot(DotArgs),
+    /// Write a job for another engine: an Apache Airflow DAG file or a Slurm submission script.
+    Export(ExportArgs),
     /// List recent runs from the run history, newest first.
     History(HistoryArgs),
     /// Show one recorded run task by task.
@@ -89,6 +91,61 @@ pub(crate) enum Target {
     Dsl,
     /// A JSON factfile that Factotum 0.7 runs (schema 1-0-0 unless the job has constraints).
     Json,
+}
+
+/// Arguments of `factotum export`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExportArgs {
+    /// The job file; `-` reads standard input.
+    pub factfile: PathBuf,
+
+    /// The engine to write the job for.
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub to: Engine,
+
+    /// Template variables as a JSON object, written into the commands (or, with
+    /// `--defer-env`, the defaults of the DAG's run parameters).
+    #[arg(long, value_name = "JSON")]
+    pub env: Option<String>,
+
+    /// Job metadata `KEY,VALUE`, usable in templates as `{{ tag:KEY }}`; Airflow DAG tags
+    /// `KEY:VALUE`. Repeatable.
+    #[arg(long = "tag", value_name = "KEY,VALUE")]
+    pub tags: Vec<String>,
+
+    /// Airflow only: leave the variables to each run (`dag_run.conf`), `--env` giving defaults.
+    #[arg(long)]
+    pub defer_env: bool,
+
+    /// Export only this task and the tasks below it.
+    #[arg(long, value_name = "TASK")]
+    pub start: Option<String>,
+
+    /// Airflow only: the DAG id (default: derived from the job's name).
+    #[arg(long, value_name = "ID")]
+    pub dag_id: Option<String>,
+
+    /// Airflow only: when runs start, as a cron expression or preset (default: only when
+    /// triggered).
+    #[arg(long, value_name = "CRON")]
+    pub schedule: Option<String>,
+
+    /// Write here instead of to standard output.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    /// Replace OUT if it exists.
+    #[arg(long, requires = "output")]
+    pub overwrite: bool,
+}
+
+/// The engines `export` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Engine {
+    /// A Python file defining one Apache Airflow 3 DAG.
+    Airflow,
+    /// A POSIX sh script that submits the job to Slurm with sbatch.
+    Slurm,
 }
 
 /// Arguments of `factotum run`.

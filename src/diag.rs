@@ -138,6 +138,18 @@ pub enum Problem {
         task: String,
         executor: String,
     },
+
+    // --- export to another engine ---
+    SeveralHosts,
+    DeferredName {
+        name: String,
+    },
+    HostAddressForSlurm {
+        address: String,
+    },
+    RequiredParameter {
+        name: String,
+    },
 }
 
 impl Problem {
@@ -175,6 +187,10 @@ impl Problem {
             Self::ConflictingCode { .. } => "E405",
             Self::DuplicateDependency { .. } => "W400",
             Self::NonShellExecutor { .. } => "W401",
+            Self::SeveralHosts => "E700",
+            Self::DeferredName { .. } => "E701",
+            Self::HostAddressForSlurm { .. } => "E702",
+            Self::RequiredParameter { .. } => "E703",
         }
     }
 
@@ -275,6 +291,18 @@ impl Problem {
             Self::NonShellExecutor { task, executor } => {
                 format!("task `{task}` names executor `{executor}`, but every task runs in a shell")
             }
+            Self::SeveralHosts => {
+                "the job names more than one host, and an exported job runs on one".to_owned()
+            }
+            Self::DeferredName { name } => {
+                format!("variable `{name}` is in a name, which an export fixes: it needs a value")
+            }
+            Self::HostAddressForSlurm { address } => {
+                format!("Slurm picks nodes by name, and `{address}` is an address")
+            }
+            Self::RequiredParameter { name } => format!(
+                "variable `{name}` has no default, and a scheduled run has nobody to give it"
+            ),
         }
     }
 }

@@ -14,6 +14,7 @@ pub(crate) mod constraint;
 pub mod diag;
 pub(crate) mod env_option;
 pub(crate) mod exec;
+pub(crate) mod export;
 pub(crate) mod graph;
 pub mod ir;
 pub(crate) mod lint;
@@ -160,6 +161,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Fmt(args) => cmd::fmt::run(args, no_colour),
         Command::Convert(args) => cmd::convert::run(args, no_colour),
         Command::Dot(args) => cmd::dot::run(args, no_colour),
+        Command::Export(args) => cmd::export::run(args, no_colour),
         Command::History(args) => cmd::history::run(args, no_colour),
         Command::Show(args) => cmd::show::run(args, no_colour),
         Command::Locks(args) => cmd::locks::list(args, no_colour),

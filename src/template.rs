@@ -162,15 +162,40 @@ impl Template {
             return Ok(Cow::Borrowed(&self.text));
         }
         let mut out = String::with_capacity(self.text.len());
-        let mut cursor = 0;
-        for placeholder in &self.placeholders {
-            out.push_str(&self.text[cursor..placeholder.range.start]);
-            replace(placeholder, &mut out)?;
-            cursor = placeholder.range.end;
+        for segment in self.segments() {
+            match segment {
+                Segment::Text(text) => out.push_str(text),
+                Segment::Placeholder(placeholder) => replace(placeholder, &mut out)?,
+            }
         }
-        out.push_str(&self.text[cursor..]);
         Ok(Cow::Owned(out))
     }
+
+    /// The text in order as literal pieces and placeholders; empty pieces are left out.
+    pub fn segments(&self) -> impl Iterator<Item = Segment<'_>> {
+        let mut cursor = 0;
+        self.placeholders
+            .iter()
+            .flat_map(move |placeholder| {
+                let before = &self.text[cursor..placeholder.range.start];
+                cursor = placeholder.range.end;
+                [Segment::Text(before), Segment::Placeholder(placeholder)]
+            })
+            .chain(std::iter::once_with(move || {
+                let end = self.placeholders.last().map_or(0, |p| p.range.end);
+                Segment::Text(&self.text[end..])
+            }))
+            .filter(|segment| !matches!(segment, Segment::Text("")))
+    }
+}
+
+/// A piece of a template's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segment<'t> {
+    /// Literal text, written as it is.
+    Text(&'t str),
+    /// A `{{ … }}` tag.
+    Placeholder(&'t Placeholder),
 }
 
 /// A well-formed tag: its variable (empty for a comment), its filter and the offset just past it.

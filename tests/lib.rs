@@ -6,6 +6,7 @@ mod dot;
 mod dsl;
 mod editors;
 mod engines;
+mod export;
 mod faults;
 mod history;
 mod hostile;

@@ -1,10 +1,7 @@
 //! `factotum convert FILE --to dsl|json [-o OUT]`: the same job in the other format.
 
-use std::io::{self, Write as _};
-
 use super::{error_line, read_rewritable};
 use crate::ExitStatus;
-use crate::atomic_write;
 use crate::cli::{ConvertArgs, Target};
 use crate::diag::Problem;
 use crate::render;
@@ -32,36 +29,5 @@ pub(crate) fn run(args: &ConvertArgs, no_colour: bool) -> ExitStatus {
             render::json::print(&read.job)
         }
     };
-    let written = match &args.output {
-        None => io::stdout().lock().write_all(text.as_bytes()),
-        Some(path) => match atomic_write::write(
-            path,
-            text.as_bytes(),
-            super::existing_output(args.overwrite),
-        )
-        .map_err(io::Error::from)
-        {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-                error_line(format_args!(
-                    "error: `{}` already exists; add `--overwrite` to replace it",
-                    path.display()
-                ));
-                return ExitStatus::OtherError;
-            }
-            Err(error) => Err(error),
-        },
-    };
-    match written {
-        Ok(()) => ExitStatus::Success,
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Success,
-        Err(error) => {
-            let target = args.output.as_ref().map_or_else(
-                || "standard output".to_owned(),
-                |p| format!("`{}`", p.display()),
-            );
-            error_line(format_args!("error: cannot write {target}: {error}"));
-            ExitStatus::OtherError
-        }
-    }
+    super::write_output(&text, args.output.as_deref(), args.overwrite)
 }

@@ -5,6 +5,7 @@ pub(crate) mod claims;
 pub(crate) mod completions;
 pub(crate) mod convert;
 pub(crate) mod dot;
+pub(crate) mod export;
 pub(crate) mod fmt;
 pub(crate) mod history;
 pub(crate) mod locks;
@@ -132,6 +133,45 @@ pub(crate) fn existing_output(overwrite: bool) -> Existing {
         Existing::Replace
     } else {
         Existing::Refuse
+    }
+}
+
+/// Writes a command's result to standard output, or atomically to `output` (an existing file
+/// is replaced only with `overwrite`). A reader that stopped early got what it wanted.
+pub(crate) fn write_output(text: &str, output: Option<&Path>, overwrite: bool) -> ExitStatus {
+    let written = match output {
+        None => {
+            let mut stdout = io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+        }
+        Some(path) => {
+            match crate::atomic_write::write(path, text.as_bytes(), existing_output(overwrite))
+                .map_err(io::Error::from)
+            {
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                    error_line(format_args!(
+                        "error: `{}` already exists; add `--overwrite` to replace it",
+                        path.display()
+                    ));
+                    return ExitStatus::OtherError;
+                }
+                written => written,
+            }
+        }
+    };
+    match written {
+        Ok(()) => ExitStatus::Success,
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Success,
+        Err(error) => {
+            let target = output.map_or_else(
+                || "standard output".to_owned(),
+                |path| format!("`{}`", path.display()),
+            );
+            error_line(format_args!("error: cannot write {target}: {error}"));
+            ExitStatus::OtherError
+        }
     }
 }
 

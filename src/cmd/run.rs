@@ -760,7 +760,7 @@ fn load_job(
 
 /// `--tag KEY,VALUE` pairs as 0.7 parsed them, in order, so that a later duplicate wins
 /// wherever they are collected: as template variables `tag:KEY` and as the webhook's tags.
-fn tags(tags: &[String]) -> impl Iterator<Item = (String, String)> + '_ {
+pub(crate) fn tags(tags: &[String]) -> impl Iterator<Item = (String, String)> + '_ {
     tags.iter()
         .map(|tag| split_key_value(tag))
         .filter(|(key, _)| !key.is_empty())

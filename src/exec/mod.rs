@@ -7,7 +7,7 @@ mod prepare;
 mod transition;
 
 pub(crate) use output::Tail;
-pub(crate) use prepare::prepare;
+pub(crate) use prepare::{command_line, prepare};
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;

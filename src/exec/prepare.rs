@@ -71,14 +71,37 @@ impl RenderedTask<'_> {
     /// The task as the executor runs it: `sh -c` gets the command, a space, then each argument
     /// in double quotes, unescaped, as Factotum 0.7 built the line.
     fn to_prepared(&self) -> PreparedTask {
-        let arguments: Vec<String> = self.arguments.iter().map(|a| format!("\"{a}\"")).collect();
+        let arguments = self.arguments.iter().map(|a| vec![a.as_str()]).collect();
         PreparedTask {
             name: self.name.clone(),
-            command_line: format!("{} {}", self.command, arguments.join(" ")),
+            command_line: command_line(vec![self.command.as_str()], arguments, |text| text)
+                .concat(),
             continue_codes: self.continue_codes.clone(),
             terminate_codes: self.terminate_codes.clone(),
         }
     }
+}
+
+/// Factotum 0.7's command line in pieces: the command's, a space, then each argument's in
+/// double quotes, unescaped, separated by spaces (the space after the command is there even
+/// without arguments). `text` makes a piece of fixed text; an export builds the line from
+/// pieces some of which are values given only when its engine runs the task.
+pub(crate) fn command_line<P>(
+    command: Vec<P>,
+    arguments: Vec<Vec<P>>,
+    text: impl Fn(&'static str) -> P,
+) -> Vec<P> {
+    let mut line = command;
+    line.push(text(" "));
+    for (index, argument) in arguments.into_iter().enumerate() {
+        if index > 0 {
+            line.push(text(" "));
+        }
+        line.push(text("\""));
+        line.extend(argument);
+        line.push(text("\""));
+    }
+    line
 }
 
 /// Renders a template; the linter has made sure every variable has a value.
