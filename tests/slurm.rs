@@ -86,11 +86,6 @@ impl Cluster {
         for program in PROGRAMS {
             installed(program);
         }
-        assert!(
-            rustix::process::geteuid().is_root(),
-            "the Slurm tests start slurmd, which runs jobs as their owner, so they run as root \
-             (as .ci/run runs them)"
-        );
         let dir = tempfile::Builder::new()
             .prefix("factotum-slurm-")
             .tempdir()
@@ -317,8 +312,9 @@ impl Daemons {
     }
 }
 
-/// Writes the cluster's slurm.conf into `dir`: the controller and each node's slurmd on ports
-/// of their own, munge through the test's socket, plugins that need neither cgroups nor a
+/// Writes the cluster's slurm.conf into `dir`: the daemons run as whoever runs the tests (the
+/// jobs are theirs too, so slurmd needs no root), the controller and each node's slurmd on
+/// ports of their own, munge through the test's socket, plugins that need neither cgroups nor a
 /// database, finished jobs kept an hour so that `scontrol show job` still shows them, and a
 /// scheduler that looks at waiting jobs every second, so that a job's dependants start soon
 /// after it ends (a chain of four jobs took 8 to 12 s with the defaults, 4 to 5 s with this).
@@ -335,8 +331,19 @@ fn write_slurm_conf(dir: &Path, munge_socket: &Path) -> PathBuf {
         )
         .expect("a String takes any text");
     }
+    let user = String::from_utf8(
+        Command::new("id")
+            .arg("-un")
+            .output()
+            .expect("id runs")
+            .stdout,
+    )
+    .expect("a user name");
+    let user = user.trim();
     let conf = format!(
         "ClusterName=factotum-test
+SlurmUser={user}
+SlurmdUser={user}
 SlurmctldHost=localhost
 SlurmctldPort={controller_port}
 AuthType=auth/munge
