@@ -314,7 +314,9 @@ impl Daemons {
 
 /// Writes the cluster's slurm.conf into `dir`: the daemons run as whoever runs the tests (the
 /// jobs are theirs too, so slurmd needs no root), the controller and each node's slurmd on
-/// ports of their own, munge through the test's socket, plugins that need neither cgroups nor a
+/// ports of their own (the slurmds bound to 127.0.0.1 by `NoInAddrAny`; slurmctld listens on
+/// every address whatever it is told, but answers only holders of the test's munge key),
+/// munge through the test's socket, plugins that need neither cgroups nor a
 /// database, finished jobs kept an hour so that `scontrol show job` still shows them, and a
 /// scheduler that looks at waiting jobs every second, so that a job's dependants start soon
 /// after it ends (a chain of four jobs took 8 to 12 s with the defaults, 4 to 5 s with this).
@@ -365,6 +367,7 @@ SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
 ReturnToService=2
 MinJobAge=3600
+CommunicationParameters=NoInAddrAny
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,sched_interval=1
 {nodes}PartitionName=test Nodes={all_nodes} Default=YES MaxTime=INFINITE State=UP
 ",
