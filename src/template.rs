@@ -291,7 +291,7 @@ fn check_name(name: &str) -> Result<&str, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Filter, Template, Variables};
+    use super::{Filter, Segment, Template, Variables};
     use crate::span::Span;
 
     fn template(text: &str) -> (Template, Vec<String>) {
@@ -319,6 +319,27 @@ mod tests {
             assert!(problems.is_empty(), "{text}: {problems:?}");
             assert_eq!(parsed.render(&variables).as_deref(), Ok(rendered), "{text}");
         }
+    }
+
+    #[test]
+    fn segments_are_the_text_in_order_without_empty_pieces() {
+        let names = |text: &str| -> Vec<String> {
+            let (parsed, _) = template(text);
+            parsed
+                .segments()
+                .map(|segment| match segment {
+                    Segment::Text(text) => format!("text {text}"),
+                    Segment::Placeholder(placeholder) => format!("tag {}", placeholder.name),
+                })
+                .collect()
+        };
+        assert_eq!(names("plain"), ["text plain"]);
+        assert_eq!(names(""), Vec::<String>::new());
+        assert_eq!(names("{{a}}{{b}}"), ["tag a", "tag b"]);
+        assert_eq!(
+            names("x {{ a }} y {{! note }}"),
+            ["text x ", "tag a", "text  y ", "tag "]
+        );
     }
 
     #[test]
