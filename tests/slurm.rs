@@ -620,9 +620,14 @@ fn every_scenario_ends_on_slurm_as_on_factotum() {
 }
 
 #[test]
-fn a_job_constrained_to_a_host_runs_every_task_on_that_node() {
+fn a_job_constrained_to_a_host_runs_every_task_on_that_node_where_the_script_ran() {
     let cluster = cluster();
-    let tasks = cluster.run_to_the_end(&export(&fixture("on-beta.factotum"), &[]));
+    let exported = export(&fixture("on-beta.factotum"), &[]);
+    let tasks = cluster.run_to_the_end(&exported);
+    assert!(
+        exported.dir.path().join("first.ran").is_file(),
+        "the first task ran elsewhere than the script's directory"
+    );
     assert_eq!(tasks.len(), 3, "{tasks:#?}");
     for (task, job) in &tasks {
         assert_eq!(
