@@ -52,12 +52,12 @@ const FINAL_STATES: [&str; 9] = [
     "PREEMPTED",
 ];
 
-/// How the batch script of a task that finished early marks its job (the spec's `Comment`).
+/// How the batch script of a task that finished early marks its job (its `Comment`).
 const FINISHED_EARLY_COMMENT: &str = "factotum: finished early";
 
-/// The programs the cluster and the exported scripts need, from Debian's `slurm-wlm` and
-/// `munge` packages.
-const PROGRAMS: [&str; 10] = [
+/// The programs the cluster, the tests and the exported scripts use, from Debian's `slurm-wlm`
+/// and `munge` packages.
+const PROGRAMS: [&str; 9] = [
     "mungekey",
     "munged",
     "munge",
@@ -67,7 +67,6 @@ const PROGRAMS: [&str; 10] = [
     "sbatch",
     "scontrol",
     "scancel",
-    "squeue",
 ];
 
 /// A running cluster, found through its configuration file.
