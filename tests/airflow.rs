@@ -172,10 +172,7 @@ const NAME_VALUES: [&str; 4] = ["--env", r#"{"env": "dev"}"#, "--tag", "env,dev"
 #[test]
 fn every_sample_imports() {
     let folder = DagsFolder::new();
-    let jobs: Vec<PathBuf> = samples("factotum")
-        .into_iter()
-        .chain(samples("factfile"))
-        .collect();
+    let jobs = samples();
     for job in &jobs {
         // Each sample has a twin in the other format with the same job name, so the file's
         // own name is the DAG id.

@@ -85,6 +85,16 @@ impl Scenario {
         label
     }
 
+    /// The arguments of `factotum export` for this scenario: those of `run`, and
+    /// `--defer-env` when the variables are given when the engine runs the job.
+    pub(crate) fn export_arguments(&self) -> Vec<String> {
+        let mut arguments = self.run_arguments();
+        if self.deferred {
+            arguments.push("--defer-env".to_owned());
+        }
+        arguments
+    }
+
     /// The `--env` and `--start` arguments of `factotum run` for this scenario.
     fn run_arguments(&self) -> Vec<String> {
         let mut arguments = Vec::new();
