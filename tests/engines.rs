@@ -28,7 +28,8 @@ pub(crate) struct Scenario {
 const PLACEHOLDER_ENV: &str = r#"{"word": "hello", "phrase": "it's {{ ds }} here"}"#;
 
 /// The scenario matrix: all succeed; continue on a non-zero code; early finish; failure with
-/// an independent branch; a diamond; `--start`; placeholders given at export and deferred.
+/// an independent branch; a diamond; `--start`, also at a task that finishes early;
+/// placeholders given at export and deferred.
 pub(crate) fn scenarios() -> Vec<Scenario> {
     let plain = |file| Scenario {
         file,
@@ -47,8 +48,8 @@ pub(crate) fn scenarios() -> Vec<Scenario> {
             ..plain("all-succeed.factotum")
         },
         Scenario {
-            start: Some("left"),
-            ..plain("diamond.factotum")
+            start: Some("nothing new"),
+            ..plain("early-finish.factotum")
         },
         Scenario {
             env: Some(PLACEHOLDER_ENV),
@@ -72,7 +73,7 @@ impl Scenario {
     pub(crate) fn label(&self) -> String {
         let mut label = self.file.to_owned();
         if let Some(start) = self.start {
-            let _ = write!(label, " --start {start:?}");
+            write!(label, " --start {start:?}").expect("a String takes any text");
         }
         if self.env.is_some() {
             label.push_str(if self.deferred {
@@ -82,6 +83,16 @@ impl Scenario {
             });
         }
         label
+    }
+
+    /// The arguments of `factotum export` for this scenario: those of `run`, and
+    /// `--defer-env` when the variables are given when the engine runs the job.
+    pub(crate) fn export_arguments(&self) -> Vec<String> {
+        let mut arguments = self.run_arguments();
+        if self.deferred {
+            arguments.push("--defer-env".to_owned());
+        }
+        arguments
     }
 
     /// The `--env` and `--start` arguments of `factotum run` for this scenario.

@@ -4,17 +4,8 @@
 
 use std::path::Path;
 
-use crate::test::{Run, Test, files_with_extension, manifest_dir, samples_0_7};
-
-/// Values for every variable the samples use.
-const SAMPLE_ENV: &str = r#"{"day": "2026-11-28", "blank": "", "env": "prod", "message": "hello", "nested": {"message": "nested hello"}}"#;
-
-/// Every sample in the DSL (each has a JSON twin beside it).
-fn dsl_samples() -> Vec<std::path::PathBuf> {
-    let mut samples = files_with_extension(&manifest_dir().join("samples"), "factotum");
-    samples.extend(files_with_extension(&samples_0_7(), "factotum"));
-    samples
-}
+use crate::samples::{SAMPLE_TAG, SAMPLE_VALUES, samples_with_extension};
+use crate::test::{Run, Test, manifest_dir};
 
 /// `export` of the file at `path`, named relative to this crate's folder as a user would.
 fn export(path: &Path, engine_arguments: &[&str]) -> Run {
@@ -24,14 +15,14 @@ fn export(path: &Path, engine_arguments: &[&str]) -> Run {
     Test::new()
         .arg("export")
         .arg(relative)
-        .args(["--env", SAMPLE_ENV, "--tag", "env,prod"])
+        .args(["--env", SAMPLE_VALUES, "--tag", SAMPLE_TAG])
         .args(engine_arguments)
         .run()
 }
 
 #[test]
 fn every_sample_as_an_airflow_dag() {
-    for path in dsl_samples() {
+    for path in samples_with_extension("factotum") {
         let exported = export(&path, &["--to", "airflow", "--defer-env"]);
         assert_eq!(
             exported.status,
@@ -47,7 +38,7 @@ fn every_sample_as_an_airflow_dag() {
 
 #[test]
 fn every_sample_as_a_slurm_script_that_sh_reads() {
-    for path in dsl_samples() {
+    for path in samples_with_extension("factotum") {
         let exported = export(&path, &["--to", "slurm"]);
         assert_eq!(
             exported.status,
@@ -74,7 +65,7 @@ fn every_sample_as_a_slurm_script_that_sh_reads() {
 /// The JSON twin of each sample exports to the same file but for the name in the header.
 #[test]
 fn json_twins_export_the_same() {
-    for path in dsl_samples() {
+    for path in samples_with_extension("factotum") {
         let twin = path.with_extension("factfile");
         for engine in [&["--to", "airflow", "--defer-env"][..], &["--to", "slurm"]] {
             let from_dsl = export(&path, engine).stdout;

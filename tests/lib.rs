@@ -1,5 +1,6 @@
 //! Integration tests: the real `factotum` binary on real files.
 
+mod airflow;
 mod cli;
 mod compat;
 mod dot;
@@ -17,6 +18,7 @@ mod postgres;
 mod resume;
 mod run;
 mod samples;
+mod slurm;
 mod snapshots;
 mod store_postgres;
 mod submit;

@@ -14,11 +14,26 @@ fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
 }
 
 /// Every sample of `extension`, in `samples/` and `samples/factotum-0.7/`.
-fn samples(extension: &str) -> Vec<PathBuf> {
+pub(crate) fn samples_with_extension(extension: &str) -> Vec<PathBuf> {
     let mut samples = files("samples", extension);
     samples.extend(files("samples/factotum-0.7", extension));
     samples
 }
+
+/// Every sample: the factfiles, then the DSL files.
+pub(crate) fn samples() -> Vec<PathBuf> {
+    let mut all = samples_with_extension("factfile");
+    all.extend(samples_with_extension("factotum"));
+    all
+}
+
+/// A value for every variable any sample uses (`--env`), with [`SAMPLE_TAG`] for the one that
+/// takes its value from a tag.
+pub(crate) const SAMPLE_VALUES: &str =
+    r#"{"day": "d", "message": "m", "nested": {"message": "n"}, "blank": "", "env": "e"}"#;
+
+/// The tag (`--tag`) of the sample that names its tasks after one.
+pub(crate) const SAMPLE_TAG: &str = "env,t";
 
 fn convert(from: &str, to: &str) -> Run {
     let run = Test::new()
@@ -69,8 +84,8 @@ fn assert_lossless_dsl(file: &Path) {
 
 #[test]
 fn every_sample_converts_both_ways_without_loss() {
-    let dsl = samples("factotum");
-    let factfiles = samples("factfile");
+    let dsl = samples_with_extension("factotum");
+    let factfiles = samples_with_extension("factfile");
     assert!(dsl.len() >= 14 && dsl.len() == factfiles.len());
     for file in &factfiles {
         assert_lossless_json(file);
@@ -98,15 +113,14 @@ fn every_sample_converts_both_ways_without_loss() {
 fn dsl_samples_are_in_fmt_form() {
     let run = Test::new()
         .args(["fmt", "--check"])
-        .args(samples("factotum"))
+        .args(samples_with_extension("factotum"))
         .run();
     assert_eq!(run.transcript(), "exit: 0\n--- stdout\n--- stderr\n");
 }
 
 #[test]
 fn every_sample_passes_check() {
-    let mut all = samples("factfile");
-    all.extend(samples("factotum"));
+    let all = samples();
     assert!(all.len() >= 28);
     let run = Test::new()
         .args(["check", "--deny-warnings"])
@@ -173,9 +187,7 @@ fn samples_run_with_the_values_their_readme_gives() {
 /// Each DSL sample plans exactly the commands of its JSON twin, and draws the same graph.
 #[test]
 fn dsl_samples_run_and_draw_like_their_json_twins() {
-    let env =
-        r#"{"day": "d", "message": "m", "nested": {"message": "n"}, "blank": "", "env": "e"}"#;
-    let dsl = samples("factotum");
+    let dsl = samples_with_extension("factotum");
     assert!(dsl.len() >= 14, "{dsl:?}");
     for dsl in dsl {
         let json = dsl.with_extension("factfile");
@@ -185,7 +197,7 @@ fn dsl_samples_run_and_draw_like_their_json_twins() {
                 let plan = Test::new()
                     .arg("run")
                     .arg(file)
-                    .args(["--dry-run", "--env", env, "--tag", "env,t"])
+                    .args(["--dry-run", "--env", SAMPLE_VALUES, "--tag", SAMPLE_TAG])
                     .run();
                 assert_eq!(plan.status, 0, "{}", plan.transcript());
                 let drawing = Test::new().arg("dot").arg(file).run();

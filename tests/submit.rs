@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{Pid, Signal};
 
 use crate::engines::{Outcome, Scenario, factotum_outcome, scenarios};
-use crate::test::{Run, Test, manifest_dir};
+use crate::test::{Run, Test};
 
 /// The API user the test server knows, and its password.
 const USER: &str = "factotum";
@@ -213,20 +213,6 @@ fn outcome_printed(run: &Run, label: &str) -> Outcome {
     }
 }
 
-/// The Airflow installation: `FACTOTUM_AIRFLOW_VENV`, else `target/ci/airflow`, which
-/// `.ci/run` creates.
-fn airflow_venv() -> PathBuf {
-    let venv = std::env::var_os("FACTOTUM_AIRFLOW_VENV")
-        .map_or_else(|| manifest_dir().join("target/ci/airflow"), PathBuf::from);
-    let airflow = venv.join("bin/airflow");
-    assert!(
-        airflow.is_file(),
-        "no Airflow at {}: set FACTOTUM_AIRFLOW_VENV to a virtual environment with apache-airflow 3, or run .ci/run, which creates target/ci/airflow",
-        airflow.display()
-    );
-    venv
-}
-
 /// A throw-away Airflow, stopped and removed when dropped (or by its watchdog, when this
 /// process ends first).
 struct Airflow {
@@ -239,7 +225,7 @@ impl Airflow {
     /// Exports `jobs` into a new DAGs folder, starts Airflow on it, and waits until its API
     /// lists as many DAGs.
     fn start(jobs: &[Scenario]) -> Self {
-        let bin = airflow_venv().join("bin");
+        let bin = crate::airflow::venv().join("bin");
         let home = tempfile::Builder::new()
             .prefix("factotum-airflow-")
             .tempdir()
