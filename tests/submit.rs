@@ -170,6 +170,66 @@ fn an_unreachable_airflow_is_an_error_naming_it() {
     );
 }
 
+#[test]
+fn what_submit_cannot_use_is_refused_before_any_request() {
+    // Nothing listens on this port: each refusal comes before a request would.
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let job = submitted()[0].path();
+    let submit = || {
+        Test::new()
+            .arg("submit")
+            .args(["--to", "airflow"])
+            .env("AIRFLOW_TOKEN", "")
+            .env("AIRFLOW_USERNAME", "")
+            .env("AIRFLOW_PASSWORD", "")
+    };
+    let broken = tempfile::tempdir().expect("a temporary directory");
+    let broken = broken.path().join("broken.factotum");
+    std::fs::write(
+        &broken,
+        "job \"broken\"\ntask \"a\" { after \"nowhere\"  run \"true\" }\n",
+    )
+    .expect("the broken job is written");
+    let cases: [(&str, Test, i32, &str); 4] = [
+        (
+            "a job with errors",
+            submit().arg(&broken).args(["--url", &url]),
+            1,
+            "nowhere",
+        ),
+        (
+            "credentials in the URL",
+            submit()
+                .arg(&job)
+                .args(["--url", "http://someone:s3cret@127.0.0.1:1"]),
+            3,
+            "error: `--url`: credentials do not go in the URL",
+        ),
+        (
+            "a URL that is not HTTP",
+            submit().arg(&job).args(["--url", "ftp://127.0.0.1"]),
+            3,
+            "is not an http:// or https:// URL",
+        ),
+        (
+            "a user without a password",
+            submit()
+                .arg(&job)
+                .args(["--url", &url])
+                .env("AIRFLOW_USERNAME", USER),
+            3,
+            "error: AIRFLOW_USERNAME is set but AIRFLOW_PASSWORD is not",
+        ),
+    ];
+    for (case, test, status, message) in cases {
+        let run = test.run();
+        assert_eq!(run.status, status, "{case}: {}", run.stderr);
+        assert!(run.stderr.contains(message), "{case}: {}", run.stderr);
+        assert!(!run.stderr.contains("s3cret"), "{case}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{case}");
+    }
+}
+
 /// The outcome `submit --follow` printed: the exit code, and each task's last word from the
 /// lines `Task 'NAME' WORD`. A task that ran has its `started` line before its end; a skipped
 /// task never started.

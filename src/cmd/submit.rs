@@ -33,6 +33,13 @@ pub(crate) fn run(args: &SubmitArgs, no_colour: bool) -> ExitStatus {
 }
 
 fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
+    let url = match engine_url(&args.url) {
+        Ok(url) => url,
+        Err(reason) => {
+            error_line(format_args!("error: `--url`: {reason}"));
+            return ExitStatus::OtherError;
+        }
+    };
     let variables = match read_env(args.env.as_deref()) {
         Ok(variables) => variables,
         Err(status) => return status,
@@ -41,7 +48,7 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
         Ok(exported) => exported,
         Err(status) => return status,
     };
-    let url = &args.url;
+    let url = &url;
     let fail = |error: &ApiError| refused(url, error);
     let mut client = match Client::connect(url) {
         Ok(client) => client,
@@ -102,6 +109,27 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
         return ExitStatus::Success;
     }
     follow(&mut client, url, &dag_id, &run_id, upstream, stdout)
+}
+
+/// `--url`: an `http://` or `https://` URL with a host and no credentials, without a trailing
+/// `/`. A URL with credentials is not quoted back.
+fn engine_url(text: &str) -> Result<String, String> {
+    let authority = text
+        .split_once("://")
+        .map_or("", |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    if authority.contains('@') {
+        return Err(
+            "credentials do not go in the URL: set AIRFLOW_TOKEN, or AIRFLOW_USERNAME \
+                    and AIRFLOW_PASSWORD"
+                .to_owned(),
+        );
+    }
+    crate::webhook::check_url(text)
+        .map_err(|_| format!("`{text}` is not an http:// or https:// URL with a host"))?;
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 /// `--env`'s variables (none without it): the run's `conf`, where each sets the DAG's param of
