@@ -70,6 +70,20 @@ fn submit_follows_runs_to_their_end_on_a_real_airflow() {
         refused.stderr
     );
 
+    // A job that was not exported: the error says how to export it.
+    let missing = Scenario {
+        file: "early-finish.factotum",
+        ..*scenario
+    };
+    let missing = airflow.submit(&missing).run();
+    assert_eq!(missing.status, 3, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("has no DAG `early_finish`")
+            && missing.stderr.contains("factotum export"),
+        "{}",
+        missing.stderr
+    );
+
     // DAGs are paused when Airflow first sees them: without --unpause the run would wait.
     let paused = airflow.submit(scenario).run();
     assert_eq!(paused.status, 3, "{}", paused.stderr);
