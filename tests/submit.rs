@@ -51,13 +51,22 @@ fn submitted() -> Vec<Scenario> {
 #[test]
 fn submit_follows_runs_to_their_end_on_a_real_airflow() {
     let began = Instant::now();
-    let airflow = Airflow::start(&submitted());
+    let napping = tempfile::tempdir().expect("a temporary directory");
+    let napping = napping.path().join("napping.factotum");
+    std::fs::write(
+        &napping,
+        "job \"napping\"\ntask \"nap\" { run \"sleep 30\" }\n",
+    )
+    .expect("the napping job is written");
+    let mut jobs: Vec<PathBuf> = submitted().iter().map(Scenario::path).collect();
+    jobs.push(napping.clone());
+    let airflow = Airflow::start(&jobs);
     let started_in = began.elapsed();
 
     // Wrong credentials: refused, named, never shown.
-    let scenario = &submitted()[0];
+    let job = submitted()[0].path();
     let refused = airflow
-        .submit(scenario)
+        .submit(&job)
         .env("AIRFLOW_PASSWORD", "not-the-password")
         .run();
     assert_eq!(refused.status, 3, "{}", refused.stderr);
@@ -71,11 +80,9 @@ fn submit_follows_runs_to_their_end_on_a_real_airflow() {
     );
 
     // A job that was not exported: the error says how to export it.
-    let missing = Scenario {
-        file: "early-finish.factotum",
-        ..*scenario
-    };
-    let missing = airflow.submit(&missing).run();
+    let missing = airflow
+        .submit(&job.with_file_name("early-finish.factotum"))
+        .run();
     assert_eq!(missing.status, 3, "{}", missing.stderr);
     assert!(
         missing.stderr.contains("has no DAG `early_finish`")
@@ -85,7 +92,7 @@ fn submit_follows_runs_to_their_end_on_a_real_airflow() {
     );
 
     // DAGs are paused when Airflow first sees them: without --unpause the run would wait.
-    let paused = airflow.submit(scenario).run();
+    let paused = airflow.submit(&job).run();
     assert_eq!(paused.status, 3, "{}", paused.stderr);
     assert!(
         paused.stderr.contains("is paused") && paused.stderr.contains("--unpause"),
@@ -117,6 +124,31 @@ fn submit_follows_runs_to_their_end_on_a_real_airflow() {
             run.stderr
         );
     }
+    // Airflow gone while a run is followed: submit tries a few more times, then says it
+    // stopped following (exit 3).
+    let lost = std::thread::scope(|scope| {
+        let follower = scope.spawn(|| {
+            airflow
+                .submit(&napping)
+                .args(["--unpause", "--follow"])
+                .run()
+        });
+        let napping = airflow.wait_for_running_task("napping");
+        airflow.kill();
+        let lost = follower.join().expect("the follower thread ends");
+        assert!(napping, "the napping task did not start:\n{}", lost.stderr);
+        lost
+    });
+    assert_eq!(lost.status, 3, "{}", lost.stderr);
+    assert!(
+        lost.stderr
+            .starts_with("Task 'nap' started\nerror: cannot reach Airflow at ")
+            && lost
+                .stderr
+                .contains("error: stopped following run factotum__"),
+        "{}",
+        lost.stderr
+    );
     drop(airflow);
     // Not asserted (timing never is): the numbers the CI budget is planned with.
     eprintln!(
@@ -143,11 +175,13 @@ fn follow_all(airflow: &Airflow, scenarios: Vec<Scenario>) -> Vec<(Scenario, Run
             .into_iter()
             .map(|scenario| {
                 scope.spawn(move || {
-                    let run = airflow
-                        .submit(&scenario)
-                        .args(["--unpause", "--follow"])
-                        .run();
-                    (scenario, run)
+                    let mut submit = airflow
+                        .submit(&scenario.path())
+                        .args(["--unpause", "--follow"]);
+                    if let Some(env) = scenario.env {
+                        submit = submit.args(["--env", env]);
+                    }
+                    (scenario, submit.run())
                 })
             })
             .collect();
@@ -298,7 +332,7 @@ struct Airflow {
 impl Airflow {
     /// Exports `jobs` into a new DAGs folder, starts Airflow on it, and waits until its API
     /// lists as many DAGs.
-    fn start(jobs: &[Scenario]) -> Self {
+    fn start(jobs: &[PathBuf]) -> Self {
         let bin = crate::airflow::venv().join("bin");
         let home = tempfile::Builder::new()
             .prefix("factotum-airflow-")
@@ -354,11 +388,7 @@ impl Airflow {
     /// Waits until the API lists `count` DAGs, or fails with what Airflow said.
     fn wait_for_dags(&mut self, count: usize) {
         let deadline = Instant::now() + START_TIMEOUT;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = agent();
         let mut token = None;
         loop {
             if let Ok(Some(status)) = self.servers.try_wait() {
@@ -400,19 +430,34 @@ impl Airflow {
         granted["access_token"].as_str().map(str::to_owned)
     }
 
-    /// `factotum submit` of `scenario` to this Airflow, as the test's user.
-    fn submit(&self, scenario: &Scenario) -> Test {
-        let mut submit = Test::new()
+    /// `factotum submit` of `job` to this Airflow, as the test's user.
+    fn submit(&self, job: &Path) -> Test {
+        Test::new()
             .arg("submit")
-            .arg(scenario.path())
+            .arg(job)
             .args(["--to", "airflow", "--url", &self.url])
             .env("AIRFLOW_TOKEN", "")
             .env("AIRFLOW_USERNAME", USER)
-            .env("AIRFLOW_PASSWORD", PASSWORD);
-        if let Some(env) = scenario.env {
-            submit = submit.args(["--env", env]);
+            .env("AIRFLOW_PASSWORD", PASSWORD)
+    }
+
+    /// Waits until a task of `dag` runs; false if none did in time.
+    fn wait_for_running_task(&self, dag: &str) -> bool {
+        let deadline = Instant::now() + RUN_TIMEOUT;
+        let agent = agent();
+        let path = format!("dags/{dag}/dagRuns/~/taskInstances?state=running");
+        while Instant::now() < deadline {
+            let running = self
+                .token(&agent)
+                .and_then(|token| get(&agent, &self.url, &path, &token))
+                .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+                .and_then(|listed| listed["total_entries"].as_u64());
+            if running.is_some_and(|running| running > 0) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(500));
         }
-        submit
+        false
     }
 
     /// Kills every server and worker (the process group the shell leads); they may have
@@ -423,6 +468,29 @@ impl Airflow {
             .and_then(Pid::from_raw)
             .expect("a process id is a positive i32");
         let _ = rustix::process::kill_process_group(group, Signal::KILL);
+        self.kill_tasks();
+    }
+
+    /// Kills the tasks' processes, which Airflow starts in sessions of their own, out of the
+    /// servers' group: every process whose environment holds this `AIRFLOW_HOME`. The servers
+    /// are gone by then, so no task starts after the look.
+    fn kill_tasks(&self) {
+        let marker = format!("AIRFLOW_HOME={}", self.home.display()).into_bytes();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let pid = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse().ok())
+                .and_then(Pid::from_raw);
+            let Some(pid) = pid else { continue };
+            let environment = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+            if environment
+                .split(|&byte| byte == 0)
+                .any(|variable| variable == marker)
+            {
+                let _ = rustix::process::kill_process(pid, Signal::KILL);
+            }
+        }
     }
 
     /// The end of each server's log, for failure messages.
@@ -490,26 +558,26 @@ fn configure(command: &mut Command, home: &Path, url: &str, port: u16) {
         .env_remove("PYTHONPATH");
 }
 
-/// `factotum export --defer-env` of `scenario` into `dags`. Its variables are not given: the
-/// DAG's params have no defaults, so only the run's `conf`, from `submit --env`, can set them.
-fn export(scenario: &Scenario, dags: &Path) {
-    let stem = Path::new(scenario.file)
-        .file_stem()
-        .expect("a job file name")
-        .to_string_lossy();
+/// `factotum export --defer-env` of `job` into `dags`. Its variables are not given: the DAG's
+/// params have no defaults, so only the run's `conf`, from `submit --env`, can set them.
+fn export(job: &Path, dags: &Path) {
+    let stem = job.file_stem().expect("a job file name").to_string_lossy();
     let run = Test::new()
         .arg("export")
-        .arg(scenario.path())
+        .arg(job)
         .args(["--to", "airflow", "--defer-env", "-o"])
         .arg(dags.join(format!("{stem}.py")))
         .run();
-    assert_eq!(
-        run.status,
-        0,
-        "export of {}: {}",
-        scenario.label(),
-        run.stderr
-    );
+    assert_eq!(run.status, 0, "export of {}: {}", job.display(), run.stderr);
+}
+
+/// An HTTP client for the test's own look at Airflow.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .into()
 }
 
 /// The body of `GET /api/v2/PATH`, when it answers with success.
@@ -532,7 +600,8 @@ fn free_port() -> u16 {
 }
 
 /// A shell that checks once a second whether this test process still lives; once it has
-/// gone, stops the servers' process group and removes `home`, unless `home` is gone already:
+/// gone, kills the servers' process group and the tasks (as [`Airflow::kill`] does) and
+/// removes `home`, unless `home` is gone already:
 /// then the test stopped the servers itself, and the group's number may be another's now. In
 /// a process group of its own, so that a Ctrl-C that stops the tests does not stop it before
 /// it has cleaned up.
@@ -545,6 +614,12 @@ fn start_watchdog(home: &Path, servers: u32) {
 while kill -0 "$pid" 2>/dev/null; do sleep 1; done
 [ -d "$home" ] || exit 0
 kill -KILL "-$group" 2>/dev/null
+for environment in /proc/[0-9]*/environ; do
+    if tr '\0' '\n' <"$environment" 2>/dev/null | grep -qxF "AIRFLOW_HOME=$home"; then
+        task=${environment#/proc/}
+        kill -KILL "${task%/environ}" 2>/dev/null
+    fi
+done
 rm -rf "$home""#;
     Command::new("sh")
         .args(["-c", SCRIPT, "watchdog", &std::process::id().to_string()])
