@@ -51,6 +51,15 @@ pub(crate) enum Command {
     Unlock(UnlockArgs),
     /// Print a completion script for a shell.
     Completions(CompletionsArgs),
+    /// Explain a diagnostic code (e.g. `E401`): what it means, an example and the fix.
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `factotum explain`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExplainArgs {
+    /// The code, as `check` prints it: `E401`, `W400`, …
+    pub code: String,
 }
 
 /// Arguments of `factotum fmt`.
@@ -363,6 +372,11 @@ pub(crate) struct CheckArgs {
     /// Template variables as a JSON object; every placeholder must then have a value.
     #[arg(long, value_name = "JSON")]
     pub env: Option<String>,
+
+    /// Job metadata `KEY,VALUE`, the template variable `tag:KEY` as `run --tag` gives it;
+    /// every placeholder must then have a value. Repeatable.
+    #[arg(long = "tag", value_name = "KEY,VALUE")]
+    pub tags: Vec<String>,
 
     /// Host constraints to check the syntax of, as `run --constraint` takes them. Repeatable.
     #[arg(long = "constraint", value_name = "TYPE,VALUE")]

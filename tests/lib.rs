@@ -7,6 +7,7 @@ mod dot;
 mod dsl;
 mod editors;
 mod engines;
+mod explain;
 mod export;
 mod faults;
 mod history;
