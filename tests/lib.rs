@@ -1,6 +1,7 @@
 //! Integration tests: the real `factotum` binary on real files.
 
 mod airflow;
+mod check_formats;
 mod cli;
 mod compat;
 mod dot;
