@@ -229,7 +229,7 @@ pub static EXPLANATIONS: &[Explanation] = &[
     Explanation {
         code: "E207",
         summary: "a key that needs a newer schema version",
-        meaning: "Host constraints came with version 1-1-0 of the factfile schema; Factotum 0.7 refuses them in a file that declares 1-0-0.",
+        meaning: "Host constraints came with version 1-1-0 of the factfile schema, so a file that declares 1-0-0 may not have them.",
         example: Example {
             command: &["check", "job.factotum"],
             file_name: "job.factotum",
@@ -339,7 +339,7 @@ pub static EXPLANATIONS: &[Explanation] = &[
     Explanation {
         code: "E500",
         summary: "an invalid host constraint",
-        meaning: "A constraint is `host,NAME`: the job runs only on a host of that name or address (`host,*` on any). 0.7 knows no other type.",
+        meaning: "A constraint is `host,NAME`: the job runs only on a host of that name or address (`host,*` on any). There is no other type.",
         example: Example {
             command: &["check", "job.factotum"],
             file_name: "job.factotum",
@@ -405,7 +405,7 @@ pub static EXPLANATIONS: &[Explanation] = &[
     Explanation {
         code: "E701",
         summary: "a variable in a name that an export must fix",
-        meaning: "With `--defer-env`, variables get their values when the exported job runs; but task and job names become the other engine's identifiers when it is exported, so a variable in a name needs its value then.",
+        meaning: "With `--defer-env`, variables get their values when the exported job runs; but task names (and the dependencies that name them) become the other engine's identifiers when the job is exported, so a variable in them needs its value then.",
         example: Example {
             command: &["export", "job.factotum", "--to", "airflow", "--defer-env"],
             file_name: "job.factotum",
