@@ -58,6 +58,10 @@ fn sarif_is_valid_against_the_official_schema() {
     assert!(errors.is_empty(), "{errors:#?}\n{}", run.stdout);
 
     assert_eq!(log["version"], "2.1.0");
+    assert_eq!(
+        log["$schema"], schema["id"],
+        "the log names the schema it is valid against"
+    );
     let sarif_run = &log["runs"][0];
     assert_eq!(log["runs"].as_array().map(Vec::len), Some(1));
     assert_eq!(sarif_run["columnKind"], "unicodeCodePoints");

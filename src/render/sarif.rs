@@ -32,7 +32,7 @@ pub(super) fn log(reports: &[Report]) -> Value {
         driver["informationUri"] = json!(env!("CARGO_PKG_REPOSITORY"));
     }
     json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": { "driver": driver },
