@@ -53,6 +53,15 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
     /// Start a run of an exported job on a running engine (Airflow), and optionally follow it.
     Submit(SubmitArgs),
+    /// Explain a diagnostic code (e.g. `E401`): what it means, an example and the fix.
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `factotum explain`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExplainArgs {
+    /// The code, as `check` prints it: `E401`, `W400`, …
+    pub code: String,
 }
 
 /// Arguments of `factotum fmt`.
@@ -365,6 +374,11 @@ pub(crate) struct CheckArgs {
     /// Template variables as a JSON object; every placeholder must then have a value.
     #[arg(long, value_name = "JSON")]
     pub env: Option<String>,
+
+    /// Job metadata `KEY,VALUE`, the template variable `tag:KEY` as `run --tag` gives it;
+    /// every placeholder must then have a value. Repeatable.
+    #[arg(long = "tag", value_name = "KEY,VALUE")]
+    pub tags: Vec<String>,
 
     /// Host constraints to check the syntax of, as `run --constraint` takes them. Repeatable.
     #[arg(long = "constraint", value_name = "TYPE,VALUE")]

@@ -138,6 +138,9 @@ pub enum Problem {
         task: String,
         executor: String,
     },
+    ContinueWithoutZero {
+        task: String,
+    },
 
     // --- export to another engine ---
     SeveralHosts,
@@ -187,6 +190,7 @@ impl Problem {
             Self::ConflictingCode { .. } => "E405",
             Self::DuplicateDependency { .. } => "W400",
             Self::NonShellExecutor { .. } => "W401",
+            Self::ContinueWithoutZero { .. } => "W402",
             Self::SeveralHosts => "E700",
             Self::DeferredName { .. } => "E701",
             Self::HostAddressForSlurm { .. } => "E702",
@@ -205,12 +209,9 @@ impl Problem {
         )
     }
 
-    /// Errors make a job unusable; the two lint warnings do not.
+    /// Errors make a job unusable; warnings (the codes `Wxxx`) do not.
     pub fn severity(&self) -> Severity {
-        match self {
-            Self::DuplicateDependency { .. } | Self::NonShellExecutor { .. } => Severity::Warning,
-            _ => Severity::Error,
-        }
+        severity_of(self.code())
     }
 
     /// The one-line message.
@@ -291,6 +292,9 @@ impl Problem {
             Self::NonShellExecutor { task, executor } => {
                 format!("task `{task}` names executor `{executor}`, but every task runs in a shell")
             }
+            Self::ContinueWithoutZero { task } => format!(
+                "task `{task}` fails when its command exits 0: 0 neither continues nor finishes the job"
+            ),
             Self::SeveralHosts => {
                 "the job names more than one host, and an exported job runs on one".to_owned()
             }
@@ -304,6 +308,15 @@ impl Problem {
                 "variable `{name}` has no default, and a scheduled run has nobody to give it"
             ),
         }
+    }
+}
+
+/// The severity every problem with `code` has: `W` codes are warnings, the rest errors.
+pub fn severity_of(code: &str) -> Severity {
+    if code.starts_with('W') {
+        Severity::Warning
+    } else {
+        Severity::Error
     }
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod constraint;
 pub mod diag;
 pub(crate) mod env_option;
 pub(crate) mod exec;
+pub mod explain;
 pub(crate) mod export;
 pub(crate) mod graph;
 pub mod ir;
@@ -116,6 +117,7 @@ pub fn compile(source: &Source, variables: Option<&Variables>) -> Compiled {
     let mut diagnostics = parsed.diagnostics;
     let resolved = parsed.job.as_ref().map(|job| {
         let options = lint::Options {
+            format: syntax::Format::of(source),
             variables,
             complete: parsed.complete,
         };
@@ -168,6 +170,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Unlock(args) => cmd::locks::unlock(args, no_colour),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Submit(args) => cmd::submit::run(args, no_colour),
+        Command::Explain(args) => cmd::explain::run(args, no_colour),
     }
     .into()
 }

@@ -54,6 +54,40 @@ fn check_exit_codes() {
         .args(["check", "--deny-warnings", WARNING_ONLY])
         .run();
     assert_eq!(denied.status, 1);
+    // Exit 1 is a failure, and the tally says so.
+    assert_eq!(
+        denied.stderr,
+        "failed with 0 errors, 1 warning in 1 file (--deny-warnings)\n",
+        "{}",
+        denied.transcript()
+    );
+}
+
+/// `check --tag KEY,VALUE` gives `{{ tag:KEY }}` its value as `run --tag` does, and a tag with
+/// no value is pointed to `--tag`, not to `--env`.
+#[test]
+fn check_takes_tags_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tagged.factotum"),
+        "job \"j\"\ntask \"a\" { run \"echo\" with \"{{ tag:env }}\" }\n",
+    )
+    .unwrap();
+    let tagged = Test::in_dir(dir.path())
+        .args(["check", "--tag", "env,prod", "tagged.factotum"])
+        .run();
+    assert_eq!(tagged.status, 0, "{}", tagged.transcript());
+    let untagged = Test::in_dir(dir.path())
+        .args(["check", "--no-colour", "--env", "{}", "tagged.factotum"])
+        .run();
+    assert_eq!(untagged.status, 1, "{}", untagged.transcript());
+    assert!(
+        untagged
+            .stdout
+            .contains("= hint: give it a value with `--tag env,VALUE`\n"),
+        "{}",
+        untagged.transcript()
+    );
 }
 
 #[test]

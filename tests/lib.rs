@@ -1,12 +1,14 @@
 //! Integration tests: the real `factotum` binary on real files.
 
 mod airflow;
+mod check_formats;
 mod cli;
 mod compat;
 mod dot;
 mod dsl;
 mod editors;
 mod engines;
+mod explain;
 mod export;
 mod faults;
 mod history;

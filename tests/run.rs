@@ -84,6 +84,31 @@ fn a_failure_skips_only_its_descendants() {
     );
 }
 
+/// A DSL job's failure names its `continue on`; a factfile's keeps 0.7's words (above).
+#[test]
+fn a_dsl_failure_names_continue_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compare.factotum"),
+        "job \"j\"\ntask \"compare\" {\n    run \"true\"\n    continue on 1, 2\n}\n",
+    )
+    .unwrap();
+    let run = run_in(dir.path(), &["compare.factotum", "--no-colour"]);
+    assert_eq!(run.status, 2, "{}", run.transcript());
+    // Checked first, it is warned about.
+    assert!(
+        run.stdout
+            .contains("warning[W402]: task `compare` fails when its command exits 0"),
+        "{}",
+        run.transcript()
+    );
+    assert!(
+        without_durations(&run.stderr).contains("Task 'compare': failed after <duration>. Reason: the task exited with 0, not one of the codes its `continue on` lists: 1, 2\n"),
+        "{}",
+        run.transcript()
+    );
+}
+
 #[test]
 fn an_early_finish_is_a_success() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,13 +12,18 @@ use crate::{ExitStatus, env_option};
 
 /// Runs `check`.
 pub(crate) fn run(args: &CheckArgs, no_colour: bool) -> ExitStatus {
-    let variables = match args.env.as_deref().map(env_option::parse).transpose() {
+    let mut variables = match args.env.as_deref().map(env_option::parse).transpose() {
         Ok(variables) => variables,
         Err(error) => {
             error_line(format_args!("error: {error}"));
             return ExitStatus::OtherError;
         }
     };
+    if !args.tags.is_empty() {
+        variables
+            .get_or_insert_default()
+            .extend(super::run::tags(&args.tags).map(|(key, value)| (format!("tag:{key}"), value)));
+    }
     for text in &args.constraints {
         if let Err(error) = crate::constraint::HostConstraint::parse(text) {
             error_line(format_args!("error: `--constraint {text}`: {error}"));
@@ -30,16 +35,22 @@ pub(crate) fn run(args: &CheckArgs, no_colour: bool) -> ExitStatus {
     stdout.write(|out| print(out, args.format, &reports));
     let errors: usize = reports.iter().map(|r| r.count(Severity::Error)).sum();
     let warnings: usize = reports.iter().map(|r| r.count(Severity::Warning)).sum();
+    let failed = errors > 0 || (args.deny_warnings && warnings > 0);
     if args.format == Format::Human && errors + warnings > 0 {
         error_line(format_args!(
-            "{} with {}, {} in {}",
-            if errors > 0 { "failed" } else { "passed" },
+            "{} with {}, {} in {}{}",
+            if failed { "failed" } else { "passed" },
             plural(errors, "error"),
             plural(warnings, "warning"),
             plural(reports.len(), "file"),
+            if errors == 0 && failed {
+                " (--deny-warnings)"
+            } else {
+                ""
+            },
         ));
     }
-    stdout.finish(if errors > 0 || (args.deny_warnings && warnings > 0) {
+    stdout.finish(if failed {
         ExitStatus::Invalid
     } else {
         ExitStatus::Success

@@ -5,6 +5,7 @@ pub(crate) mod claims;
 pub(crate) mod completions;
 pub(crate) mod convert;
 pub(crate) mod dot;
+pub(crate) mod explain;
 pub(crate) mod export;
 pub(crate) mod fmt;
 pub(crate) mod history;

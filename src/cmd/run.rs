@@ -19,6 +19,7 @@ use crate::store::claims as claims_store;
 use crate::store::recorder::{self, Recorder};
 use crate::store::resume::{self, ResumePlan};
 use crate::store::{self, Address, Backend, Outcome, RunRecord, RunSummary, TaskRecord};
+use crate::syntax::Format;
 use crate::template::Template;
 use crate::template::{Variables, push_shell_quoted};
 use crate::{Compiled, ExitStatus, env_option, webhook};
@@ -49,7 +50,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         Ok(tags) => tags,
         Err(status) => return status,
     };
-    let (job, resolved) = match load_job(args, &variables, stdout) {
+    let (job, resolved, format) = match load_job(args, &variables, stdout) {
         Ok(loaded) => loaded,
         Err(status) => return status,
     };
@@ -57,7 +58,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         return status;
     }
 
-    let prepared = exec::prepare(&job, &variables, args.webhook.is_some());
+    let prepared = exec::prepare(&job, format, &variables, args.webhook.is_some());
     let tasks = &prepared.tasks;
     let plan = resolved.graph();
     let (start, mut members) = match start_and_members(args, &resolved, &plan, stdout) {
@@ -737,8 +738,9 @@ fn load_job(
     args: &RunArgs,
     variables: &Variables,
     stdout: &mut Stdout,
-) -> Result<(Job, Resolved), ExitStatus> {
+) -> Result<(Job, Resolved, Format), ExitStatus> {
     let Loaded { source, compiled } = load(&args.factfile, Some(variables));
+    let format = Format::of(&source);
     let valid = compiled.valid().is_some();
     let Compiled {
         job,
@@ -755,6 +757,7 @@ fn load_job(
     }
     job.zip(resolved)
         .filter(|_| valid)
+        .map(|(job, resolved)| (job, resolved, format))
         .ok_or(ExitStatus::Invalid)
 }
 

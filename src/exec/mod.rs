@@ -63,6 +63,8 @@ pub(crate) struct PreparedTask {
     pub continue_codes: Vec<u16>,
     /// Exit codes that end this branch successfully.
     pub terminate_codes: Vec<u16>,
+    /// The job's format: a failure names the exit-code list as the file does.
+    pub written_in: crate::syntax::Format,
 }
 
 /// How to run.

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use super::PreparedTask;
 use crate::ir::Job;
 use crate::span::Spanned;
+use crate::syntax::Format;
 use crate::template::{Template, Variables};
 use crate::webhook::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
 
@@ -19,8 +20,14 @@ pub(crate) struct PreparedRun {
     pub factfile: Option<CompactFactfile>,
 }
 
-/// Renders `job` with `variables`; the compact factfile is built only `for_webhook`.
-pub(crate) fn prepare(job: &Job, variables: &Variables, for_webhook: bool) -> PreparedRun {
+/// Renders `job`, written in `format`, with `variables`; the compact factfile is built only
+/// `for_webhook`.
+pub(crate) fn prepare(
+    job: &Job,
+    format: Format,
+    variables: &Variables,
+    for_webhook: bool,
+) -> PreparedRun {
     let rendered: Vec<RenderedTask<'_>> = job
         .tasks
         .iter()
@@ -51,7 +58,10 @@ pub(crate) fn prepare(job: &Job, variables: &Variables, for_webhook: bool) -> Pr
         .collect();
     PreparedRun {
         name: render(&job.name, variables),
-        tasks: rendered.iter().map(RenderedTask::to_prepared).collect(),
+        tasks: rendered
+            .iter()
+            .map(|task| task.to_prepared(format))
+            .collect(),
         factfile: for_webhook.then(|| compact_factfile(job, variables, rendered)),
     }
 }
@@ -70,7 +80,7 @@ struct RenderedTask<'j> {
 impl RenderedTask<'_> {
     /// The task as the executor runs it: `sh -c` gets the command, a space, then each argument
     /// in double quotes, unescaped, as Factotum 0.7 built the line.
-    fn to_prepared(&self) -> PreparedTask {
+    fn to_prepared(&self, format: Format) -> PreparedTask {
         let arguments = self.arguments.iter().map(|a| vec![a.as_str()]).collect();
         PreparedTask {
             name: self.name.clone(),
@@ -78,6 +88,7 @@ impl RenderedTask<'_> {
                 .concat(),
             continue_codes: self.continue_codes.clone(),
             terminate_codes: self.terminate_codes.clone(),
+            written_in: format,
         }
     }
 }

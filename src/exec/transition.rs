@@ -5,6 +5,7 @@
 //! started stay `Waiting`), and the tasks it stops end as any task ends.
 
 use super::{PreparedTask, State};
+use crate::syntax::Format;
 
 /// How a task's process ended, reduced to what its state depends on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,10 +86,21 @@ fn verdict(task: &PreparedTask, exit: Exit) -> State {
     } else if listed(&task.continue_codes) {
         State::Succeeded
     } else {
-        State::Failed(format!(
-            "the task exited with a value not specified in continue_job - {code} (task expects one of the following return codes to continue {:?})",
-            task.continue_codes
-        ))
+        State::Failed(match task.written_in {
+            // 0.7's words, which scripts written for 0.7 may look for.
+            Format::Json => format!(
+                "the task exited with a value not specified in continue_job - {code} (task expects one of the following return codes to continue {:?})",
+                task.continue_codes
+            ),
+            Format::Dsl => format!(
+                "the task exited with {code}, not one of the codes its `continue on` lists: {}",
+                task.continue_codes
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
     }
 }
 
@@ -104,6 +116,7 @@ mod tests {
             command_line: "true".to_owned(),
             continue_codes: vec![0, 3],
             terminate_codes: vec![5],
+            written_in: crate::syntax::Format::Json,
         };
         let failed = |reason: &str| Some(State::Failed(reason.to_owned()));
         let skipped =

@@ -270,20 +270,12 @@ fn fixed_name(
                         name: placeholder.name.clone(),
                     })
                     .at(placeholder.span, "needs its value at export")
-                    .note(value_hint(&placeholder.name)),
+                    .note(crate::lint::value_hint(&placeholder.name)),
                 ),
             },
         }
     }
     name
-}
-
-/// How to give `name` a value at export: a tag with `--tag`, anything else with `--env`.
-fn value_hint(name: &str) -> String {
-    match name.strip_prefix("tag:") {
-        Some(key) => format!("hint: give it with `--tag {key},VALUE`"),
-        None => format!("hint: give it with `--env '{{\"{name}\": \"...\"}}'`"),
-    }
 }
 
 /// The job's name for people (deferred placeholders as written) and for identifiers

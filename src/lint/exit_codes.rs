@@ -2,8 +2,9 @@
 
 use crate::diag::{Diagnostic, Problem};
 use crate::ir::Job;
+use crate::syntax::Format;
 
-pub(super) fn check(job: &Job, diagnostics: &mut Vec<Diagnostic>) {
+pub(super) fn check(job: &Job, format: Format, diagnostics: &mut Vec<Diagnostic>) {
     for task in &job.tasks {
         let name = || task.name.text.to_string();
         let on_result = &task.on_result;
@@ -16,6 +17,21 @@ pub(super) fn check(job: &Job, diagnostics: &mut Vec<Diagnostic>) {
                         "no exit code continues the job",
                     )
                     .note("hint: list the exit codes that mean success, usually 0"),
+            );
+        }
+        let lists_zero = |codes: &[crate::span::Spanned<u16>]| codes.iter().any(|c| c.value == 0);
+        if !on_result.continue_job.value.is_empty()
+            && !lists_zero(&on_result.continue_job.value)
+            && !lists_zero(&on_result.terminate_job_with_success.value)
+        {
+            let problem = Problem::ContinueWithoutZero { task: name() };
+            diagnostics.push(
+                Diagnostic::new(problem)
+                    .at(on_result.continue_job.span, "0 is not among these")
+                    .note(match format {
+                        Format::Dsl => "hint: `continue on` replaces the default 0 rather than adding to it: write `continue on 0, …` if a command that succeeds should continue the job",
+                        Format::Json => "hint: `continueJob` lists every code that continues the job, 0 too: add 0 if a command that succeeds should continue it",
+                    }),
             );
         }
         let mut reported = Vec::new();

@@ -107,7 +107,24 @@ fn exit_codes_and_executors() {
         case(
             "a repeated finishing code is reported once",
             "job \"j\"\ntask \"a\" {\n    run \"true\"\n    continue on 3\n    finish on 3, 3\n}\n",
-            &[("E405", &["3", "3"])],
+            &[("W402", &["3"]), ("E405", &["3", "3"])],
+        ),
+        case(
+            "continue codes without 0 replace the default 0: a command that succeeds fails",
+            "job \"j\"\ntask \"a\" {\n    run \"true\"\n    continue on 1, 2\n}\n",
+            &[("W402", &["1, 2"])],
+        ),
+        case(
+            "the same in a factfile",
+            r#"{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0", "data": {"name": "j", "tasks": [
+  {"name": "a", "executor": "shell", "command": "true", "arguments": [], "dependsOn": [], "onResult": {"terminateJobWithSuccess": [], "continueJob": [1]}}]}}
+"#,
+            &[("W402", &["[1]"])],
+        ),
+        case(
+            "0 may finish the job early instead",
+            "job \"j\"\ntask \"a\" {\n    run \"true\"\n    continue on 1\n    finish on 0\n}\n",
+            &[],
         ),
         case(
             "an executor other than shell",
@@ -252,6 +269,12 @@ fn variables_need_values() {
             job: "job \"j {{ day }}\"\ntask \"a\" { run \"echo\" with \"--day={{ dya }}\" }\n",
             env: Some(&[("day", "monday")]),
             expected: &[("E302", &["{{ dya }}"])],
+        },
+        Case {
+            what: "a variable used in several places is one diagnostic, labelled at each",
+            job: "job \"j {{ day }}\"\ntask \"a\" { run \"echo\" with \"{{ day }}\", \"{{day}}\" }\n",
+            env: Some(&[("dya", "monday")]),
+            expected: &[("E302", &["{{ day }}", "{{ day }}", "{{day}}"])],
         },
         case(
             "without --env nothing is checked",

@@ -1,9 +1,12 @@
-//! Diagnostics as text: `human` (codespan-reporting), `short` (one line each) and `json`; the
-//! printing API of every command that reports problems.
+//! Diagnostics as text: `human` (codespan-reporting), `short` (one line each), `json`,
+//! `github` (workflow commands) and `sarif` (in `render::sarif`); the printing API of every
+//! command that reports problems.
 //!
 //! The only module that knows codespan-reporting. Line and column numbers are computed here,
-//! when something is printed, never while parsing.
+//! when something is printed, never while parsing: 1-based, and columns count characters
+//! (Unicode scalar values) in every format.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use codespan_reporting::diagnostic::{self as codespan, LabelStyle};
@@ -14,6 +17,7 @@ use serde::Serialize;
 use super::excerpt::Clipped;
 use crate::diag::{Diagnostic, Label, Severity};
 use crate::source::Source;
+use crate::span::Span;
 
 /// How to print problems.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -24,6 +28,10 @@ pub enum Format {
     Short,
     /// A JSON array of objects, for tools.
     Json,
+    /// GitHub Actions workflow commands (`::error file=…::…`), which annotate pull requests.
+    Github,
+    /// A SARIF 2.1.0 log, for code-scanning services.
+    Sarif,
 }
 
 /// A checked file: its text (for printing excerpts) and its problems, sorted.
@@ -78,6 +86,18 @@ pub fn print(out: &mut dyn WriteColor, format: Format, reports: &[Report]) -> io
             serde_json::to_writer_pretty(&mut *out, &all)?;
             writeln!(out)?;
         }
+        Format::Github => {
+            for report in reports {
+                let printable = Printable::new(&report.source);
+                for diagnostic in &report.diagnostics {
+                    printable.github(out, diagnostic)?;
+                }
+            }
+        }
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &super::sarif::log(reports))?;
+            writeln!(out)?;
+        }
     }
     out.flush()
 }
@@ -101,6 +121,23 @@ impl<'a> Printable<'a> {
     pub fn new(source: &'a Source) -> Self {
         Self {
             file: SimpleFile::new(source.name.as_str(), source.text.as_str()),
+        }
+    }
+
+    /// The file's name, as given.
+    pub fn name(&self) -> &str {
+        self.file.name()
+    }
+
+    /// Where `span` starts and ends: 1-based lines and columns in characters, the end exclusive.
+    pub fn position(&self, span: Span) -> Position {
+        let (line, column) = self.location(span.start);
+        let (end_line, end_column) = self.location(span.end);
+        Position {
+            line,
+            column,
+            end_line,
+            end_column,
         }
     }
 
@@ -173,18 +210,40 @@ impl<'a> Printable<'a> {
         }
     }
 
+    /// Writes a GitHub Actions workflow command: `::error file=F,line=L,col=C,endLine=L,
+    /// endColumn=C,title=CODE::MESSAGE` (`::warning` for a warning), the notes on lines of
+    /// their own in the message. Positions are as in `json` (the end exclusive); a problem with
+    /// the file as a whole has none.
+    pub fn github(&self, out: &mut dyn Write, diagnostic: &Diagnostic) -> io::Result<()> {
+        let mut properties = format!("file={}", github_property(self.file.name()));
+        if let Some(span) = diagnostic.span() {
+            let at = self.position(span);
+            let _ = write!(
+                properties,
+                ",line={},col={},endLine={},endColumn={}",
+                at.line, at.column, at.end_line, at.end_column
+            );
+        }
+        let code = diagnostic.problem.code();
+        let mut message = diagnostic.problem.message();
+        for note in &diagnostic.notes {
+            message.push('\n');
+            message.push_str(note);
+        }
+        writeln!(
+            out,
+            "::{}{properties},title={code}::{}",
+            match diagnostic.severity() {
+                Severity::Error => "error ",
+                Severity::Warning => "warning ",
+            },
+            github_data(&message)
+        )
+    }
+
     /// The diagnostic as a JSON object for tools.
     pub fn json(&self, diagnostic: &Diagnostic) -> JsonDiagnostic<'_> {
-        let position = |label: &Label| {
-            let (line, column) = self.location(label.span.start);
-            let (end_line, end_column) = self.location(label.span.end);
-            JsonPosition {
-                line,
-                column,
-                end_line,
-                end_column,
-            }
-        };
+        let position = |label: &Label| self.position(label.span);
         let json_label = |label: &Label, primary: bool| JsonLabel {
             message: label.message.clone(),
             primary,
@@ -231,13 +290,17 @@ pub struct JsonDiagnostic<'a> {
     notes: Vec<String>,
 }
 
-/// A 1-based range, the end exclusive.
-#[derive(Serialize)]
-struct JsonPosition {
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
+/// A 1-based range of lines and columns (in characters), the end exclusive.
+#[derive(Clone, Copy, Serialize)]
+pub struct Position {
+    /// The first line.
+    pub line: usize,
+    /// The first character's column.
+    pub column: usize,
+    /// The last line.
+    pub end_line: usize,
+    /// The column just after the last character.
+    pub end_column: usize,
 }
 
 #[derive(Serialize)]
@@ -245,14 +308,27 @@ struct JsonLabel {
     message: String,
     primary: bool,
     #[serde(flatten)]
-    position: JsonPosition,
+    position: Position,
 }
 
 fn codespan_label(style: LabelStyle, label: &Label) -> codespan::Label<()> {
     codespan::Label::new(style, (), label.span.range()).with_message(label.message.clone())
 }
 
-fn severity_word(severity: Severity) -> &'static str {
+/// A workflow command's message, escaped as GitHub's toolkit does (`escapeData`).
+fn github_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value, escaped as GitHub's toolkit does (`escapeProperty`).
+fn github_property(text: &str) -> String {
+    github_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `error` or `warning`.
+pub(crate) fn severity_word(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "error",
         Severity::Warning => "warning",

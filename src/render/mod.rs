@@ -7,6 +7,7 @@ pub mod dsl;
 mod excerpt;
 pub mod json;
 pub(crate) mod mermaid;
+mod sarif;
 
 use std::io;
 

@@ -60,13 +60,35 @@ pub fn parse(source: &Source) -> Parsed {
     match Format::of(source) {
         Format::Json => {
             let lowered = json::parse(&source.text);
+            let mut diagnostics = lowered.diagnostics;
+            if !diagnostics.is_empty() {
+                suggest_dsl_name(source, &mut diagnostics);
+            }
             Parsed {
                 job: lowered.job,
-                diagnostics: lowered.diagnostics,
+                diagnostics,
                 complete: lowered.complete,
                 comments: Vec::new(),
             }
         }
         Format::Dsl => dsl::parse(&source.text),
+    }
+}
+
+/// A file named as JSON whose text is a correct DSL job was most likely saved under the wrong
+/// name: the first problem says which name it needs.
+fn suggest_dsl_name(source: &Source, diagnostics: &mut [Diagnostic]) {
+    if source.text.trim_start().starts_with('{') || !dsl::parse(&source.text).diagnostics.is_empty()
+    {
+        return;
+    }
+    let renamed = Path::new(&source.name).with_extension("factotum");
+    let renamed = renamed
+        .file_name()
+        .map_or_else(|| "NAME.factotum".into(), |name| name.to_string_lossy());
+    if let Some(first) = diagnostics.iter_mut().min_by_key(|d| d.span()) {
+        first.notes.push(format!(
+            "hint: the file is written in the DSL, which is read from `.factotum` files: rename it to `{renamed}`"
+        ));
     }
 }
