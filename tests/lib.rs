@@ -8,6 +8,7 @@ mod dsl;
 mod editors;
 mod engines;
 mod export;
+mod factfile_schema;
 mod faults;
 mod history;
 mod hostile;
