@@ -1,4 +1,5 @@
-//! The editor support stays in step with the language: both editors claim `.factotum` files,
+//! The editor support stays in step with the language: both editors claim `.factotum` files
+//! and treat `.factfile`s as JSON, VS Code validates factfiles with the repository's schema,
 //! and the annotated copy of a sample is still that sample. That both name exactly the
 //! language's keywords is checked against the table of statements, in
 //! `src/syntax/statement.rs`. The highlighting itself is tested by `.ci/run`
@@ -21,6 +22,44 @@ fn both_editors_claim_factotum_files() {
         serde_json::json!([".factotum"])
     );
     assert!(read("editors/vim/ftdetect/factotum.vim").contains("*.factotum setfiletype factotum"));
+}
+
+#[test]
+fn both_editors_treat_factfiles_as_json() {
+    let package: Value =
+        serde_json::from_str(&read("editors/vscode/package.json")).expect("package.json is JSON");
+    assert_eq!(
+        package["contributes"]["languages"][1],
+        serde_json::json!({"id": "json", "extensions": [".factfile"]})
+    );
+    assert!(read("editors/vim/ftdetect/factotum.vim").contains("*.factfile setfiletype json"));
+}
+
+/// The extension's schema and licence are links to the repository's own files, so that the
+/// packaged extension cannot drift from them (`.ci/run` checks that the .vsix holds both).
+#[test]
+fn vscode_validates_factfiles_with_the_repositorys_schema() {
+    let package: Value =
+        serde_json::from_str(&read("editors/vscode/package.json")).expect("package.json is JSON");
+    assert_eq!(
+        package["contributes"]["jsonValidation"],
+        serde_json::json!([{"fileMatch": "*.factfile", "url": "./schemas/factfile.schema.json"}])
+    );
+    for (in_extension, in_repository) in [
+        (
+            "editors/vscode/schemas/factfile.schema.json",
+            "schemas/factfile.schema.json",
+        ),
+        ("editors/vscode/LICENSE", "LICENSE"),
+    ] {
+        let resolved = |path: &str| {
+            manifest_dir()
+                .join(path)
+                .canonicalize()
+                .unwrap_or_else(|error| panic!("{path}: {error}"))
+        };
+        assert_eq!(resolved(in_extension), resolved(in_repository));
+    }
 }
 
 #[test]

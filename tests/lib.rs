@@ -10,6 +10,7 @@ mod editors;
 mod engines;
 mod explain;
 mod export;
+mod factfile_schema;
 mod faults;
 mod history;
 mod hostile;

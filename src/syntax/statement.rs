@@ -116,6 +116,24 @@ mod tests {
             .collect()
     }
 
+    /// The lower-case words written between two `quote`s in `text` (`'task'`), wherever they
+    /// are; an apostrophe in prose (`job's name`) starts none.
+    fn quoted_words(text: &str, quote: char) -> BTreeSet<String> {
+        let mut words = BTreeSet::new();
+        let mut rest = text;
+        while let Some((_, after)) = rest.split_once(quote) {
+            rest = after;
+            if let Some((word, after_word)) = after.split_once(quote)
+                && !word.is_empty()
+                && word.chars().all(|c| c.is_ascii_lowercase())
+            {
+                words.insert(word.to_owned());
+                rest = after_word;
+            }
+        }
+        words
+    }
+
     #[test]
     fn positions_follow_the_table() {
         for (position, statement) in Statement::ALL.into_iter().enumerate() {
@@ -195,6 +213,69 @@ mod tests {
             highlighted,
             keywords(),
             "editors/vim/syntax/factotum.vim: list each keyword in a `syntax keyword` line"
+        );
+    }
+
+    #[test]
+    fn the_tree_sitter_grammar_has_a_rule_for_each_keyword() {
+        let grammar = read("editors/tree-sitter/grammar.js");
+        // Every keyword is a string literal that is a whole lower-case word, `'task'`; the
+        // others are the names of fields, `field('name', …)`, and of the grammar.
+        let without_field_names: String = grammar
+            .split("field('")
+            .enumerate()
+            .map(|(index, part)| match part.split_once('\'') {
+                Some((_, after_name)) if index > 0 => after_name,
+                _ => part,
+            })
+            .collect();
+        let declared: BTreeSet<String> = quoted_words(&without_field_names, '\'')
+            .into_iter()
+            .filter(|word| word != "factotum")
+            .collect();
+        assert_eq!(
+            declared,
+            keywords(),
+            "editors/tree-sitter/grammar.js: write each keyword of src/syntax/statement.rs as a \
+             string literal"
+        );
+        // `_statement: $ => choice($.after_statement, …)`
+        let rule = grammar
+            .split_once("_statement: $ => choice(")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .expect("editors/tree-sitter/grammar.js has a `_statement` rule")
+            .0;
+        let alternatives: BTreeSet<String> = rule
+            .split(',')
+            .map(|alternative| alternative.trim().trim_start_matches("$."))
+            .filter(|alternative| !alternative.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let statements: BTreeSet<String> = Statement::ALL
+            .iter()
+            .map(|statement| format!("{}_statement", statement.keyword()))
+            .collect();
+        assert_eq!(
+            alternatives, statements,
+            "editors/tree-sitter/grammar.js: the `_statement` rule must offer one \
+             `KEYWORD_statement` per statement"
+        );
+    }
+
+    #[test]
+    fn the_tree_sitter_query_highlights_each_keyword() {
+        let query = read("editors/tree-sitter/queries/highlights.scm");
+        // The quoted words of the `[ "job" … ] @keyword` list.
+        let list = query
+            .split_once("] @keyword")
+            .and_then(|(before, _)| before.rsplit_once('['))
+            .expect("editors/tree-sitter/queries/highlights.scm has a `[…] @keyword` list")
+            .1;
+        let highlighted = quoted_words(list, '"');
+        assert_eq!(
+            highlighted,
+            keywords(),
+            "editors/tree-sitter/queries/highlights.scm: list each keyword before `@keyword`"
         );
     }
 

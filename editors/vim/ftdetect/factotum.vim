@@ -1,2 +1,3 @@
-" factotum job files (.factotum); see editors/README.md.
+" factotum job files: the language (.factotum, see editors/README.md) and JSON factfiles.
 autocmd BufNewFile,BufRead *.factotum setfiletype factotum
+autocmd BufNewFile,BufRead *.factfile setfiletype json

@@ -2,7 +2,9 @@
 "   vim -Nu NONE -i NONE -n -es -S editors/vim/test/run.vim
 " Loads ftdetect, ftplugin and syntax from editors/vim, then checks every assertion of the
 " annotated files that test the VS Code grammar (editors/vscode/tests/*.factotum), mapped from
-" TextMate scopes to the Vim groups below. Exits 1 with the failures on stdout, 0 otherwise.
+" TextMate scopes to the Vim groups below, that a .factfile is JSON, and that the compiler
+" plugin turns the real output of factotum (target/debug/factotum, built by `cargo test`) on
+" broken.factotum into quickfix entries. Exits 1 with the failures on stdout, 0 otherwise.
 
 let s:vim = fnamemodify(expand('<sfile>:p'), ':h:h')
 let s:cases = fnamemodify(s:vim, ':h') . '/vscode/tests'
@@ -77,6 +79,56 @@ function! s:Check(file) abort
   endfor
 endfunction
 
+" A .factfile is JSON to Vim.
+let s:root = fnamemodify(s:vim, ':h:h')
+execute 'silent edit! ' . fnameescape(s:root . '/samples/stock-report.factfile')
+if &filetype !=# 'json'
+  call add(s:failures, 'stock-report.factfile: filetype is "' . &filetype . '", not "json"')
+endif
+
+" The compiler plugin: `:make` on a broken file runs the real `factotum check --format short`
+" and fills the quickfix list. Each entry must have the problem's type and code number and put
+" the cursor on the word the problem is about (which proves its line and column).
+let s:binaries = (empty($CARGO_TARGET_DIR) ? s:root . '/target' : $CARGO_TARGET_DIR) . '/debug'
+" [type, code number, line, the text at the column]
+let s:expected = [
+      \ ['E', 401, 5, '"nowhere"'],
+      \ ['W', 401, 8, '"bash"'],
+      \ ]
+function! s:CheckQuickfix() abort
+  if !executable(s:binaries . '/factotum')
+    call add(s:failures, s:binaries . '/factotum is missing: build it first (`cargo build`; .ci/run'
+          \ . ' runs `cargo test` before this test)')
+    return
+  endif
+  let $PATH = s:binaries . ':' . $PATH
+  let l:broken = s:vim . '/test/broken.factotum'
+  execute 'silent edit! ' . fnameescape(l:broken)
+  if get(b:, 'current_compiler', '') !=# 'factotum'
+    call add(s:failures, 'broken.factotum: the ftplugin did not set the factotum compiler')
+    return
+  endif
+  " Into the error file only, not through `tee` onto this script's standard output.
+  let &shellpipe = '>%s 2>&1'
+  silent make!
+  let l:found = map(getqflist(),
+        \ '[v:val.valid ? toupper(v:val.type) : "invalid", v:val.nr, v:val.lnum]')
+  if l:found != map(deepcopy(s:expected), 'v:val[0:2]')
+    call add(s:failures, 'quickfix of broken.factotum: ' . string(getqflist()))
+    return
+  endif
+  for l:index in range(len(s:expected))
+    let l:text = s:expected[l:index][3]
+    execute 'silent cc ' . (l:index + 1)
+    let l:at = strpart(getline('.'), col('.') - 1, len(l:text))
+    if bufname('%') !=# bufname(l:broken) || l:at !=# l:text
+      call add(s:failures, printf('quickfix entry %d goes to %s:%d:%d ("%s"), not to %s',
+            \ l:index + 1, bufname('%'), line('.'), col('.'), l:at, l:text))
+    endif
+  endfor
+endfunction
+call s:CheckQuickfix()
+
 let s:files = glob(s:cases . '/*.factotum', 0, 1)
 if empty(s:files)
   call add(s:failures, 'no test cases in ' . s:cases)
@@ -90,7 +142,8 @@ endif
 
 " Silent Ex mode shows no messages, so the verdict goes straight to standard output.
 if empty(s:failures)
-  call writefile([printf('vim: %d files, every assertion holds', len(s:files))], '/dev/stdout', 'a')
+  call writefile([printf('vim: %d files, every assertion holds; quickfix entries as expected',
+        \ len(s:files))], '/dev/stdout', 'a')
   qall!
 endif
 call writefile(s:failures, '/dev/stdout', 'a')
