@@ -183,6 +183,7 @@ pub(crate) struct RunArgs {
     pub grace: f64,
 
     /// POST the job's progress to this URL (Factotum 0.7's `job_update` and `task_update` events).
+    /// With `FACTOTUM_WEBHOOK_SECRET` set, each request is signed (`X-Factotum-Signature-256`).
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
 
