@@ -63,6 +63,15 @@ pub(crate) struct FmtArgs {
     /// Change nothing: list the files that are not in canonical form, and exit 1 if any.
     #[arg(long)]
     pub check: bool,
+
+    /// Print the name of each file rewritten (as `--check` names each file that differs).
+    #[arg(short, long)]
+    pub list: bool,
+
+    /// Leave files with syntax errors alone without reporting them, for when `check` runs too
+    /// (as in the pre-commit hooks) and reports them.
+    #[arg(long)]
+    pub skip_invalid: bool,
 }
 
 /// Arguments of `factotum convert`.
