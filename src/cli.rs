@@ -74,6 +74,15 @@ pub(crate) struct FmtArgs {
     /// Change nothing: list the files that are not in canonical form, and exit 1 if any.
     #[arg(long)]
     pub check: bool,
+
+    /// Print the name of each file rewritten (as `--check` names each file that differs).
+    #[arg(short, long)]
+    pub list: bool,
+
+    /// Leave files with syntax errors alone without reporting them, for when `check` runs too
+    /// (as in the pre-commit hooks) and reports them.
+    #[arg(long)]
+    pub skip_invalid: bool,
 }
 
 /// Arguments of `factotum convert`.
@@ -194,6 +203,7 @@ pub(crate) struct RunArgs {
     pub grace: f64,
 
     /// POST the job's progress to this URL (Factotum 0.7's `job_update` and `task_update` events).
+    /// With `FACTOTUM_WEBHOOK_SECRET` set, each request is signed (`X-Factotum-Signature-256`).
     #[arg(long, value_name = "URL")]
     pub webhook: Option<String>,
 

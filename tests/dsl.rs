@@ -129,6 +129,61 @@ fn fmt_refuses_json_and_broken_files() {
     assert_eq!(cycle.transcript(), "exit: 0\n--- stdout\n--- stderr\n");
 }
 
+/// `--list` names each file rewritten, and only those; `--skip-invalid` leaves a file with a
+/// syntax error alone without a word (for when `check` reports it), but still refuses JSON.
+#[test]
+fn fmt_lists_what_it_rewrote_and_can_leave_broken_files_to_check() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    for (name, from) in [
+        ("messy.factotum", UNFORMATTED),
+        ("tidy.factotum", OK),
+        ("broken.factotum", SYNTAX_ERROR),
+    ] {
+        std::fs::copy(manifest_dir().join(from), dir.path().join(name)).expect("a copy");
+    }
+    let broken_before = read(&dir.path().join("broken.factotum"));
+    let run = Test::in_dir(dir.path())
+        .args([
+            "fmt",
+            "--list",
+            "--skip-invalid",
+            "tidy.factotum",
+            "broken.factotum",
+            "messy.factotum",
+        ])
+        .run();
+    assert_eq!(
+        run.transcript(),
+        "exit: 0\n--- stdout\nmessy.factotum\n--- stderr\n"
+    );
+    assert_eq!(read(&dir.path().join("broken.factotum")), broken_before);
+    let again = Test::in_dir(dir.path())
+        .args(["fmt", "-l", "messy.factotum", "tidy.factotum"])
+        .run();
+    assert_eq!(
+        again.transcript(),
+        "exit: 0\n--- stdout\n--- stderr\n",
+        "nothing left to rewrite"
+    );
+    let without_skip = Test::in_dir(dir.path())
+        .args(["fmt", "--list", "--no-colour", "broken.factotum"])
+        .run();
+    assert_eq!(without_skip.status, 1);
+    assert!(
+        without_skip.stderr.starts_with("error[E600]"),
+        "{}",
+        without_skip.transcript()
+    );
+    let json = Test::new()
+        .args([
+            "fmt",
+            "--skip-invalid",
+            "tests/fixtures/check/ok-every-feature.factfile",
+        ])
+        .run();
+    assert_eq!(json.status, 1, "a JSON factfile is not a syntax error");
+}
+
 #[test]
 fn convert_writes_files_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().expect("a temporary folder");

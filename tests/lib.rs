@@ -21,6 +21,7 @@ mod postgres;
 mod resume;
 mod run;
 mod samples;
+mod setup;
 mod slurm;
 mod snapshots;
 mod store_postgres;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tries the hooks of .pre-commit-hooks.yaml for real, as a team would use them: `pre-commit
 # try-repo` installs factotum from this repository (the binary `cargo test` builds, see below)
-# and runs `factotum-check` on a good and a bad factfile, and `factotum-fmt` on a DSL file out of
-# canonical form, in another git repository. Needs git, cargo and pre-commit on the PATH.
+# and runs `factotum-check` on a good and a bad factfile, `factotum-fmt` on a DSL file out of
+# canonical form (which it must name), and both on a DSL file with a syntax error (reported
+# once), in another git repository. Needs git, cargo and pre-commit on the PATH.
 #
 # try-repo only sees what git has: committed files, staged files and changes to tracked files. A
 # new, unstaged .pre-commit-hooks.yaml would be missed, so the working tree (tracked and untracked
@@ -89,8 +90,13 @@ task "b" {
     run "echo" with "b"
 }
 EOF
+# A task name without its quotes: a syntax error.
+cat >broken.factotum <<'EOF'
+job "broken"
+task a { run "true" }
+EOF
 # pre-commit sees a hook's rewrite as a change to a file git tracks, as in a real commit.
-git_quiet add good.factfile bad.factfile messy.factotum
+git_quiet add good.factfile bad.factfile messy.factotum broken.factotum
 
 try_hooks good.factfile bad.factfile messy.factotum
 [ "$status" -eq 1 ] || fail "a bad factfile and a messy DSL file must fail (exit $status)" "$output"
@@ -100,6 +106,7 @@ grep -qxF "$expected" <<<"$output" || fail "the diagnostic is not shown" "$outpu
 if grep -q '^good\.factfile:' <<<"$output"; then fail "the good factfile got a problem" "$output"; fi
 grep -q '^factotum fmt\.*Failed$' <<<"$output" || fail "the fmt hook is not reported failed" "$output"
 grep -q 'files were modified by this hook' <<<"$output" || fail "no file was rewritten" "$output"
+grep -qx 'messy\.factotum' <<<"$output" || fail "the fmt hook does not name the file it rewrote" "$output"
 cmp -s messy.factotum "$work/tidy.factotum" ||
     fail "fmt did not write the canonical form" "$(cat messy.factotum)"
 printf '%s\n' "$output"
@@ -109,5 +116,16 @@ try_hooks good.factfile messy.factotum
 grep -q '^factotum check\.*Passed$' <<<"$output" || fail "the check hook is not reported passed" "$output"
 grep -q '^factotum fmt\.*Passed$' <<<"$output" || fail "the fmt hook is not reported passed" "$output"
 
+try_hooks good.factfile broken.factotum
+[ "$status" -eq 1 ] || fail "a DSL file with a syntax error must fail (exit $status)" "$output"
+grep -q '^factotum check\.*Failed$' <<<"$output" || fail "the check hook is not reported failed" "$output"
+grep -q '^factotum fmt\.*Passed$' <<<"$output" ||
+    fail "the fmt hook must leave the syntax error to the check hook" "$output"
+reported="$(grep -c 'error\[E[0-9]*\]' <<<"$output" || true)"
+[ "$reported" -eq 1 ] || fail "the syntax error is reported $reported times, not once" "$output"
+grep -q '^broken\.factotum:2:6: error\[E' <<<"$output" || fail "the syntax error is not shown" "$output"
+printf '%s\n' "$output"
+
 echo "pre-commit: factotum-check fails bad.factfile with its diagnostic and passes good.factfile;"
-echo "factotum-fmt rewrites a DSL file out of canonical form, then passes it"
+echo "factotum-fmt rewrites a DSL file out of canonical form and names it, then passes it;"
+echo "a syntax error is reported once, by factotum-check"

@@ -1,19 +1,22 @@
 //! Webhooks against a real HTTP server on 127.0.0.1: 0.7's payloads, validated against its
 //! schemas, in 0.7's order, and endpoints that fail, hang or refuse never hold a run hostage.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::test::{Run, T, data_0_7, job, samples_0_7, without_run_line};
+use crate::test::{Run, T, data_0_7, job, manifest_dir, samples_0_7, without_run_line};
+
+const SECRET_VARIABLE: &str = "FACTOTUM_WEBHOOK_SECRET";
 
 /// How the test endpoint answers.
 #[derive(Clone, Copy)]
@@ -99,7 +102,17 @@ fn serve(stream: &TcpStream, answer: Answer, recorded: &Mutex<Vec<Value>>) {
 
 /// Runs factotum with a safety bound, so a hang fails the test instead of stalling it.
 fn factotum(dir: &Path, args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_factotum"))
+    factotum_with_secret(dir, args, None)
+}
+
+/// [`factotum`] with `FACTOTUM_WEBHOOK_SECRET` set to `secret`, or unset.
+fn factotum_with_secret(dir: &Path, args: &[&str], secret: Option<&str>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_factotum"));
+    match secret {
+        Some(secret) => command.env(SECRET_VARIABLE, secret),
+        None => command.env_remove(SECRET_VARIABLE),
+    };
+    let mut child = command
         .arg("run")
         .args(args)
         .current_dir(dir)
@@ -650,4 +663,254 @@ fn a_run_skipped_for_its_run_once_key_sends_nothing() {
         skipped.stdout
     );
     assert_eq!(endpoint.bodies().len(), sent);
+}
+
+/// `tests/webhook_receiver.py`, running: a receiver that checks signatures with Python's `hmac`.
+struct PythonReceiver {
+    url: String,
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+/// One request as the Python receiver saw it.
+struct Received {
+    /// Header names in lower case, and their values.
+    headers: BTreeMap<String, String>,
+    body: String,
+    /// Python's verdict on the signature; `None` when the receiver has no secret.
+    signature_valid: Option<bool>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+    }
+}
+
+impl PythonReceiver {
+    /// Starts the receiver with `secret` (none: it checks nothing); with `fail_first`, it
+    /// answers the first request 503.
+    fn start(secret: Option<&str>, fail_first: bool) -> Self {
+        let script = manifest_dir().join("tests/webhook_receiver.py");
+        let mut command = Command::new("python3");
+        command
+            .arg(&script)
+            .env("RECEIVER_FAIL_FIRST", if fail_first { "1" } else { "0" })
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        match secret {
+            Some(secret) => command.env("RECEIVER_SECRET", secret),
+            None => command.env_remove("RECEIVER_SECRET"),
+        };
+        let mut child = command.spawn().unwrap_or_else(|error| {
+            panic!("cannot start python3 ({error}): the webhook signature tests need it; .ci/run installs it")
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let first = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the receiver prints its port within a minute");
+        let port = serde_json::from_str::<Value>(&first).unwrap()["port"]
+            .as_u64()
+            .unwrap();
+        Self {
+            url: format!("http://127.0.0.1:{port}/events"),
+            child,
+            lines,
+        }
+    }
+
+    /// Stops the receiver and returns every request it recorded. Each record is printed before
+    /// the answer goes out, so after a run has drained, every request of it is in the pipe.
+    fn stop(mut self) -> Vec<Received> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut received = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let record: Value = serde_json::from_str(&line).unwrap();
+                    received.push(Received {
+                        headers: serde_json::from_value(record["headers"].clone()).unwrap(),
+                        body: record["body"].as_str().unwrap().to_owned(),
+                        signature_valid: record["signature_valid"].as_bool(),
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return received,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("the receiver's output never ended"),
+            }
+        }
+    }
+}
+
+/// Posts `body` to `url` with a wrong signature, as a forger would.
+fn post_forged(url: &str, body: &str) {
+    let address = url.trim_start_matches("http://").split('/').next().unwrap();
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let forged = format!("sha256={}", "0".repeat(64));
+    write!(
+        stream,
+        "POST /events HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nX-Factotum-Signature-256: {forged}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+}
+
+/// Every event of a run, the retried one too, carries a signature that Python's `hmac`
+/// verifies over the exact bytes received, a User-Agent naming factotum's version, and an
+/// event id that is the same on every attempt and different for every event and every run.
+#[test]
+fn signed_events_verify_with_pythons_hmac_and_a_retry_keeps_its_id() {
+    // Longer than SHA-256's 64-byte block (so the key is hashed first) and not ASCII.
+    let secret = "correct horse battery staple, ünïcödé and a key longer than one hash block";
+    assert!(secret.len() > 64);
+    let dir = tempfile::tempdir().unwrap();
+    let job = data_0_7().join("edge-cases/exitcodes.factfile");
+    let run_once = |fail_first: bool| {
+        let receiver = PythonReceiver::start(Some(secret), fail_first);
+        let run = factotum_with_secret(
+            dir.path(),
+            &[
+                job.to_str().unwrap(),
+                "--webhook",
+                &receiver.url,
+                "-j",
+                "1",
+                "--tag",
+                "env,prød ☃",
+            ],
+            Some(secret),
+        );
+        assert_eq!(run.status, 2, "{}", run.stdout);
+        assert!(
+            run.stdout
+                .ends_with("Waiting for webhook to finish sending events... done!\n"),
+            "the retried event got through: {}",
+            run.stdout
+        );
+        post_forged(&receiver.url, "{}");
+        let mut requests = receiver.stop();
+        let forged = requests.pop().expect("the forged request was recorded");
+        assert_eq!(
+            forged.signature_valid,
+            Some(false),
+            "the receiver's check is live"
+        );
+        requests
+    };
+
+    let received = run_once(true);
+    // exitcodes.factfile, one task at a time: 11 events, the first posted twice.
+    assert_eq!(received.len(), 12);
+    for request in &received {
+        assert_eq!(request.signature_valid, Some(true), "{}", request.body);
+        assert_eq!(
+            request.header("user-agent"),
+            concat!("factotum/", env!("CARGO_PKG_VERSION"))
+        );
+        assert!(request.body.contains("prød ☃"), "UTF-8 in the body as sent");
+    }
+    let ids: Vec<&str> = received
+        .iter()
+        .map(|request| request.header("x-factotum-event-id"))
+        .collect();
+    assert_eq!(ids[0], ids[1], "a retry carries its event's id");
+    assert_eq!(received[0].body, received[1].body, "and its body");
+    let distinct: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(distinct.len(), 11, "one id per event: {ids:?}");
+    let bodies: Vec<Value> = received[1..]
+        .iter()
+        .map(|request| serde_json::from_str(&request.body).unwrap())
+        .collect();
+    assert_eq!(sequence(&bodies).len(), 11);
+    assert_valid(&bodies);
+
+    let again = run_once(false);
+    assert_eq!(again.len(), 11);
+    assert!(
+        again
+            .iter()
+            .all(|request| request.signature_valid == Some(true)
+                && !distinct.contains(request.header("x-factotum-event-id"))),
+        "another run, other ids"
+    );
+}
+
+/// Without a secret, or with an empty one, requests carry no signature and nothing else that
+/// a signed request lacks: only the event id and the User-Agent are always there.
+#[test]
+fn the_signature_header_is_sent_only_with_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = job(dir.path(), "one.factfile", &[T("one", "true", &[], &[])]);
+    let header_names = |secret: Option<&str>| {
+        let receiver = PythonReceiver::start(None, false);
+        let run = factotum_with_secret(
+            dir.path(),
+            &[path.to_str().unwrap(), "--webhook", &receiver.url],
+            secret,
+        );
+        assert_eq!(run.status, 0, "{}", run.stdout);
+        let requests = receiver.stop();
+        assert_eq!(
+            requests.len(),
+            5,
+            "{:?}",
+            requests.iter().map(|r| &r.body).collect::<Vec<_>>()
+        );
+        let names: Vec<BTreeSet<String>> = requests
+            .iter()
+            .map(|request| request.headers.keys().cloned().collect())
+            .collect();
+        assert!(names.windows(2).all(|pair| pair[0] == pair[1]), "{names:?}");
+        names[0].clone()
+    };
+    let signed = header_names(Some("s3cret"));
+    assert!(signed.contains("x-factotum-signature-256"), "{signed:?}");
+    let mut expected_unsigned = signed.clone();
+    expected_unsigned.remove("x-factotum-signature-256");
+    assert!(expected_unsigned.contains("x-factotum-event-id"));
+    assert!(expected_unsigned.contains("user-agent"));
+    assert_eq!(header_names(None), expected_unsigned);
+    assert_eq!(header_names(Some("")), expected_unsigned, "empty is unset");
+}
+
+/// The README's way for a receiver to verify is the function the receiver above runs.
+#[test]
+fn the_readme_shows_the_verification_the_tests_run() {
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).unwrap();
+    let section = readme
+        .split_once("**Verifying webhook signatures.**")
+        .expect("the README's section on verifying signatures")
+        .1;
+    let function = section
+        .split_once("```python\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a Python block in that section")
+        .0;
+    let function = &function[function
+        .find("def signature_is_valid")
+        .expect("the function")..];
+    let receiver =
+        std::fs::read_to_string(manifest_dir().join("tests/webhook_receiver.py")).unwrap();
+    assert!(
+        receiver.contains(function),
+        "the README's function differs from tests/webhook_receiver.py's:\n{function}"
+    );
 }

@@ -8,8 +8,12 @@ use crate::render;
 
 /// Runs `convert`.
 pub(crate) fn run(args: &ConvertArgs, no_colour: bool) -> ExitStatus {
-    let Some(read) = read_rewritable(&args.file, no_colour, Problem::is_structural) else {
-        return ExitStatus::Invalid;
+    let read = match read_rewritable(&args.file, Problem::is_structural) {
+        Ok(read) => read,
+        Err(refused) => {
+            refused.report(no_colour);
+            return ExitStatus::Invalid;
+        }
     };
     let text = match args.to {
         Target::Dsl => render::dsl::print(&read.job, &read.comments),

@@ -46,8 +46,14 @@ pub(crate) fn run(args: &FmtArgs, no_colour: bool) -> ExitStatus {
 }
 
 fn format_file(path: &Path, args: &FmtArgs, no_colour: bool, stdout: &mut Stdout) -> Outcome {
-    let Some(read) = read_rewritable(path, no_colour, changes_the_job) else {
-        return Outcome::Refused;
+    let read = match read_rewritable(path, changes_the_job) {
+        Ok(read) => read,
+        // `check` reports these problems; the pre-commit hook runs both.
+        Err(_) if args.skip_invalid => return Outcome::Done,
+        Err(refused) => {
+            refused.report(no_colour);
+            return Outcome::Refused;
+        }
     };
     let name = &read.source.name;
     if read.format == Format::Json {
@@ -70,6 +76,10 @@ fn format_file(path: &Path, args: &FmtArgs, no_colour: bool, stdout: &mut Stdout
             .map_err(io::Error::from),
     };
     match written {
+        Ok(()) if args.list && !from_stdin => {
+            stdout.line(name);
+            Outcome::Done
+        }
         Ok(()) => Outcome::Done,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Outcome::Done,
         Err(error) => {

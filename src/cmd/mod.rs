@@ -99,13 +99,9 @@ struct Rewritable {
 }
 
 /// Reads a job to rewrite it. Problems for which `refuses` holds make the parsed job unfaithful
-/// to the file, so they are printed to stderr and the file is refused; other problems (templates,
-/// the task graph) do not change a word of the job and are left to `check`.
-fn read_rewritable(
-    path: &Path,
-    no_colour: bool,
-    refuses: fn(&Problem) -> bool,
-) -> Option<Rewritable> {
+/// to the file, so the file is refused with them; other problems (templates, the task graph) do
+/// not change a word of the job and are left to `check`.
+fn read_rewritable(path: &Path, refuses: fn(&Problem) -> bool) -> Result<Rewritable, Refused> {
     let Loaded { source, compiled } = load(path, None);
     let blocking: Vec<Diagnostic> = compiled
         .diagnostics
@@ -113,17 +109,26 @@ fn read_rewritable(
         .filter(|d| refuses(&d.problem))
         .collect();
     match compiled.job {
-        Some(job) if blocking.is_empty() => Some(Rewritable {
+        Some(job) if blocking.is_empty() => Ok(Rewritable {
             format: Format::of(&source),
             source,
             job,
             comments: compiled.comments,
         }),
-        _ => {
-            // stderr, because the job itself may be going to stdout.
-            print_on_stderr(no_colour, source, blocking);
-            None
-        }
+        _ => Err(Refused { source, blocking }),
+    }
+}
+
+/// A file [`read_rewritable`] refused, with the problems why.
+struct Refused {
+    source: Source,
+    blocking: Vec<Diagnostic>,
+}
+
+impl Refused {
+    /// Prints the problems; on stderr, because the job itself may be going to stdout.
+    fn report(self, no_colour: bool) {
+        print_on_stderr(no_colour, self.source, self.blocking);
     }
 }
 

@@ -196,6 +196,7 @@ fn execute(
             drain: Duration::from_secs_f64(args.webhook_drain),
             grace: options.grace,
             live_output: options.heartbeat.is_some(),
+            signer: webhook::signer_from_environment(),
         };
         let job = webhook::Job {
             factfile,
@@ -208,7 +209,7 @@ fn execute(
             names: tasks.iter().map(|task| task.name.clone()).collect(),
             order: order(),
         };
-        webhook::Webhook::start(&settings, job)
+        webhook::Webhook::start(settings, job)
     });
     let mut observers = exec::Observers(Vec::new());
     if let Some(webhook) = &mut webhook {

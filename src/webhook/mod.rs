@@ -10,6 +10,7 @@ use std::time::Duration;
 use codespan_reporting::term::termcolor::{Color, WriteColor};
 
 pub(crate) use payload::{CompactFactfile, CompactJob, CompactOnResult, CompactTask};
+pub(crate) use sender::Signer;
 
 use crate::exec::{Interrupts, Observer, State, View, signal_name};
 use crate::render::write_in;
@@ -17,7 +18,6 @@ use payload::{Change, Context, state_name};
 use sender::{Drained, Sender};
 
 /// Where and how to post.
-#[derive(Clone, Debug)]
 pub(crate) struct Settings {
     /// The endpoint; checked by [`check_url`].
     pub url: String,
@@ -29,6 +29,8 @@ pub(crate) struct Settings {
     pub grace: Duration,
     /// Whether running tasks' output goes in every event (heartbeats are on).
     pub live_output: bool,
+    /// Signs every body, when the run has a webhook secret.
+    pub signer: Option<Signer>,
 }
 
 /// Whether `url` can be posted to; the reason follows 0.7's wording.
@@ -57,6 +59,19 @@ pub(crate) fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The environment variable holding the secret webhook bodies are signed with. Only the
+/// environment: a flag's value would show in `ps` and in shell histories.
+const SECRET_VARIABLE: &str = "FACTOTUM_WEBHOOK_SECRET";
+
+/// The signer for the secret in [`SECRET_VARIABLE`]; none when it is unset or empty. The
+/// secret is taken as bytes, as the receiver will have them: it need not be UTF-8.
+pub(crate) fn signer_from_environment() -> Option<Signer> {
+    use std::os::unix::ffi::OsStrExt as _;
+    std::env::var_os(SECRET_VARIABLE)
+        .filter(|secret| !secret.is_empty())
+        .map(|secret| Signer::new(secret.as_bytes()))
+}
+
 /// Follows a run and queues its events.
 pub(crate) struct Webhook {
     context: Context,
@@ -79,7 +94,7 @@ pub(crate) struct Job<'a> {
 
 impl Webhook {
     /// Starts the delivery thread.
-    pub(crate) fn start(settings: &Settings, job: Job<'_>) -> Self {
+    pub(crate) fn start(settings: Settings, job: Job<'_>) -> Self {
         let context = Context::new(payload::Facts {
             factfile: job.factfile,
             tags: job.tags,
@@ -89,9 +104,9 @@ impl Webhook {
         });
         Self {
             context,
-            sender: Sender::start(settings.url.clone(), settings.timeout),
             drain: settings.drain,
             grace: settings.grace,
+            sender: Sender::start(settings.url, settings.timeout, settings.signer),
         }
     }
 

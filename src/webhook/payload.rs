@@ -221,7 +221,7 @@ fn sha256_hex(text: &str) -> String {
 }
 
 /// Lower-case hexadecimal.
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     let mut text = String::with_capacity(2 * bytes.len());
     for byte in bytes {
         let _ = write!(text, "{byte:02x}");
@@ -231,7 +231,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// A random version-4 UUID, from the kernel's random source (or, failing that, the clock and
 /// the process id: it only needs to differ between runs).
-fn random_uuid() -> String {
+pub(super) fn random_uuid() -> String {
     let mut bytes = [0u8; 16];
     let read = std::fs::File::open("/dev/urandom")
         .and_then(|mut source| std::io::Read::read_exact(&mut source, &mut bytes));

@@ -4,7 +4,17 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use super::payload::{hex, random_uuid};
 use crate::exec::clock::deadline_after;
+
+/// The header carrying an event's id, the same on every attempt to post it.
+const EVENT_ID_HEADER: &str = "X-Factotum-Event-Id";
+/// The header carrying the body's signature, named and shaped like GitHub's
+/// `X-Hub-Signature-256` so that receivers can reuse their code.
+const SIGNATURE_HEADER: &str = "X-Factotum-Signature-256";
 
 /// How many times an event is tried.
 const ATTEMPTS: u32 = 3;
@@ -35,20 +45,29 @@ pub(super) enum Drained {
 }
 
 impl Sender {
-    /// Starts the thread that posts to `url`, each request bounded by `timeout`.
-    pub(super) fn start(url: String, timeout: Duration) -> Self {
+    /// Starts the thread that posts to `url`, each request bounded by `timeout` and, with a
+    /// signer, signed.
+    pub(super) fn start(url: String, timeout: Duration, signer: Option<Signer>) -> Self {
         let (queue, events) = mpsc::channel::<String>();
         let (report, done) = mpsc::channel();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
+            .user_agent(concat!("factotum/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
         let thread = std::thread::spawn(move || {
             let mut jitter = Jitter::seeded();
             let mut all_sent = true;
-            for body in events {
-                all_sent &= deliver(&agent, &url, &body, &mut jitter);
+            // Event ids: random per run, numbered within it, so no two events share one.
+            let run = random_uuid();
+            for (number, body) in (1u64..).zip(events) {
+                let event = Event {
+                    id: format!("{run}.{number}"),
+                    signature: signer.as_ref().map(|signer| signer.sign(&body)),
+                    body,
+                };
+                all_sent &= deliver(&agent, &url, &event, &mut jitter);
             }
             let _ = report.send(all_sent);
         });
@@ -109,14 +128,42 @@ impl Sender {
     }
 }
 
+/// Signs bodies with the run's webhook secret: HMAC-SHA256, as GitHub signs its webhooks.
+pub(crate) struct Signer(Hmac<Sha256>);
+
+impl Signer {
+    /// A signer keyed with `secret`.
+    pub(crate) fn new(secret: &[u8]) -> Self {
+        Self(Hmac::new_from_slice(secret).expect("HMAC takes a key of any length"))
+    }
+
+    /// The signature header's value for `body`: `sha256=` and the HMAC in lower-case hex.
+    fn sign(&self, body: &str) -> String {
+        let mut mac = self.0.clone();
+        mac.update(body.as_bytes());
+        format!("sha256={}", hex(&mac.finalize().into_bytes()))
+    }
+}
+
+/// One event as it is posted, every attempt alike.
+struct Event {
+    id: String,
+    signature: Option<String>,
+    body: String,
+}
+
 /// Posts one event, retrying with back-off; true when a 2xx answer came.
-fn deliver(agent: &ureq::Agent, url: &str, body: &str, jitter: &mut Jitter) -> bool {
+fn deliver(agent: &ureq::Agent, url: &str, event: &Event, jitter: &mut Jitter) -> bool {
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {
-        let answer = agent
+        let mut request = agent
             .post(url)
             .header("Content-Type", "application/json; charset=utf-8")
-            .send(body);
+            .header(EVENT_ID_HEADER, &event.id);
+        if let Some(signature) = &event.signature {
+            request = request.header(SIGNATURE_HEADER, signature);
+        }
+        let answer = request.send(&event.body);
         if answer.is_ok_and(|response| response.status().is_success()) {
             return true;
         }
