@@ -15,13 +15,11 @@ fn help_and_version_exit_zero() {
         assert_eq!(run.status, 0, "{flag}");
         assert!(run.stdout.contains("check"), "{flag}: {}", run.stdout);
     }
-    for flag in ["--version", "-v"] {
+    for flag in ["--version", "-v", "-V"] {
         let run = Test::new().arg(flag).run();
         assert_eq!(run.status, 0, "{flag}");
-        assert_eq!(
-            run.stdout,
-            format!("factotum {}\n", env!("CARGO_PKG_VERSION"))
-        );
+        // 0.7's form (`Factotum version 0.7.0`), with a version above 0.7.
+        assert_eq!(run.stdout, "Factotum version 0.8.0\n", "{flag}");
     }
 }
 
@@ -311,8 +309,21 @@ fn unreadable_files_are_diagnostics() {
     assert_eq!(run.status, 1);
     assert_eq!(
         run.stdout,
-        "missing.factfile: error[E001]: cannot read the file: no such file or directory\n\
-         .: error[E001]: cannot read the file: is a directory\n"
+        "missing.factfile: error[E001]: cannot read the file: no such file or directory\n"
+    );
+    // A folder is searched for jobs (`commands::check_walks_a_directory…`).
+    assert_eq!(
+        run.stderr,
+        "warning: no `*.factfile` or `*.factotum` file under `.`\n"
+    );
+    let folder = Test::in_dir(dir.path()).args(["validate", "."]).run();
+    assert_eq!(folder.status, 1);
+    assert!(
+        folder
+            .stdout
+            .contains("cannot read the file: is a directory"),
+        "{}",
+        folder.transcript()
     );
 }
 

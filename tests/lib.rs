@@ -2,6 +2,7 @@
 
 mod airflow;
 mod cli;
+mod commands;
 mod compat;
 mod dot;
 mod dsl;
