@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCompleter;
+
+use crate::cmd::completions::task_names;
 
 pub(crate) use crate::render::diagnostics::Format;
 
@@ -139,7 +142,7 @@ pub(crate) struct ExportArgs {
     pub defer_env: bool,
 
     /// Export only this task and the tasks below it.
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(task_names))]
     pub start: Option<String>,
 
     /// Airflow only: the DAG id (default: derived from the job's name).
@@ -176,7 +179,7 @@ pub(crate) struct RunArgs {
     pub factfile: PathBuf,
 
     /// Run only this task and the tasks below it (its own dependencies are taken as done).
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(task_names))]
     pub start: Option<String>,
 
     /// Template variables as a JSON object.
@@ -423,7 +426,7 @@ pub(crate) struct DotArgs {
     pub factfile: PathBuf,
 
     /// Draw only this task and the tasks that depend on it, directly or not.
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(task_names))]
     pub start: Option<String>,
 
     /// Write the drawing to this file instead of standard output.
@@ -455,7 +458,8 @@ pub(crate) enum GraphFormat {
     Mermaid,
 }
 
-/// Arguments of `factotum completions`.
+/// Arguments of `factotum completions`: the script registers completion that asks factotum
+/// itself at each TAB, so `--start` completes the task names of the job on the line.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CompletionsArgs {
     /// The shell to complete in.

@@ -141,6 +141,10 @@ pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> 
 
 /// Runs the command line `args` (program name first).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(status) = cmd::completions::answer_request(&args) {
+        return status.into();
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) if error.kind() == ErrorKind::DisplayVersion => {

@@ -433,3 +433,104 @@ fn any_of_several_constraints_lets_the_job_run() {
         .run();
     assert_eq!(check.status, 0, "{}", check.transcript());
 }
+
+/// What bash offers for the command line `words` (the last one being completed), through the
+/// script `factotum completions bash` prints, with factotum found on the `PATH` as a user's
+/// shell finds it.
+fn bash_offers(script: &Path, dir: &Path, words: &str) -> Vec<String> {
+    let binary = Path::new(env!("CARGO_BIN_EXE_factotum"));
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let program = format!(
+        "source '{}'; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); COMP_TYPE=9; \
+         _clap_complete_factotum factotum \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD - 1]}}\"; \
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display()
+    );
+    let output = Command::new("bash")
+        .args(["-c", &program])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env_remove("COMPLETE")
+        .output()
+        .expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = Test::new().args(["completions", shell]).run();
+        assert_eq!(run.status, 0, "{shell}: {}", run.stderr);
+        assert!(
+            run.stdout.contains(&format!("COMPLETE=\"{shell}\""))
+                || run.stdout.contains(&format!("COMPLETE={shell}")),
+            "{shell}: the script asks factotum at each TAB:\n{}",
+            run.stdout
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("factotum.bash");
+    std::fs::write(
+        &script,
+        Test::new().args(["completions", "bash"]).run().stdout,
+    )
+    .unwrap();
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .expect("bash runs");
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+    std::fs::copy(
+        manifest_dir().join(NIGHTLY),
+        dir.path().join("nightly.factotum"),
+    )
+    .unwrap();
+    let offers = |words: &str| bash_offers(&script, dir.path(), words);
+    // Sub-commands, values and, for `--start`, the task names of the job on the line.
+    assert_eq!(offers("factotum d"), ["dot"]);
+    assert_eq!(offers("factotum dot job --format ''"), ["dot", "mermaid"]);
+    assert_eq!(
+        offers("factotum run nightly.factotum --env '{}' --start ''"),
+        [
+            "extract\\ orders",
+            "extract\\ customers",
+            "check\\ for\\ new\\ data",
+            "transform",
+            "load",
+            "notify"
+        ]
+    );
+    assert_eq!(
+        offers("factotum dot --start ext night"),
+        ["nightly.factotum"],
+        "the job file completes as a path"
+    );
+    assert_eq!(
+        offers("factotum export nightly.factotum --to airflow --start ext"),
+        ["extract\\ orders", "extract\\ customers"]
+    );
+    assert_eq!(
+        offers("factotum run missing.factotum --start ''"),
+        Vec::<String>::new(),
+        "no job, no names"
+    );
+}
