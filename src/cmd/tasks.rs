@@ -52,7 +52,6 @@ pub(crate) fn run(args: &TasksArgs, no_colour: bool) -> ExitStatus {
         .map(|&task| {
             let mut after = plan.dependencies[task].clone();
             after.sort_by_key(|&dependency| position[dependency]);
-            after.dedup();
             Listed {
                 task: &prepared.tasks[task],
                 after: after
