@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCompleter;
+
+use crate::cmd::completions::task_names;
 
 pub(crate) use crate::render::diagnostics::Format;
 
@@ -10,8 +13,8 @@ pub(crate) use crate::render::diagnostics::Format;
 #[derive(Debug, Parser)]
 #[command(name = "factotum", version, disable_version_flag = true)]
 pub(crate) struct Cli {
-    /// Print the version and exit.
-    #[arg(short = 'v', long = "version", action = ArgAction::Version)]
+    /// Print the version and exit, as Factotum 0.7 did: `Factotum version X.Y.Z`.
+    #[arg(short = 'v', visible_short_alias = 'V', long = "version", action = ArgAction::Version)]
     version: Option<bool>,
 
     /// Never colour the output, before or after the sub-command (`run` also sets
@@ -19,9 +22,25 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub no_colour: bool,
 
+    /// When to colour the output: `auto` (on a terminal, unless `NO_COLOR` or `CLICOLOR=0`;
+    /// always with `CLICOLOR_FORCE`), `always`, or `never` (the same as `--no-colour`).
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColourWhen::Auto)]
+    pub color: ColourWhen,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color`: when to colour the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColourWhen {
+    /// Colour a terminal, as the environment allows.
+    Auto,
+    /// Colour whatever the output is and whatever the environment says.
+    Always,
+    /// Never colour.
+    Never,
 }
 
 /// The sub-commands.
@@ -51,6 +70,11 @@ pub(crate) enum Command {
     Unlock(UnlockArgs),
     /// Print a completion script for a shell.
     Completions(CompletionsArgs),
+    /// List a job's tasks in the order a run starts them, with what each waits for, its
+    /// command line and what its exit codes mean.
+    Tasks(TasksArgs),
+    /// Print a manual page (roff): `factotum man > factotum.1`, `factotum man run > factotum-run.1`.
+    Man(ManArgs),
     /// Start a run of an exported job on a running engine (Airflow), and optionally follow it.
     Submit(SubmitArgs),
     /// Explain a diagnostic code (e.g. `E401`): what it means, an example and the fix.
@@ -138,7 +162,7 @@ pub(crate) struct ExportArgs {
     pub defer_env: bool,
 
     /// Export only this task and the tasks below it.
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(task_names))]
     pub start: Option<String>,
 
     /// Airflow only: the DAG id (default: derived from the job's name).
@@ -175,7 +199,7 @@ pub(crate) struct RunArgs {
     pub factfile: PathBuf,
 
     /// Run only this task and the tasks below it (its own dependencies are taken as done).
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(task_names))]
     pub start: Option<String>,
 
     /// Template variables as a JSON object.
@@ -183,32 +207,34 @@ pub(crate) struct RunArgs {
     pub env: Option<String>,
 
     /// Print the order tasks would start in and the exact command of each; run nothing.
-    #[arg(long)]
+    #[arg(short = 'n', long)]
     pub dry_run: bool,
 
     /// Job metadata `KEY,VALUE`; usable in templates as `{{ tag:KEY }}`. Repeatable.
     #[arg(long = "tag", value_name = "KEY,VALUE")]
     pub tags: Vec<String>,
 
-    /// Run only where this holds: `host,NAME`, `host,IP-ADDRESS` or `host,*`. Repeatable.
+    /// Run only where this holds: `host,NAME`, `host,IP-ADDRESS` or `host,*`. Repeatable:
+    /// the job runs when any of them holds (a list of allowed hosts).
     #[arg(long = "constraint", value_name = "TYPE,VALUE")]
     pub constraints: Vec<String>,
 
-    /// Run at most this many tasks at once (default: no limit).
-    #[arg(short = 'j', long, value_name = "N")]
+    /// Run at most this many tasks at once, 1 or more (default: no limit).
+    #[arg(short = 'j', long, value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<std::num::NonZeroUsize>,
 
     /// Seconds between SIGTERM and SIGKILL for running tasks when factotum is stopped.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_seconds, env = "FACTOTUM_GRACE")]
     pub grace: f64,
 
     /// POST the job's progress to this URL (Factotum 0.7's `job_update` and `task_update` events).
     /// With `FACTOTUM_WEBHOOK_SECRET` set, each request is signed (`X-Factotum-Signature-256`).
-    #[arg(long, value_name = "URL")]
+    /// A dry run ignores a URL that comes from `FACTOTUM_WEBHOOK`.
+    #[arg(long, value_name = "URL", env = "FACTOTUM_WEBHOOK")]
     pub webhook: Option<String>,
 
     /// With --webhook: also send the running tasks' state and output every N seconds.
-    #[arg(long, value_name = "N", value_parser = parse_interval)]
+    #[arg(long, value_name = "N", value_parser = parse_interval, env = "FACTOTUM_HEARTBEAT_INTERVAL")]
     pub heartbeat_interval: Option<std::num::NonZeroU64>,
 
     /// Keep the last N characters of each task's stdout and stderr, for the run history and
@@ -217,11 +243,11 @@ pub(crate) struct RunArgs {
     pub max_stdouterr_size: usize,
 
     /// With --webhook: seconds one request may take before it counts as failed.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_timeout, env = "FACTOTUM_WEBHOOK_TIMEOUT")]
     pub webhook_timeout: f64,
 
     /// With --webhook: seconds the end of the run waits for events still being sent.
-    #[arg(long, value_name = "SECONDS", default_value_t = 45.0, value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 45.0, value_parser = parse_seconds, env = "FACTOTUM_WEBHOOK_DRAIN")]
     pub webhook_drain: f64,
 
     /// Run again what did not succeed in RUN (an id, a prefix of one, or `last`; without
@@ -249,11 +275,22 @@ pub(crate) struct RunArgs {
     pub wait: bool,
 
     /// Seconds after its last renewal that a holder of a lock or key counts as lost.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_lease)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0, value_parser = parse_lease, env = "FACTOTUM_LEASE")]
     pub lease: f64,
 
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// A number of tasks at once: 0 would run nothing, so it is refused in words.
+fn parse_jobs(text: &str) -> Result<std::num::NonZeroUsize, String> {
+    let count: usize = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number of tasks (1 or more)"))?;
+    std::num::NonZeroUsize::new(count).ok_or_else(|| {
+        "0 tasks at once would never start one; give 1 or more, or leave `-j` out for no limit"
+            .to_owned()
+    })
 }
 
 /// A lease: at least 1 second (renewals go out every fifth of it), at most a day.
@@ -373,7 +410,8 @@ fn parse_interval(text: &str) -> Result<std::num::NonZeroU64, String> {
 /// Arguments of `factotum check`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
-    /// Job files to check; `-` reads standard input.
+    /// Job files to check, or folders: every `*.factfile` and `*.factotum` under one, except
+    /// what `.gitignore` leaves out; `-` reads standard input.
     #[arg(required = true, value_name = "FILES")]
     pub files: Vec<PathBuf>,
 
@@ -390,7 +428,8 @@ pub(crate) struct CheckArgs {
     #[arg(long = "tag", value_name = "KEY,VALUE")]
     pub tags: Vec<String>,
 
-    /// Host constraints to check the syntax of, as `run --constraint` takes them. Repeatable.
+    /// Host constraints to check the syntax of, as `run --constraint` takes them. Repeatable
+    /// (`run` runs when any of them holds).
     #[arg(long = "constraint", value_name = "TYPE,VALUE")]
     pub constraints: Vec<String>,
 
@@ -413,7 +452,7 @@ pub(crate) struct DotArgs {
     pub factfile: PathBuf,
 
     /// Draw only this task and the tasks that depend on it, directly or not.
-    #[arg(long, value_name = "TASK")]
+    #[arg(long, value_name = "TASK", add = ArgValueCompleter::new(task_names))]
     pub start: Option<String>,
 
     /// Write the drawing to this file instead of standard output.
@@ -445,7 +484,8 @@ pub(crate) enum GraphFormat {
     Mermaid,
 }
 
-/// Arguments of `factotum completions`.
+/// Arguments of `factotum completions`: the script registers completion that asks factotum
+/// itself at each TAB, so `--start` completes the task names of the job on the line.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CompletionsArgs {
     /// The shell to complete in.
@@ -509,4 +549,33 @@ pub(crate) struct SubmitArgs {
 pub(crate) enum SubmitEngine {
     /// Apache Airflow 3, through its REST API (v2).
     Airflow,
+}
+
+/// Arguments of `factotum tasks`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TasksArgs {
+    /// The job file; `-` reads standard input.
+    #[arg(value_name = "JOB")]
+    pub factfile: PathBuf,
+
+    /// Template variables as a JSON object, as `run --env` takes them.
+    #[arg(long, value_name = "JSON")]
+    pub env: Option<String>,
+
+    /// Job metadata `KEY,VALUE`, usable in templates as `{{ tag:KEY }}`. Repeatable.
+    #[arg(long = "tag", value_name = "KEY,VALUE")]
+    pub tags: Vec<String>,
+
+    /// How to print them.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// Arguments of `factotum man`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ManArgs {
+    /// The sub-command whose page to print, `factotum-COMMAND(1)` (default: `factotum(1)`,
+    /// which lists them).
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }

@@ -143,19 +143,29 @@ pub fn check(source: &Source, variables: Option<&Variables>) -> Vec<Diagnostic> 
 
 /// Runs the command line `args` (program name first).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(status) = cmd::completions::answer_request(&args) {
+        return status.into();
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
+        Err(error) if error.kind() == ErrorKind::DisplayVersion => {
+            // 0.7's form, which scripts written for it parse; clap's would be `factotum X.Y.Z`.
+            let line = format!("Factotum version {}\n", env!("CARGO_PKG_VERSION"));
+            return cmd::write_output(&line, None, false).into();
+        }
         Err(error) => {
             let _ = error.print();
             return match error.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitStatus::Success,
+                ErrorKind::DisplayHelp => ExitStatus::Success,
                 // Usage errors are 3, as in 0.7: 2 means "a task failed" for `run`.
                 _ => ExitStatus::OtherError,
             }
             .into();
         }
     };
-    let no_colour = cli.no_colour;
+    cmd::choose_colour(cli.color);
+    let no_colour = cli.no_colour || cli.color == cli::ColourWhen::Never;
     match &cli.command {
         Command::Check(args) => cmd::check::run(args, no_colour),
         Command::Validate(args) => cmd::validate::run(args, no_colour),
@@ -171,6 +181,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Completions(args) => cmd::completions::run(args),
         Command::Submit(args) => cmd::submit::run(args, no_colour),
         Command::Explain(args) => cmd::explain::run(args, no_colour),
+        Command::Tasks(args) => cmd::tasks::run(args, no_colour),
+        Command::Man(args) => cmd::man::run(args),
     }
     .into()
 }

@@ -15,13 +15,11 @@ fn help_and_version_exit_zero() {
         assert_eq!(run.status, 0, "{flag}");
         assert!(run.stdout.contains("check"), "{flag}: {}", run.stdout);
     }
-    for flag in ["--version", "-v"] {
+    for flag in ["--version", "-v", "-V"] {
         let run = Test::new().arg(flag).run();
         assert_eq!(run.status, 0, "{flag}");
-        assert_eq!(
-            run.stdout,
-            format!("factotum {}\n", env!("CARGO_PKG_VERSION"))
-        );
+        // 0.7's form (`Factotum version 0.7.0`), with a version above 0.7.
+        assert_eq!(run.stdout, "Factotum version 0.8.0\n", "{flag}");
     }
 }
 
@@ -345,51 +343,20 @@ fn unreadable_files_are_diagnostics() {
     assert_eq!(run.status, 1);
     assert_eq!(
         run.stdout,
-        "missing.factfile: error[E001]: cannot read the file: no such file or directory\n\
-         .: error[E001]: cannot read the file: is a directory\n"
+        "missing.factfile: error[E001]: cannot read the file: no such file or directory\n"
     );
-}
-
-#[test]
-fn completions_for_bash_zsh_and_fish() {
-    for shell in ["bash", "zsh", "fish"] {
-        let run = Test::new().args(["completions", shell]).run();
-        assert_eq!(run.status, 0, "{shell}: {}", run.stderr);
-        for command in ["check", "dot"] {
-            assert!(run.stdout.contains(command), "{shell} lacks `{command}`");
-        }
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("factotum.bash");
-    std::fs::write(
-        &script,
-        Test::new().args(["completions", "bash"]).run().stdout,
-    )
-    .unwrap();
-    let syntax = std::process::Command::new("bash")
-        .arg("-n")
-        .arg(&script)
-        .output()
-        .expect("bash runs");
+    // A folder is searched for jobs (`commands::check_walks_a_directory…`).
+    assert_eq!(
+        run.stderr,
+        "warning: no `*.factfile` or `*.factotum` file under `.`\n"
+    );
+    let folder = Test::in_dir(dir.path()).args(["validate", "."]).run();
+    assert_eq!(folder.status, 1);
     assert!(
-        syntax.status.success(),
+        folder
+            .stdout
+            .contains("cannot read the file: is a directory"),
         "{}",
-        String::from_utf8_lossy(&syntax.stderr)
+        folder.transcript()
     );
-    // What a user gets for `factotum d<TAB>` and `factotum dot x --format <TAB>`.
-    let complete = |words: &str| {
-        let program = format!(
-            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
-             _factotum factotum \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD - 1]}}\"; \
-             echo \"${{COMPREPLY[*]}}\"",
-            script.display()
-        );
-        let output = std::process::Command::new("bash")
-            .args(["-c", &program])
-            .output()
-            .expect("bash runs");
-        String::from_utf8(output.stdout).unwrap()
-    };
-    assert_eq!(complete("factotum d"), "dot\n");
-    assert_eq!(complete("factotum dot job --format ''"), "dot mermaid\n");
 }

@@ -3,6 +3,7 @@
 mod airflow;
 mod check_formats;
 mod cli;
+mod commands;
 mod compat;
 mod dot;
 mod dsl;

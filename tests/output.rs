@@ -102,7 +102,7 @@ fn path(file: &Path) -> &str {
 fn a_full_device_is_reported_once_and_keeps_the_exit_status() {
     let f = files();
     let no_space = "No space left on device";
-    let cases: [(Vec<&str>, i32); 9] = [
+    let cases: [(Vec<&str>, i32); 14] = [
         (vec!["run", path(&f.succeeds)], 3),
         (vec!["run", path(&f.fails)], 2),
         (vec!["run", path(&f.succeeds), "--dry-run"], 3),
@@ -112,6 +112,11 @@ fn a_full_device_is_reported_once_and_keeps_the_exit_status() {
         (vec!["fmt", "--check", path(&f.not_canonical)], 1),
         (vec!["dot", path(&f.succeeds)], 3),
         (vec!["dot", path(&f.succeeds), "--format=mermaid"], 3),
+        (vec!["tasks", path(&f.succeeds)], 3),
+        (vec!["tasks", path(&f.succeeds), "--format=json"], 3),
+        (vec!["man"], 3),
+        (vec!["completions", "bash"], 3),
+        (vec!["--version"], 3),
     ];
     for (args, expected) in cases {
         let (status, stderr) = run(f.dir.path(), &args, &Sink::Full);
@@ -123,7 +128,7 @@ fn a_full_device_is_reported_once_and_keeps_the_exit_status() {
 #[test]
 fn a_reader_that_has_gone_is_no_failure() {
     let f = files();
-    let cases: [(Vec<&str>, i32); 8] = [
+    let cases: [(Vec<&str>, i32); 11] = [
         (vec!["run", path(&f.succeeds)], 0),
         (vec!["run", path(&f.fails)], 2),
         (vec!["run", path(&f.succeeds), "--dry-run"], 0),
@@ -132,6 +137,9 @@ fn a_reader_that_has_gone_is_no_failure() {
         (vec!["validate", path(&f.succeeds)], 0),
         (vec!["fmt", "--check", path(&f.not_canonical)], 1),
         (vec!["dot", path(&f.succeeds)], 0),
+        (vec!["tasks", path(&f.succeeds)], 0),
+        (vec!["man"], 0),
+        (vec!["--version"], 0),
     ];
     for (args, expected) in cases {
         let (status, stderr) = run(f.dir.path(), &args, &Sink::ClosedPipe);

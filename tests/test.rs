@@ -78,6 +78,12 @@ impl Test {
             .current_dir(dir)
             .env("XDG_STATE_HOME", state.path())
             .env_remove("FACTOTUM_STORE")
+            .env_remove("FACTOTUM_WEBHOOK")
+            .env_remove("FACTOTUM_GRACE")
+            .env_remove("FACTOTUM_HEARTBEAT_INTERVAL")
+            .env_remove("FACTOTUM_WEBHOOK_TIMEOUT")
+            .env_remove("FACTOTUM_WEBHOOK_DRAIN")
+            .env_remove("FACTOTUM_LEASE")
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR")
             .env_remove("CLICOLOR_FORCE");

@@ -30,10 +30,15 @@ pub(crate) fn run(args: &CheckArgs, no_colour: bool) -> ExitStatus {
             return ExitStatus::OtherError;
         }
     }
-    let reports = check_files(&args.files, variables.as_ref());
+    let (files, unwalked) = job_files(&args.files);
+    let reports = check_files(&files, variables.as_ref());
     let mut stdout = Stdout::new(no_colour);
     stdout.write(|out| print(out, args.format, &reports));
-    let errors: usize = reports.iter().map(|r| r.count(Severity::Error)).sum();
+    let errors: usize = unwalked
+        + reports
+            .iter()
+            .map(|r| r.count(Severity::Error))
+            .sum::<usize>();
     let warnings: usize = reports.iter().map(|r| r.count(Severity::Warning)).sum();
     let failed = errors > 0 || (args.deny_warnings && warnings > 0);
     if args.format == Format::Human && errors + warnings > 0 {
@@ -55,6 +60,54 @@ pub(crate) fn run(args: &CheckArgs, no_colour: bool) -> ExitStatus {
     } else {
         ExitStatus::Success
     })
+}
+
+/// The files to check: each argument that is not a directory as given, and for a directory
+/// every `*.factfile` and `*.factotum` under it, sorted by path. The walk skips what
+/// `.gitignore` files (also outside a Git work tree), `.ignore` files and Git's own exclude
+/// files leave out, as `git ls-files` and ripgrep would: generated and vendored jobs are not
+/// the project's to check. Only the `.git` folder itself is skipped among hidden ones, so
+/// jobs under `.github/` are checked. Also returns how many places could not be read (each
+/// reported, and counted as an error: a job there went unchecked).
+fn job_files(arguments: &[PathBuf]) -> (Vec<PathBuf>, usize) {
+    let mut files = Vec::with_capacity(arguments.len());
+    let mut unwalked = 0;
+    for argument in arguments {
+        if !argument.is_dir() {
+            files.push(argument.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = ignore::WalkBuilder::new(argument)
+            .hidden(false)
+            .require_git(false)
+            .filter_entry(|entry| entry.file_name() != ".git")
+            .build()
+            .filter_map(|entry| match entry {
+                Ok(entry) => Some(entry.into_path()).filter(|path| is_job_file(path)),
+                Err(error) => {
+                    error_line(format_args!("error: {error}"));
+                    unwalked += 1;
+                    None
+                }
+            })
+            .collect();
+        if found.is_empty() {
+            error_line(format_args!(
+                "warning: no `*.factfile` or `*.factotum` file under `{}`",
+                argument.display()
+            ));
+        }
+        found.sort();
+        files.append(&mut found);
+    }
+    (files, unwalked)
+}
+
+/// A job file by its name, and not a folder named like one.
+fn is_job_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension == "factfile" || extension == "factotum")
+        && !path.is_dir()
 }
 
 /// Reads and checks one file (`-` for standard input).

@@ -1,6 +1,6 @@
 //! `factotum fmt [FILES...] [--check]`: DSL files in their one canonical form.
 
-use std::io::{self, Write as _};
+use std::io::{self, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use super::{Stdout, error_line, read_rewritable};
@@ -28,6 +28,13 @@ enum Outcome {
 pub(crate) fn run(args: &FmtArgs, no_colour: bool) -> ExitStatus {
     let stdin = [PathBuf::from("-")];
     let paths = if args.files.is_empty() {
+        // Someone who typed `factotum fmt` to see what it does would otherwise face a silent
+        // wait.
+        if io::stdin().is_terminal() {
+            error_line(format_args!(
+                "fmt: reading a job from standard input (end it with Ctrl-D); name FILES to rewrite them in place"
+            ));
+        }
         &stdin[..]
     } else {
         &args.files[..]

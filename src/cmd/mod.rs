@@ -10,17 +10,21 @@ pub(crate) mod export;
 pub(crate) mod fmt;
 pub(crate) mod history;
 pub(crate) mod locks;
+pub(crate) mod man;
 pub(crate) mod run;
 pub(crate) mod show;
 pub(crate) mod submit;
+pub(crate) mod tasks;
 pub(crate) mod validate;
 
 use std::io::{self, IsTerminal, Write as _};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use codespan_reporting::term::termcolor::{Color, ColorChoice, StandardStream, WriteColor};
 
 use crate::atomic_write::Existing;
+use crate::cli::ColourWhen;
 use crate::comment::Comment;
 use crate::diag::{Diagnostic, Problem};
 use crate::ir::Job;
@@ -30,14 +34,29 @@ use crate::syntax::Format;
 use crate::template::Variables;
 use crate::{Compiled, ExitStatus};
 
-/// Colour for `stream` (stdout or stderr): never with `--no-colour`, `NO_COLOR` or
-/// `CLICOLOR=0`; forced by `CLICOLOR_FORCE`; otherwise only when `stream` is a terminal.
+/// `--color always`, set once from the command line before a command runs. It lives here
+/// rather than in every command's arguments because, like the environment variables
+/// [`colour_choice`] reads, it is one setting for the whole process.
+static COLOUR_ALWAYS: OnceLock<bool> = OnceLock::new();
+
+/// Records `--color` for [`colour_choice`]; `never` reaches the commands as `--no-colour`.
+pub(crate) fn choose_colour(when: ColourWhen) {
+    let _ = COLOUR_ALWAYS.set(when == ColourWhen::Always);
+}
+
+/// Colour for `stream` (stdout or stderr): never with `--no-colour` (or `--color never`),
+/// `NO_COLOR` or `CLICOLOR=0`; always with `--color always`; forced by `CLICOLOR_FORCE`;
+/// otherwise only when `stream` is a terminal.
 pub(crate) fn colour_choice(no_colour: bool, stream: &impl IsTerminal) -> ColorChoice {
     let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
     let clicolor_off = std::env::var_os("CLICOLOR").is_some_and(|value| value == "0");
     let forced =
         std::env::var_os("CLICOLOR_FORCE").is_some_and(|value| !value.is_empty() && value != "0");
-    if no_colour || set("NO_COLOR") || clicolor_off {
+    if no_colour {
+        ColorChoice::Never
+    } else if COLOUR_ALWAYS.get() == Some(&true) {
+        ColorChoice::Always
+    } else if set("NO_COLOR") || clicolor_off {
         ColorChoice::Never
     } else if forced || stream.is_terminal() {
         ColorChoice::Always

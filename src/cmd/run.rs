@@ -702,7 +702,12 @@ fn preflight(args: &RunArgs, stdout: &mut Stdout) -> Result<Variables, ExitStatu
             return Err(ExitStatus::OtherError);
         }
     };
-    if let Some(url) = &args.webhook {
+    // A crontab's `FACTOTUM_WEBHOOK` must not stop someone trying the job with a dry run.
+    let typed_webhook = args
+        .webhook
+        .as_ref()
+        .filter(|url| !(args.dry_run && from_environment("FACTOTUM_WEBHOOK", url)));
+    if let Some(url) = typed_webhook {
         // 0.7's error lines for webhook flags: red, on stdout.
         if args.dry_run {
             stdout.line_in(
@@ -728,10 +733,16 @@ fn preflight(args: &RunArgs, stdout: &mut Stdout) -> Result<Variables, ExitStatu
             }
         }
     }
-    match refuse_on_mismatch(&constraints, stdout) {
+    match refuse_unless_any_matches(&constraints, stdout) {
         Some(status) => Err(status),
         None => Ok(variables),
     }
+}
+
+/// Whether `value` is what the environment variable `name` holds (so it may not have been
+/// typed).
+fn from_environment(name: &str, value: &str) -> bool {
+    std::env::var_os(name).is_some_and(|set| set == value)
 }
 
 /// Reads and checks the job; its diagnostics (warnings too) are printed as `check` prints them.
@@ -771,7 +782,47 @@ pub(crate) fn tags(tags: &[String]) -> impl Iterator<Item = (String, String)> + 
         .map(|(key, value)| (key.to_owned(), value))
 }
 
-/// Prints 0.7's warning and gives exit 0 when a constraint rules this machine out.
+/// Prints 0.7's warning and gives exit 0 when the command line's constraints, a list of
+/// allowed hosts, all rule this machine out: one that holds lets the job run. (0.7 kept only
+/// the last `--constraint`; requiring all would never run for two different hosts.)
+fn refuse_unless_any_matches(
+    constraints: &[(String, HostConstraint)],
+    stdout: &mut Stdout,
+) -> Option<ExitStatus> {
+    let mut refusals = Vec::with_capacity(constraints.len());
+    for (text, constraint) in constraints {
+        match constraint.evaluate() {
+            Ok(()) => return None,
+            Err(reason) => refusals.push((split_key_value(text).1, reason)),
+        }
+    }
+    let line = match refusals.as_slice() {
+        [] => return None,
+        [(value, reason)] => format!(
+            "Warn: the specifed host constraint \"{value}\" did not match, no tasks have been executed. Reason: {reason}"
+        ),
+        several => {
+            let values: Vec<String> = several
+                .iter()
+                .map(|(value, _)| format!("\"{value}\""))
+                .collect();
+            let reasons: Vec<String> = several
+                .iter()
+                .map(|(value, reason)| format!("\"{value}\": {reason}"))
+                .collect();
+            format!(
+                "Warn: the specifed host constraints {} did not match, no tasks have been executed. Reasons: {}",
+                values.join(", "),
+                reasons.join("; ")
+            )
+        }
+    };
+    stdout.line_in(Color::Yellow, &line);
+    Some(ExitStatus::Success)
+}
+
+/// Prints 0.7's warning and gives exit 0 when one of the job's own constraints rules this
+/// machine out.
 fn refuse_on_mismatch(
     constraints: &[(String, HostConstraint)],
     stdout: &mut Stdout,

@@ -1,0 +1,137 @@
+//! `factotum tasks JOB`: the tasks in the order a run starts them (the order `run --dry-run`
+//! prints), each with the tasks it waits for, its command line and what its exit codes mean.
+
+use serde_json::{Value, json};
+
+use super::history::{pretty, printable, table};
+use super::{Loaded, Stdout, error_line, load, print_on_stderr};
+use crate::cli::{ListFormat, TasksArgs};
+use crate::exec::{self, PreparedTask};
+use crate::graph::Schedule;
+use crate::template::{Variables, push_shell_quoted};
+use crate::{Compiled, ExitStatus, env_option};
+
+/// Runs `tasks`. Diagnostics go to stderr: stdout carries the list.
+pub(crate) fn run(args: &TasksArgs, no_colour: bool) -> ExitStatus {
+    let mut variables: Variables = match args.env.as_deref().map(env_option::parse).transpose() {
+        Ok(variables) => variables.unwrap_or_default(),
+        Err(error) => {
+            error_line(format_args!("error: {error}"));
+            return ExitStatus::OtherError;
+        }
+    };
+    variables
+        .extend(super::run::tags(&args.tags).map(|(key, value)| (format!("tag:{key}"), value)));
+    // Compiled as `run` compiles it, so that every placeholder must have a value and the
+    // command lines are the ones a run would start.
+    let Loaded { source, compiled } = load(&args.factfile, Some(&variables));
+    // Only a DSL job's failure wording differs; the lines listed are the same.
+    let format = crate::syntax::Format::of(&source);
+    let valid = compiled.valid().is_some();
+    let Compiled {
+        job,
+        resolved,
+        diagnostics,
+        ..
+    } = compiled;
+    let (Some(job), Some(resolved)) = (job.filter(|_| valid), resolved) else {
+        print_on_stderr(no_colour, source, diagnostics);
+        return ExitStatus::Invalid;
+    };
+    if !diagnostics.is_empty() {
+        print_on_stderr(no_colour, source, diagnostics);
+    }
+    let prepared = exec::prepare(&job, format, &variables, false);
+    let plan = resolved.graph();
+    let every_task: Vec<usize> = (0..plan.len()).collect();
+    let order = Schedule::new(&plan, &every_task).start_order();
+    let mut position = vec![0; plan.len()];
+    for (at, &task) in order.iter().enumerate() {
+        position[task] = at;
+    }
+    let listed: Vec<Listed<'_>> = order
+        .iter()
+        .map(|&task| {
+            let mut after = plan.dependencies[task].clone();
+            after.sort_by_key(|&dependency| position[dependency]);
+            Listed {
+                task: &prepared.tasks[task],
+                after: after
+                    .iter()
+                    .map(|&dependency| prepared.tasks[dependency].name.as_str())
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut stdout = Stdout::new(no_colour);
+    match args.format {
+        ListFormat::Json => {
+            let tasks: Vec<Value> = listed.iter().map(Listed::json).collect();
+            stdout.line(&pretty(&json!({ "job": prepared.name, "tasks": tasks })));
+        }
+        ListFormat::Table => {
+            let mut rows = vec![["TASK", "AFTER", "EXIT CODES", "COMMAND"].map(str::to_owned)];
+            rows.extend(listed.iter().map(Listed::row));
+            for line in table(&rows) {
+                stdout.line(&line);
+            }
+        }
+    }
+    stdout.finish(ExitStatus::Success)
+}
+
+/// One task as listed.
+struct Listed<'p> {
+    task: &'p PreparedTask,
+    /// The names of the tasks it waits for, in plan order.
+    after: Vec<&'p str>,
+}
+
+impl Listed<'_> {
+    /// The stable JSON form (documented in the README).
+    fn json(&self) -> Value {
+        json!({
+            "name": self.task.name,
+            "after": self.after,
+            "commandLine": self.task.command_line,
+            "continueOn": self.task.continue_codes,
+            "finishOn": self.task.terminate_codes,
+        })
+    }
+
+    /// The table's row; control characters (a newline in a command) are escaped so that a
+    /// task stays on one line.
+    fn row(&self) -> [String; 4] {
+        let mut command = "sh -c ".to_owned();
+        push_shell_quoted(&mut command, &self.task.command_line);
+        let after = if self.after.is_empty() {
+            "-".to_owned()
+        } else {
+            self.after.join(", ")
+        };
+        [
+            printable(&self.task.name),
+            printable(&after),
+            exit_codes(&self.task.continue_codes, &self.task.terminate_codes),
+            printable(&command),
+        ]
+    }
+}
+
+/// The exit codes' meaning in the DSL's words: `continue on 0, 1; finish on 3`.
+fn exit_codes(continue_codes: &[u16], finish_codes: &[u16]) -> String {
+    let listed = |codes: &[u16]| {
+        let codes: Vec<String> = codes.iter().map(ToString::to_string).collect();
+        codes.join(", ")
+    };
+    let continues = if continue_codes.is_empty() {
+        "continue on none".to_owned()
+    } else {
+        format!("continue on {}", listed(continue_codes))
+    };
+    if finish_codes.is_empty() {
+        continues
+    } else {
+        format!("{continues}; finish on {}", listed(finish_codes))
+    }
+}
