@@ -22,7 +22,9 @@ pub(crate) fn run(args: &CheckArgs, no_colour: bool) -> ExitStatus {
     if !args.tags.is_empty() {
         variables
             .get_or_insert_default()
-            .extend(super::run::tags(&args.tags).map(|(key, value)| (format!("tag:{key}"), value)));
+            .extend(super::run::tag_variables(
+                &super::run::tags(&args.tags).collect::<Vec<_>>(),
+            ));
     }
     for text in &args.constraints {
         if let Err(error) = crate::constraint::HostConstraint::parse(text) {

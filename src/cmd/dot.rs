@@ -67,11 +67,7 @@ fn run_states(args: &DotArgs, wanted: &str, job: &Job) -> Result<RunStates, Exit
         .as_deref()
         .and_then(|env| crate::env_option::parse(env).ok())
         .unwrap_or_default();
-    variables.extend(
-        run.tags
-            .iter()
-            .map(|(key, value)| (format!("tag:{key}"), value.clone())),
-    );
+    variables.extend(super::run::tag_variables(&run.tags));
     let recorded: HashMap<&str, TaskState> = tasks
         .rows
         .iter()

@@ -1,11 +1,12 @@
 //! `factotum export JOB --to airflow|slurm`: check the job, then write it for another engine.
 
-use super::{Loaded, error_line, load, print_on_stderr};
+use super::{ValidLoad, error_line, load_valid};
+use crate::ExitStatus;
 use crate::cli::{Engine, ExportArgs};
-use crate::export::{self, Settings, airflow, slurm};
-use crate::graph::StartError;
+use crate::diag::Diagnostic;
+use crate::export::{self, Export, Settings, airflow, slurm};
+use crate::graph::{StartError, TaskGraph};
 use crate::template::Variables;
-use crate::{Compiled, ExitStatus, env_option};
 
 /// Runs `export`. Diagnostics go to stderr: stdout may carry the export.
 pub(crate) fn run(args: &ExportArgs, no_colour: bool) -> ExitStatus {
@@ -13,47 +14,38 @@ pub(crate) fn run(args: &ExportArgs, no_colour: bool) -> ExitStatus {
         error_line(format_args!("error: {problem}"));
         return ExitStatus::OtherError;
     }
-    let env = match args.env.as_deref().map(env_option::parse).transpose() {
-        Ok(env) => env.unwrap_or_default(),
-        Err(error) => {
-            error_line(format_args!("error: {error}"));
-            return ExitStatus::OtherError;
-        }
+    let env = match super::env_variables(args.env.as_deref()) {
+        Ok(env) => env,
+        Err(status) => return status,
     };
     let tags: Vec<(String, String)> = super::run::tags(&args.tags).collect();
-    let tag_variables = tags
-        .iter()
-        .map(|(key, value)| (format!("tag:{key}"), value.clone()));
     // Deferred values are not the job's yet: the job is checked without them, as `check` does.
     let mut fixed: Variables = if args.defer_env {
         Variables::new()
     } else {
         env.clone()
     };
-    fixed.extend(tag_variables);
-    let Loaded { source, compiled } = load(&args.factfile, (!args.defer_env).then_some(&fixed));
-    let valid = compiled.valid().is_some();
-    let Compiled {
-        job,
-        resolved,
-        diagnostics,
-        ..
-    } = compiled;
-    let (Some(job), Some(resolved)) = (job.filter(|_| valid), resolved) else {
-        print_on_stderr(no_colour, source, diagnostics);
-        return ExitStatus::Invalid;
+    fixed.extend(super::run::tag_variables(&tags));
+    let loaded = match load_valid(
+        &args.factfile,
+        (!args.defer_env).then_some(&fixed),
+        no_colour,
+    ) {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
     };
-    let plan = resolved.graph();
+    let plan = loaded.resolved.graph();
     let members = match &args.start {
         None => (0..plan.len()).collect(),
-        Some(wanted) => match resolved
+        Some(wanted) => match loaded
+            .resolved
             .task(wanted)
             .ok_or(StartError::NotFound)
             .and_then(|start| plan.subtree(start))
         {
             Ok(members) => members,
             Err(error) => {
-                print_on_stderr(no_colour, source, diagnostics);
+                loaded.print_warnings(no_colour);
                 error_line(format_args!(
                     "error: cannot export from `{wanted}`: {}",
                     match error {
@@ -67,7 +59,7 @@ pub(crate) fn run(args: &ExportArgs, no_colour: bool) -> ExitStatus {
         },
     };
     let settings = Settings {
-        source: &source.name,
+        source: &loaded.source.name,
         fixed: &fixed,
         deferred: args.defer_env.then_some(&env),
         members: &members,
@@ -77,35 +69,40 @@ pub(crate) fn run(args: &ExportArgs, no_colour: bool) -> ExitStatus {
         dag_id: args.dag_id.as_deref(),
         schedule: args.schedule.as_deref(),
     };
-    let exported = export::build(&job, &plan, &settings).and_then(|exported| {
-        let problems = match args.to {
-            Engine::Airflow => airflow::check(&exported, &options),
-            Engine::Slurm => slurm::check(&exported),
-        };
-        if problems.is_empty() {
-            Ok(exported)
-        } else {
-            Err(problems)
-        }
-    });
-    let mut warnings = diagnostics;
-    let exported = match exported {
-        Ok(exported) => exported,
-        Err(problems) => {
-            warnings.extend(problems);
-            crate::diag::sort(&mut warnings);
-            print_on_stderr(no_colour, source, warnings);
-            return ExitStatus::Invalid;
-        }
+    let engine_problems = |exported: &Export| match args.to {
+        Engine::Airflow => airflow::check(exported, &options),
+        Engine::Slurm => slurm::check(exported),
     };
-    if !warnings.is_empty() {
-        print_on_stderr(no_colour, source, warnings);
-    }
+    let exported = match build_or_report(&loaded, &plan, &settings, engine_problems, no_colour) {
+        Ok(exported) => exported,
+        Err(status) => return status,
+    };
     let text = match args.to {
         Engine::Airflow => airflow::print(&exported, &options),
         Engine::Slurm => slurm::print(&exported),
     };
     super::write_output(&text, args.output.as_deref(), args.overwrite)
+}
+
+/// The export of a valid job as `settings` say, with what the engine cannot express
+/// (`engine_problems`) found; the job's warnings and every problem are printed on stderr, and
+/// a problem gives exit 1. `submit` finds the DAG it starts through this too.
+pub(crate) fn build_or_report(
+    loaded: &ValidLoad,
+    plan: &TaskGraph,
+    settings: &Settings<'_>,
+    engine_problems: impl FnOnce(&Export) -> Vec<Diagnostic>,
+    no_colour: bool,
+) -> Result<Export, ExitStatus> {
+    let (exported, problems) = match export::build(&loaded.job, plan, settings) {
+        Ok(exported) => {
+            let problems = engine_problems(&exported);
+            (Some(exported), problems)
+        }
+        Err(problems) => (None, problems),
+    };
+    loaded.report(no_colour, problems)?;
+    exported.ok_or(ExitStatus::Invalid)
 }
 
 /// Options that do not go together, found before the job is read.

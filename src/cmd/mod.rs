@@ -98,6 +98,86 @@ pub(crate) fn load(path: &Path, variables: Option<&Variables>) -> Loaded {
     Loaded { source, compiled }
 }
 
+/// `--env`'s variables, none when it is not given; an error line and exit 3 when it is not a
+/// JSON object of values.
+pub(crate) fn env_variables(text: Option<&str>) -> Result<Variables, ExitStatus> {
+    text.map(crate::env_option::parse)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(|error| {
+            error_line(format_args!("error: {error}"));
+            ExitStatus::OtherError
+        })
+}
+
+/// A job that compiled without errors, for the commands that write their result on stdout
+/// and every problem on stderr.
+pub(crate) struct ValidLoad {
+    pub(crate) source: Source,
+    pub(crate) job: Job,
+    pub(crate) resolved: crate::lint::Resolved,
+    /// The job's warnings, not printed yet: a command may have problems of its own to print
+    /// with them, in position order.
+    pub(crate) warnings: Vec<Diagnostic>,
+}
+
+/// Reads and compiles `path` as [`load`] does; a job with errors has its diagnostics printed
+/// on stderr and gives exit 1.
+pub(crate) fn load_valid(
+    path: &Path,
+    variables: Option<&Variables>,
+    no_colour: bool,
+) -> Result<ValidLoad, ExitStatus> {
+    let Loaded { source, compiled } = load(path, variables);
+    let valid = compiled.valid().is_some();
+    let Compiled {
+        job,
+        resolved,
+        diagnostics,
+        ..
+    } = compiled;
+    if let (Some(job), Some(resolved)) = (job.filter(|_| valid), resolved) {
+        Ok(ValidLoad {
+            source,
+            job,
+            resolved,
+            warnings: diagnostics,
+        })
+    } else {
+        print_on_stderr(no_colour, source, diagnostics);
+        Err(ExitStatus::Invalid)
+    }
+}
+
+impl ValidLoad {
+    /// Prints the job's warnings and the command's own `problems` on stderr, in position
+    /// order; exit 1 when there are problems.
+    pub(crate) fn report(
+        &self,
+        no_colour: bool,
+        problems: Vec<Diagnostic>,
+    ) -> Result<(), ExitStatus> {
+        let failed = !problems.is_empty();
+        let mut diagnostics = self.warnings.clone();
+        diagnostics.extend(problems);
+        if !diagnostics.is_empty() {
+            crate::diag::sort(&mut diagnostics);
+            print_on_stderr(no_colour, self.source.clone(), diagnostics);
+        }
+        if failed {
+            Err(ExitStatus::Invalid)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Prints the job's warnings on stderr.
+    pub(crate) fn print_warnings(&self, no_colour: bool) {
+        // Without problems of the command's own, reporting never fails.
+        let _ = self.report(no_colour, Vec::new());
+    }
+}
+
 /// Prints the diagnostics of `source` on stderr: for commands whose stdout carries a result
 /// (a job, a drawing), so that a failed write cannot add to the failure already reported.
 pub(crate) fn print_on_stderr(no_colour: bool, source: Source, diagnostics: Vec<Diagnostic>) {

@@ -327,10 +327,7 @@ fn template_inputs(
             ExitStatus::OtherError
         })?;
     }
-    variables.extend(
-        tags.iter()
-            .map(|(key, value)| (format!("tag:{key}"), value.clone())),
-    );
+    variables.extend(tag_variables(&tags));
     Ok(tags)
 }
 
@@ -695,13 +692,7 @@ fn in_plan_order(plan: &TaskGraph, start: Option<usize>, members: &[usize]) -> V
 /// variables it gives are returned), the webhook flags, then command-line
 /// constraints, so a server that is not the one meant succeeds even when the file is absent.
 fn preflight(args: &RunArgs, stdout: &mut Stdout) -> Result<Variables, ExitStatus> {
-    let variables = match args.env.as_deref().map(env_option::parse).transpose() {
-        Ok(variables) => variables.unwrap_or_default(),
-        Err(error) => {
-            error_line(format_args!("error: {error}"));
-            return Err(ExitStatus::OtherError);
-        }
-    };
+    let variables = super::env_variables(args.env.as_deref())?;
     // A crontab's `FACTOTUM_WEBHOOK` must not stop someone trying the job with a dry run.
     let typed_webhook = args
         .webhook
@@ -780,6 +771,14 @@ pub(crate) fn tags(tags: &[String]) -> impl Iterator<Item = (String, String)> + 
         .map(|tag| split_key_value(tag))
         .filter(|(key, _)| !key.is_empty())
         .map(|(key, value)| (key.to_owned(), value))
+}
+
+/// Tags as the template variables `tag:KEY` they give.
+pub(crate) fn tag_variables<'t>(
+    tags: impl IntoIterator<Item = &'t (String, String)>,
+) -> impl Iterator<Item = (String, String)> {
+    tags.into_iter()
+        .map(|(key, value)| (format!("tag:{key}"), value.clone()))
 }
 
 /// Prints 0.7's warning and gives exit 0 when the command line's constraints, a list of

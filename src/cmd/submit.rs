@@ -11,11 +11,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use self::airflow::{ApiError, Client, TaskInstance};
-use super::{Loaded, Stdout, error_line, load, print_on_stderr};
+use super::{Stdout, error_line, load_valid};
+use crate::ExitStatus;
 use crate::cli::{SubmitArgs, SubmitEngine};
 use crate::export::{self, Settings, airflow as airflow_export};
 use crate::template::Variables;
-use crate::{Compiled, ExitStatus, env_option};
 
 /// Time between two looks at a followed run.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -40,7 +40,9 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
             return ExitStatus::OtherError;
         }
     };
-    let variables = match read_env(args.env.as_deref()) {
+    // The run's `conf`: each variable sets the DAG's param of the same name, a string, as
+    // `export --defer-env` declares them.
+    let variables = match super::env_variables(args.env.as_deref()) {
         Ok(variables) => variables,
         Err(status) => return status,
     };
@@ -132,18 +134,6 @@ fn engine_url(text: &str) -> Result<String, String> {
     Ok(text.trim_end_matches('/').to_owned())
 }
 
-/// `--env`'s variables (none without it): the run's `conf`, where each sets the DAG's param of
-/// the same name, a string, as `export --defer-env` declares them.
-fn read_env(text: Option<&str>) -> Result<Variables, ExitStatus> {
-    text.map(env_option::parse)
-        .transpose()
-        .map(Option::unwrap_or_default)
-        .map_err(|error| {
-            error_line(format_args!("error: {error}"));
-            ExitStatus::OtherError
-        })
-}
-
 /// Compiles the job as `export --defer-env` does (its problems printed, errors exit 1) and
 /// gives its DAG's id (`--dag-id`, or the one `export` derives from the job's name) and its
 /// tasks' names.
@@ -158,44 +148,23 @@ fn exported_as(
             ExitStatus::OtherError
         })?;
     }
-    let Loaded { source, compiled } = load(&args.factfile, None);
-    let valid = compiled.valid().is_some();
-    let Compiled {
-        job,
-        resolved,
-        diagnostics,
-        ..
-    } = compiled;
-    let (Some(job), Some(resolved)) = (job.filter(|_| valid), resolved) else {
-        print_on_stderr(no_colour, source, diagnostics);
-        return Err(ExitStatus::Invalid);
-    };
-    let plan = resolved.graph();
+    let loaded = load_valid(&args.factfile, None, no_colour)?;
+    let plan = loaded.resolved.graph();
     let members: Vec<usize> = (0..plan.len()).collect();
     let settings = Settings {
-        source: &source.name,
+        source: &loaded.source.name,
         fixed: &Variables::new(),
         deferred: Some(variables),
         members: &members,
         tags: &[],
     };
-    let mut warnings = diagnostics;
-    let exported = match export::build(&job, &plan, &settings) {
-        Ok(exported) => exported,
-        Err(problems) => {
-            warnings.extend(problems);
-            crate::diag::sort(&mut warnings);
-            print_on_stderr(no_colour, source, warnings);
-            return Err(ExitStatus::Invalid);
-        }
-    };
-    if !warnings.is_empty() {
-        print_on_stderr(no_colour, source, warnings);
-    }
     let options = airflow_export::Options {
         dag_id: args.dag_id.as_deref(),
         schedule: None,
     };
+    let engine_problems = |exported: &export::Export| airflow_export::check(exported, &options);
+    let exported =
+        super::export::build_or_report(&loaded, &plan, &settings, engine_problems, no_colour)?;
     let names = exported
         .tasks
         .iter()

@@ -4,44 +4,33 @@
 use serde_json::{Value, json};
 
 use super::history::{pretty, printable, table};
-use super::{Loaded, Stdout, error_line, load, print_on_stderr};
+use super::{Stdout, load_valid};
+use crate::ExitStatus;
 use crate::cli::{ListFormat, TasksArgs};
 use crate::exec::{self, PreparedTask};
 use crate::graph::Schedule;
-use crate::template::{Variables, push_shell_quoted};
-use crate::{Compiled, ExitStatus, env_option};
+use crate::template::push_shell_quoted;
 
 /// Runs `tasks`. Diagnostics go to stderr: stdout carries the list.
 pub(crate) fn run(args: &TasksArgs, no_colour: bool) -> ExitStatus {
-    let mut variables: Variables = match args.env.as_deref().map(env_option::parse).transpose() {
-        Ok(variables) => variables.unwrap_or_default(),
-        Err(error) => {
-            error_line(format_args!("error: {error}"));
-            return ExitStatus::OtherError;
-        }
+    let mut variables = match super::env_variables(args.env.as_deref()) {
+        Ok(variables) => variables,
+        Err(status) => return status,
     };
-    variables
-        .extend(super::run::tags(&args.tags).map(|(key, value)| (format!("tag:{key}"), value)));
+    variables.extend(super::run::tag_variables(
+        &super::run::tags(&args.tags).collect::<Vec<_>>(),
+    ));
     // Compiled as `run` compiles it, so that every placeholder must have a value and the
     // command lines are the ones a run would start.
-    let Loaded { source, compiled } = load(&args.factfile, Some(&variables));
-    // Only a DSL job's failure wording differs; the lines listed are the same.
-    let format = crate::syntax::Format::of(&source);
-    let valid = compiled.valid().is_some();
-    let Compiled {
-        job,
-        resolved,
-        diagnostics,
-        ..
-    } = compiled;
-    let (Some(job), Some(resolved)) = (job.filter(|_| valid), resolved) else {
-        print_on_stderr(no_colour, source, diagnostics);
-        return ExitStatus::Invalid;
+    let loaded = match load_valid(&args.factfile, Some(&variables), no_colour) {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
     };
-    if !diagnostics.is_empty() {
-        print_on_stderr(no_colour, source, diagnostics);
-    }
-    let prepared = exec::prepare(&job, format, &variables, false);
+    loaded.print_warnings(no_colour);
+    // Only a DSL job's failure wording differs; the lines listed are the same.
+    let format = crate::syntax::Format::of(&loaded.source);
+    let (job, resolved) = (&loaded.job, &loaded.resolved);
+    let prepared = exec::prepare(job, format, &variables, false);
     let plan = resolved.graph();
     let every_task: Vec<usize> = (0..plan.len()).collect();
     let order = Schedule::new(&plan, &every_task).start_order();
