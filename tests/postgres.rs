@@ -6,7 +6,6 @@
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -78,7 +77,17 @@ impl Cluster {
                 "chown the test cluster's directory",
             );
         }
-        start_watchdog(&dir, &data, runner, &bin.join("pg_ctl"));
+        // Once the test process has gone: the cluster stopped at once, then its folder removed.
+        let cleanup = r#"dir=$1 data=$2
+shift 2
+"$@" -D "$data" stop -m immediate >/dev/null 2>&1
+rm -rf "$dir""#;
+        let pg_ctl = bin.join("pg_ctl");
+        let arguments = [dir.as_os_str(), data.as_os_str()]
+            .into_iter()
+            .chain(runner.iter().map(std::ffi::OsStr::new))
+            .chain([pg_ctl.as_os_str()]);
+        crate::test::start_watchdog("the test cluster's watchdog", cleanup, arguments);
         succeed(
             server_command(runner, &bin.join("initdb"))
                 .arg("-D")
@@ -89,7 +98,7 @@ impl Cluster {
         );
         let log = dir.join("server.log");
         for _ in 0..PORT_ATTEMPTS {
-            let port = free_port();
+            let port = crate::test::free_port();
             // Appended: the last setting of a name wins, so a retry only adds its port.
             let mut conf = OpenOptions::new()
                 .append(true)
@@ -185,40 +194,4 @@ fn succeed(command: &mut Command, what: &str) {
         String::from_utf8_lossy(&stdout),
         String::from_utf8_lossy(&stderr)
     );
-}
-
-/// A port on 127.0.0.1 that nothing listened on a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
-}
-
-/// A shell that checks once a second whether this test process still lives; once it has
-/// gone, stops the cluster at once and removes `dir`, then ends. In a process group of its
-/// own, so that a Ctrl-C that stops the tests does not stop it before it has cleaned up.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the watchdog outlives this process by design, and is reaped by whoever adopts it"
-)]
-fn start_watchdog(dir: &Path, data: &Path, runner: &[&str], pg_ctl: &Path) {
-    const SCRIPT: &str = r#"pid=$1 dir=$2 data=$3
-shift 3
-while kill -0 "$pid" 2>/dev/null; do sleep 1; done
-"$@" -D "$data" stop -m immediate >/dev/null 2>&1
-rm -rf "$dir""#;
-    use std::os::unix::process::CommandExt as _;
-    Command::new("sh")
-        .args(["-c", SCRIPT, "watchdog", &std::process::id().to_string()])
-        .arg(dir)
-        .arg(data)
-        .args(runner)
-        .arg(pg_ctl)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("the test cluster's watchdog starts");
 }

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::{File, Permissions};
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -96,7 +95,14 @@ impl Cluster {
         for part in ["munge", "pids", "logs", "state", "spool"] {
             std::fs::create_dir(dir.join(part)).expect("a directory of the cluster");
         }
-        start_watchdog(&dir);
+        // Once the test process has gone: every daemon named in `pids` stopped (TERM, then
+        // KILL what is left after two seconds), then the folder removed.
+        let cleanup = r#"dir=$1
+for file in "$dir"/pids/*; do kill "$(cat "$file")" 2>/dev/null; done
+sleep 2
+for file in "$dir"/pids/*; do kill -KILL "$(cat "$file")" 2>/dev/null; done
+rm -rf "$dir""#;
+        crate::test::start_watchdog("the test cluster's watchdog", cleanup, [&dir]);
         let mut daemons = Daemons {
             dir: dir.clone(),
             running: Vec::new(),
@@ -323,7 +329,7 @@ fn write_slurm_conf(dir: &Path, munge_socket: &Path) -> PathBuf {
     let at = |part: &str| dir.join(part).display().to_string();
     // An empty SPANK stack, so that no plugin configured system-wide is loaded.
     std::fs::write(dir.join("plugstack.conf"), "").expect("plugstack.conf is written");
-    let [controller_port, node_ports @ ..] = free_ports::<{ NODES.len() + 1 }>();
+    let [controller_port, node_ports @ ..] = crate::test::free_ports::<{ NODES.len() + 1 }>();
     let mut nodes = String::new();
     for (node, port) in NODES.iter().zip(node_ports) {
         writeln!(
@@ -382,15 +388,6 @@ SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,sched_interval=1
     path
 }
 
-/// `N` distinct ports on 127.0.0.1 that nothing listened on a moment ago (held together
-/// while they are found, so that they differ).
-fn free_ports<const N: usize>() -> [u16; N] {
-    let listeners: [TcpListener; N] = std::array::from_fn(|_| {
-        TcpListener::bind("127.0.0.1:0").expect("a free port on 127.0.0.1")
-    });
-    listeners.map(|listener| listener.local_addr().expect("a bound port").port())
-}
-
 /// Where `program` is on `PATH`; fails naming `.ci/run` when it is missing.
 fn installed(program: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -418,33 +415,6 @@ fn succeed(command: &mut Command, what: &str) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-}
-
-/// A shell that checks once a second whether this test process still lives; once it has
-/// gone, stops every daemon named in `DIR/pids` (TERM, then KILL what is left after two
-/// seconds) and removes `dir`. In a process group of its own, so that a Ctrl-C that stops the
-/// tests does not stop it before it has cleaned up.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the watchdog outlives this process by design, and is reaped by whoever adopts it"
-)]
-fn start_watchdog(dir: &Path) {
-    const SCRIPT: &str = r#"pid=$1 dir=$2
-while kill -0 "$pid" 2>/dev/null; do sleep 1; done
-for file in "$dir"/pids/*; do kill "$(cat "$file")" 2>/dev/null; done
-sleep 2
-for file in "$dir"/pids/*; do kill -KILL "$(cat "$file")" 2>/dev/null; done
-rm -rf "$dir""#;
-    use std::os::unix::process::CommandExt as _;
-    Command::new("sh")
-        .args(["-c", SCRIPT, "watchdog", &std::process::id().to_string()])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("the test cluster's watchdog starts");
 }
 
 /// One job as `scontrol show job --oneliner` shows it.

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -205,7 +204,7 @@ fn follow_all(airflow: &Airflow, scenarios: Vec<Scenario>) -> Vec<(Scenario, Run
 
 #[test]
 fn an_unreachable_airflow_is_an_error_naming_it() {
-    let port = free_port();
+    let port = crate::test::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let run = Test::new()
         .arg("submit")
@@ -224,7 +223,7 @@ fn an_unreachable_airflow_is_an_error_naming_it() {
 #[test]
 fn what_submit_cannot_use_is_refused_before_any_request() {
     // Nothing listens on this port: each refusal comes before a request would.
-    let url = format!("http://127.0.0.1:{}", free_port());
+    let url = format!("http://127.0.0.1:{}", crate::test::free_port());
     let job = submitted()[0].path();
     let submit = || {
         Test::new()
@@ -352,7 +351,7 @@ impl Airflow {
             format!(r#"{{"{USER}": "{PASSWORD}"}}"#),
         )
         .expect("the passwords file");
-        let port = free_port();
+        let port = crate::test::free_port();
         let url = format!("http://127.0.0.1:{port}");
         let configure = |command: &mut Command| {
             configure(command, &home, &url, port);
@@ -382,7 +381,25 @@ impl Airflow {
             .process_group(0)
             .spawn()
             .expect("Airflow's servers start");
-        start_watchdog(&home, servers.id());
+        // Once the test process has gone: the servers' process group and the tasks (as
+        // `Airflow::kill` does) killed and `home` removed, unless `home` is gone already: then
+        // the test stopped the servers itself, and the group's number may be another's now.
+        let cleanup = r#"home=$1 group=$2
+[ -d "$home" ] || exit 0
+kill -KILL "-$group" 2>/dev/null
+for environment in /proc/[0-9]*/environ; do
+    if tr '\0' '\n' <"$environment" 2>/dev/null | grep -qxF "AIRFLOW_HOME=$home"; then
+        task=${environment#/proc/}
+        kill -KILL "${task%/environ}" 2>/dev/null
+    fi
+done
+rm -rf "$home""#;
+        let group = servers.id().to_string();
+        crate::test::start_watchdog(
+            "the Airflow watchdog",
+            cleanup,
+            [home.as_os_str(), std::ffi::OsStr::new(&group)],
+        );
         let mut airflow = Self { url, home, servers };
         airflow.wait_for_dags(jobs.len());
         airflow
@@ -551,7 +568,7 @@ fn configure(command: &mut Command, home: &Path, url: &str, port: u16) {
         .env("AIRFLOW__API__SECRET_KEY", &secret)
         .env(
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT",
-            free_port().to_string(),
+            crate::test::free_port().to_string(),
         )
         .env("AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL", "1")
         .env("AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "2")
@@ -592,46 +609,4 @@ fn get(agent: &ureq::Agent, url: &str, path: &str, token: &str) -> Option<String
         .ok()
         .filter(|response| response.status().is_success())?;
     response.body_mut().read_to_string().ok()
-}
-
-/// A port on 127.0.0.1 that nothing listened on a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
-}
-
-/// A shell that checks once a second whether this test process still lives; once it has
-/// gone, kills the servers' process group and the tasks (as [`Airflow::kill`] does) and
-/// removes `home`, unless `home` is gone already:
-/// then the test stopped the servers itself, and the group's number may be another's now. In
-/// a process group of its own, so that a Ctrl-C that stops the tests does not stop it before
-/// it has cleaned up.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the watchdog outlives this process by design, and is reaped by whoever adopts it"
-)]
-fn start_watchdog(home: &Path, servers: u32) {
-    const SCRIPT: &str = r#"pid=$1 home=$2 group=$3
-while kill -0 "$pid" 2>/dev/null; do sleep 1; done
-[ -d "$home" ] || exit 0
-kill -KILL "-$group" 2>/dev/null
-for environment in /proc/[0-9]*/environ; do
-    if tr '\0' '\n' <"$environment" 2>/dev/null | grep -qxF "AIRFLOW_HOME=$home"; then
-        task=${environment#/proc/}
-        kill -KILL "${task%/environ}" 2>/dev/null
-    fi
-done
-rm -rf "$home""#;
-    Command::new("sh")
-        .args(["-c", SCRIPT, "watchdog", &std::process::id().to_string()])
-        .arg(home)
-        .arg(servers.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("the Airflow watchdog starts");
 }

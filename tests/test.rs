@@ -258,3 +258,46 @@ fn durations_are_replaced_and_nothing_else() {
     );
     assert_eq!(without_durations("tasks run in soon"), "tasks run in soon");
 }
+
+/// `N` different ports on 127.0.0.1 that nothing listened on a moment ago (all bound at once,
+/// so that no two are the same).
+pub(crate) fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: [std::net::TcpListener; N] = std::array::from_fn(|_| {
+        std::net::TcpListener::bind("127.0.0.1:0").expect("a free port on 127.0.0.1")
+    });
+    listeners.map(|listener| listener.local_addr().expect("a bound port").port())
+}
+
+/// A port on 127.0.0.1 that nothing listened on a moment ago.
+pub(crate) fn free_port() -> u16 {
+    let [port] = free_ports::<1>();
+    port
+}
+
+/// Starts a shell that checks once a second whether this test process still lives and, once
+/// it has gone, runs the shell code `cleanup` with `arguments` as its `$1`, `$2`, …: a test
+/// process runs no code when it exits, so this is how the servers it started are stopped. In a
+/// process group of its own, so that a Ctrl-C that stops the tests does not stop it before it
+/// has cleaned up. `what` names it in the failure when it cannot start.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the watchdog outlives this process by design, and is reaped by whoever adopts it"
+)]
+pub(crate) fn start_watchdog<S: AsRef<std::ffi::OsStr>>(
+    what: &str,
+    cleanup: &str,
+    arguments: impl IntoIterator<Item = S>,
+) {
+    use std::os::unix::process::CommandExt as _;
+    let script =
+        format!("pid=$1\nshift\nwhile kill -0 \"$pid\" 2>/dev/null; do sleep 1; done\n{cleanup}");
+    Command::new("sh")
+        .args(["-c", &script, "watchdog", &std::process::id().to_string()])
+        .args(arguments)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|error| panic!("{what} starts: {error}"));
+}
