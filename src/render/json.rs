@@ -1,10 +1,11 @@
 //! A job as a JSON factfile that Factotum 0.7 reads: every task key, in 0.7's order, indented
 //! by four spaces like 0.7's samples.
 
-use serde::Serialize;
+use serde::ser::SerializeMap as _;
+use serde::{Serialize, Serializer as SerdeSerializer};
 use serde_json::ser::{PrettyFormatter, Serializer};
 
-use crate::ir::{Job, OnResult, Task};
+use crate::ir::{Decimal, EnvVar, Job, OnResult, Pool, Retry, Task};
 use crate::span::Spanned;
 use crate::template::Template;
 
@@ -15,11 +16,16 @@ struct Envelope<'j> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct JobData<'j> {
     name: &'j str,
     #[serde(skip_serializing_if = "Option::is_none")]
     constraints: Option<Vec<&'j str>>,
     tasks: Vec<TaskData<'j>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout_seconds: Option<Number>,
+    #[serde(skip_serializing_if = "Pools::is_empty")]
+    pools: Pools<'j>,
 }
 
 #[derive(Serialize)]
@@ -31,6 +37,84 @@ struct TaskData<'j> {
     arguments: Vec<&'j str>,
     depends_on: Vec<&'j str>,
     on_result: OnResultData,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry: Option<RetryData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout_seconds: Option<Number>,
+    #[serde(skip_serializing_if = "Environment::is_empty")]
+    env: Environment<'j>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    working_directory: Option<&'j str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool: Option<&'j str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RetryData {
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delay_seconds: Option<Number>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backoff: Option<Number>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_delay_seconds: Option<Number>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_codes: Option<Vec<u16>>,
+}
+
+/// A [`Decimal`] as a JSON number: an integer when it is whole (`2`, not `2.0`).
+struct Number(Decimal);
+
+impl Serialize for Number {
+    fn serialize<S: SerdeSerializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let thousandths = self.0.thousandths();
+        if thousandths % 1000 == 0 {
+            serializer.serialize_u64(thousandths / 1000)
+        } else {
+            // Below 2^53 thousandths, the shortest float that reads back as this value is the
+            // decimal itself.
+            serializer.serialize_f64(self.0.as_f64())
+        }
+    }
+}
+
+/// A task's variables as one JSON object, in file order.
+struct Environment<'j>(&'j [EnvVar]);
+
+impl Environment<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Environment<'_> {
+    fn serialize<S: SerdeSerializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for variable in self.0 {
+            map.serialize_entry(&variable.name.value, &*variable.value.text)?;
+        }
+        map.end()
+    }
+}
+
+/// The job's pools as one JSON object, name to size, in file order.
+struct Pools<'j>(&'j [Pool]);
+
+impl Pools<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Pools<'_> {
+    fn serialize<S: SerdeSerializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for pool in self.0 {
+            map.serialize_entry(&pool.name.value, &pool.size.value)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -50,6 +134,8 @@ pub fn print(job: &Job) -> String {
             constraints: (job.declares_constraints || !job.constraints.is_empty())
                 .then(|| job.constraints.iter().map(|c| c.value.as_str()).collect()),
             tasks: job.tasks.iter().map(task).collect(),
+            timeout_seconds: job.timeout.as_ref().map(|t| Number(t.value)),
+            pools: Pools(&job.pools),
         },
     };
     let mut out = Vec::new();
@@ -76,6 +162,11 @@ fn task(task: &Task) -> TaskData<'_> {
                 terminate_job_with_success,
                 continue_job,
             },
+        retry,
+        timeout,
+        env,
+        working_directory,
+        pool,
     } = task;
     TaskData {
         name: &name.text,
@@ -87,6 +178,22 @@ fn task(task: &Task) -> TaskData<'_> {
             terminate_job_with_success: codes(terminate_job_with_success),
             continue_job: codes(continue_job),
         },
+        retry: retry.as_ref().map(retry_data),
+        timeout_seconds: timeout.as_ref().map(|t| Number(t.value)),
+        env: Environment(env),
+        working_directory: working_directory.as_ref().map(|dir| &*dir.text),
+        pool: pool.as_ref().map(|pool| pool.value.as_str()),
+    }
+}
+
+fn retry_data(retry: &Retry) -> RetryData {
+    let seconds = |value: &Option<Spanned<Decimal>>| value.as_ref().map(|v| Number(v.value));
+    RetryData {
+        attempts: retry.attempts.value,
+        delay_seconds: seconds(&retry.delay),
+        backoff: seconds(&retry.backoff),
+        max_delay_seconds: seconds(&retry.max_delay),
+        on_codes: retry.on_codes.as_ref().map(codes),
     }
 }
 

@@ -139,6 +139,8 @@ impl<'t> Lowerer<'t> {
             tasks: std::mem::take(&mut self.tasks),
             constraints: std::mem::take(&mut self.constraints),
             declares_constraints: self.declares_constraints,
+            timeout: None,
+            pools: Vec::new(),
         };
         job.schema = match self.schema.take() {
             Some((keyword, uri)) => {
@@ -351,6 +353,11 @@ impl<'t> Lowerer<'t> {
                     Spanned::new(codes.to_vec(), name_span)
                 }),
             },
+            retry: None,
+            timeout: None,
+            env: Vec::new(),
+            working_directory: None,
+            pool: None,
             name,
         };
         self.tasks.push(task);

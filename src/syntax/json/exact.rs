@@ -184,6 +184,8 @@ impl<'t> Lowerer<'t> {
             tasks: tasks?,
             declares_constraints: constraints.is_some(),
             constraints: constraints.unwrap_or_default(),
+            timeout: None,
+            pools: Vec::new(),
         })
     }
 
@@ -295,6 +297,11 @@ impl<'t> Lowerer<'t> {
                     open,
                 ),
             }),
+            retry: None,
+            timeout: None,
+            env: Vec::new(),
+            working_directory: None,
+            pool: None,
         })
     }
 

@@ -116,6 +116,8 @@ pub(super) fn parse(text: &str) -> Option<(Job, Vec<Diagnostic>)> {
         tasks,
         constraints,
         declares_constraints: data.constraints.is_some(),
+        timeout: None,
+        pools: Vec::new(),
     };
     Some((job, reader.diagnostics))
 }
@@ -188,6 +190,11 @@ impl<'t> Reader<'t> {
                     .codes(task.on_result.0.terminate_job_with_success)?,
                 continue_job: self.codes(task.on_result.0.continue_job)?,
             },
+            retry: None,
+            timeout: None,
+            env: Vec::new(),
+            working_directory: None,
+            pool: None,
         })
     }
 
