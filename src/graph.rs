@@ -169,9 +169,11 @@ impl<'g> Schedule<'g> {
         self.taking_part[task]
     }
 
-    /// Takes the ready task earliest in the file, if any.
-    pub(crate) fn next_ready(&mut self) -> Option<usize> {
-        self.ready.pop_first()
+    /// Takes the ready task earliest in the file that `may_start` allows, if any.
+    pub(crate) fn next_ready_where(&mut self, may_start: impl Fn(usize) -> bool) -> Option<usize> {
+        let task = self.ready.iter().copied().find(|&task| may_start(task))?;
+        self.ready.remove(&task);
+        Some(task)
     }
 
     /// Records that `task` succeeded: its dependents in the run that now wait for nothing
