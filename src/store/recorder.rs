@@ -91,6 +91,7 @@ impl Recorder {
             .zip(record.duration)
             .map(|(start, duration)| millis(start + duration));
         row.signal = record.signal;
+        row.attempts = Some(record.attempts).filter(|&attempts| attempts > 0);
         row.exit_code = record.return_code.filter(|_| record.signal.is_none());
         if let Some(output) = &record.output {
             let text = |tail: &std::sync::Mutex<crate::exec::Tail>| {
