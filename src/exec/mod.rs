@@ -30,7 +30,7 @@ use signal_hook::iterator::Signals;
 
 use crate::graph::{Schedule, TaskGraph};
 use output::{Prefix, Stream};
-use transition::{Exit, Happening, next_state};
+use transition::{Exit, Happening, attempt_of, next_state};
 
 /// How long to wait for output pipes after the final SIGKILL; only processes that left the
 /// task's group (with `setsid`) can keep them open that long.
@@ -1086,14 +1086,6 @@ fn pool_has_room(
         .filter(|&&other| tasks[other].options.pool.as_ref() == Some(pool))
         .count();
     in_use < size
-}
-
-/// ` (attempt 2 of 3)` for a task that may be tried more than once, else nothing.
-fn attempt_of(task: &PreparedTask, attempt: u32) -> String {
-    match &task.options.retry {
-        Some(retry) if retry.attempts > 1 => format!(" (attempt {attempt} of {})", retry.attempts),
-        _ => String::new(),
-    }
 }
 
 /// Whether `directory` can be a task's working directory, or why not.

@@ -148,11 +148,14 @@ fn verdict(task: &PreparedTask, exit: Exit) -> State {
 
 /// A failure's reason, with which attempt it was when the task may be tried more than once.
 fn with_attempt(task: &PreparedTask, reason: String, attempt: u32) -> String {
+    reason + &attempt_of(task, attempt)
+}
+
+/// ` (attempt 2 of 3)` for a task that may be tried more than once, else nothing.
+pub(crate) fn attempt_of(task: &PreparedTask, attempt: u32) -> String {
     match &task.options.retry {
-        Some(retry) if retry.attempts > 1 => {
-            format!("{reason} (attempt {attempt} of {})", retry.attempts)
-        }
-        _ => reason,
+        Some(retry) if retry.attempts > 1 => format!(" (attempt {attempt} of {})", retry.attempts),
+        _ => String::new(),
     }
 }
 
