@@ -324,4 +324,14 @@ mod tests {
         // From `b`: its dependency `a` is not in the run and counts as done.
         assert_eq!(Schedule::new(&diamond, &[1, 2]).start_order(), [2, 1]);
     }
+
+    #[test]
+    fn a_ready_task_that_may_not_start_stays_ready() {
+        let (graph, _) = plan(&[("a", &[]), ("b", &[]), ("c", &[])]);
+        let mut schedule = Schedule::new(&graph, &[0, 1, 2]);
+        assert_eq!(schedule.next_ready_where(|task| task != 0), Some(1));
+        assert_eq!(schedule.next_ready_where(|task| task != 0), Some(2));
+        assert_eq!(schedule.next_ready_where(|task| task != 0), None);
+        assert_eq!(schedule.next_ready_where(|_| true), Some(0));
+    }
 }

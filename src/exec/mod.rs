@@ -635,7 +635,14 @@ impl<'a> Run<'a> {
             .filter(|_| self.next_heartbeat.is_some_and(|at| at <= now))
         {
             self.next_heartbeat = Some(clock::deadline_after(every));
-            let mut running: Vec<usize> = self.running.keys().copied().collect();
+            // A task waiting to be tried again is still running, as far as anyone watching
+            // knows.
+            let mut running: Vec<usize> = self
+                .running
+                .keys()
+                .chain(self.delayed.keys())
+                .copied()
+                .collect();
             running.sort_unstable();
             self.notify(|observer, view| observer.heartbeat(&running, view));
         }
