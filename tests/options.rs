@@ -607,3 +607,49 @@ fn a_store_of_the_second_layout_gains_attempts_and_keeps_its_runs() {
         .unwrap();
     assert_eq!(version, "3");
 }
+
+#[test]
+fn an_attempt_whose_output_a_stray_process_holds_is_given_up_on_after_its_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    // `setsid` takes the stray out of the task's process group, out of reach of its signals,
+    // with the task's output still open.
+    let script = "setsid sh -c 'echo $$ > stray.pid.tmp; mv stray.pid.tmp stray.pid; exec sleep 600' &\n\
+                  while [ ! -e stray.pid ]; do sleep 0.05; done\nsleep 600\n";
+    let tasks = vec![task(
+        dir.path(),
+        "leaky",
+        script,
+        &[],
+        json!({"timeoutSeconds": 1}),
+    )];
+    let path = options_job(dir.path(), "leaky.factfile", &tasks, json!({}));
+    let (mut child, lines) = start(dir.path(), &[path.to_str().unwrap(), "--grace", "1"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stray = std::fs::read_to_string(dir.path().join("stray.pid"))
+        .ok()
+        .and_then(|pid| pid.trim().parse::<i32>().ok())
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(stray) = stray {
+        let _ = rustix::process::kill_process(stray, rustix::process::Signal::KILL);
+    }
+    let status = status.expect("the run waited for the stray process's output");
+    assert_eq!(status.code(), Some(2));
+    let seen: Vec<String> = lines.iter().collect();
+    assert!(
+        seen.iter()
+            .any(|line| line.starts_with("Task 'leaky': failed after ")
+                && line.ends_with("Reason: timed out after 1s")),
+        "{seen:?}"
+    );
+}

@@ -286,6 +286,8 @@ impl std::fmt::Debug for Interrupts {
 enum Event {
     Finished {
         task: usize,
+        /// Which of the task's attempts ended (from 1).
+        attempt: u32,
         exit: Exit,
         duration: Duration,
     },
@@ -492,8 +494,8 @@ struct Run<'a> {
     /// Tasks waiting to be tried again: when, and the reason their last attempt failed (their
     /// state, should the run stop first). They hold no `-j` or pool slot meanwhile.
     delayed: HashMap<usize, (Instant, String)>,
-    /// For running tasks with a timeout: when to send the next signal, and which.
-    timeouts_at: HashMap<usize, (Instant, Signal)>,
+    /// For running tasks with a timeout: when to take the next step, and which.
+    timeouts_at: HashMap<usize, (Instant, TimeoutStep)>,
     /// Running tasks whose attempt ran past its timeout.
     timed_out: HashSet<usize>,
     /// When each task's first attempt began.
@@ -565,9 +567,15 @@ impl<'a> Run<'a> {
             match event {
                 Ok(Event::Finished {
                     task,
+                    attempt,
                     exit,
                     duration,
-                }) => self.finish(task, exit, duration),
+                }) => {
+                    // The end of an attempt the run gave up waiting for is old news.
+                    if self.running.contains_key(&task) && self.records[task].attempts == attempt {
+                        self.finish(task, exit, duration);
+                    }
+                }
                 Ok(Event::Signal(signal)) => self.on_signal(signal),
                 Ok(Event::StopAsked) => self.take_stop_request(),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -649,26 +657,37 @@ impl<'a> Run<'a> {
         false
     }
 
-    /// Attempts past their timeout get SIGTERM to their process group, and SIGKILL once the
-    /// grace period is over too.
+    /// Attempts past their timeout get SIGTERM to their process group, SIGKILL once the
+    /// grace period is over too, and are given up on when, even so, something that left the
+    /// group still holds their output.
     fn time_out_attempts(&mut self, now: Instant) {
-        let due: Vec<(usize, Signal)> = self
+        let due: Vec<(usize, TimeoutStep)> = self
             .timeouts_at
             .iter()
             .filter(|(_, (at, _))| *at <= now)
-            .map(|(&task, &(_, signal))| (task, signal))
+            .map(|(&task, &(_, step))| (task, step))
             .collect();
-        for (task, signal) in due {
-            if let Some(&Some(group)) = self.running.get(&task) {
+        for (task, step) in due {
+            let group = self.running.get(&task).copied().flatten();
+            let next = match step {
+                TimeoutStep::Term => {
+                    self.timed_out.insert(task);
+                    Some((self.options.grace, TimeoutStep::Kill))
+                }
+                TimeoutStep::Kill => Some((DRAIN_AFTER_KILL, TimeoutStep::GiveUp)),
+                TimeoutStep::GiveUp => None,
+            };
+            if let (Some(group), Some(signal)) = (group, step.signal()) {
                 // The group may already be gone; its end is on its way.
                 let _ = kill_process_group(group, signal);
             }
-            if signal == Signal::TERM {
-                self.timed_out.insert(task);
-                let kill_at = clock::deadline_after(self.options.grace);
-                self.timeouts_at.insert(task, (kill_at, Signal::KILL));
+            if let Some((after, next)) = next {
+                self.timeouts_at
+                    .insert(task, (clock::deadline_after(after), next));
             } else {
-                self.timeouts_at.remove(&task);
+                // Read as timed out, as every attempt stopped at its timeout is.
+                let began = self.first_began[task].unwrap_or(now);
+                self.finish(task, Exit::Signal(SIGKILL), now.duration_since(began));
             }
         }
     }
@@ -780,6 +799,7 @@ impl<'a> Run<'a> {
                 self.running.insert(task, None);
                 let _ = self.events.send(Event::Finished {
                     task,
+                    attempt,
                     exit: Exit::NotStarted(error),
                     duration: began.elapsed(),
                 });
@@ -790,7 +810,7 @@ impl<'a> Run<'a> {
         self.running.insert(task, group);
         if let Some((timeout, _)) = &spec.options.timeout {
             let at = clock::deadline_after(*timeout);
-            self.timeouts_at.insert(task, (at, Signal::TERM));
+            self.timeouts_at.insert(task, (at, TimeoutStep::Term));
         }
         if let (Some(group), Ok(mut live)) = (group, self.live_groups.lock()) {
             live.insert(task, group);
@@ -820,6 +840,7 @@ impl<'a> Run<'a> {
             };
             let _ = events.send(Event::Finished {
                 task,
+                attempt,
                 exit,
                 duration,
             });
@@ -1073,6 +1094,27 @@ impl<'a> Run<'a> {
         self.running.clear();
         if let Ok(mut live) = self.live_groups.lock() {
             live.clear();
+        }
+    }
+}
+
+/// What is done next to an attempt that ran past its timeout.
+#[derive(Clone, Copy, Debug)]
+enum TimeoutStep {
+    /// SIGTERM to its process group.
+    Term,
+    /// SIGKILL, the grace period over.
+    Kill,
+    /// Stop waiting for its output.
+    GiveUp,
+}
+
+impl TimeoutStep {
+    fn signal(self) -> Option<Signal> {
+        match self {
+            Self::Term => Some(Signal::TERM),
+            Self::Kill => Some(Signal::KILL),
+            Self::GiveUp => None,
         }
     }
 }
