@@ -653,3 +653,51 @@ fn an_attempt_whose_output_a_stray_process_holds_is_given_up_on_after_its_timeou
         "{seen:?}"
     );
 }
+
+/// The DSL's statements reach the run as the JSON keys do.
+#[test]
+fn the_dsl_options_run_as_the_json_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    std::fs::write(dir.path().join("flaky.sh"), flaky("../times", 2, 1)).unwrap();
+    let text = format!(
+        "job \"dsl options\"\ntimeout 1h\npool \"one\" size 1\n\n\
+         task \"flaky\" {{\n    run \"sh {}\"\n    retry attempts 2 delay 0.2s on 1\n    timeout 30s\n    \
+         env \"WHO\" = \"{{{{ who }}}}\"\n    dir \"out\"\n    pool \"one\"\n}}\n\n\
+         task \"after\" {{\n    after \"flaky\"\n    run \"sh\" with \"-c\", \"echo $WHO > seen\"\n    \
+         env \"WHO\" = \"{{{{ who }}}}\"\n    dir \"out\"\n    pool \"one\"\n}}\n",
+        dir.path().join("flaky.sh").display()
+    );
+    let path = dir.path().join("options.factotum");
+    std::fs::write(&path, text).unwrap();
+    let run = run(
+        dir.path(),
+        &[path.to_str().unwrap(), "--env", r#"{"who": "dsl"}"#],
+    );
+    assert_eq!(run.status, 0, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("Task 'flaky' failed (exit 1), attempt 1 of 2; retrying in "),
+        "{}",
+        run.stderr
+    );
+    let announced = announced_delays(&run.stderr, "flaky");
+    assert!(
+        announced.len() == 1 && (0.1..=0.3).contains(&announced[0]),
+        "{announced:?}"
+    );
+    let times = stamps(&dir.path().join("times"));
+    assert!(
+        times.len() == 2 && times[1] - times[0] >= 0.9 * 0.2,
+        "{times:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out/seen")).unwrap(),
+        "dsl\n"
+    );
+    assert!(
+        run.stdout.contains("(1 retry, 0 timeouts)"),
+        "{}",
+        run.stdout
+    );
+}
