@@ -875,7 +875,12 @@ fn dry_run(prepared: &PreparedRun, plan: &TaskGraph, members: &[usize], stdout: 
     if let Some((_, written)) = &prepared.timeout {
         stdout.line(&format!("The job would be stopped after {written}s"));
     }
-    for task in Schedule::new(plan, members).start_order() {
+    let pool_of = |task: usize| {
+        let pool = prepared.tasks[task].options.pool.as_ref()?;
+        prepared.pools.iter().position(|(name, _)| name == pool)
+    };
+    let sizes: Vec<usize> = prepared.pools.iter().map(|(_, size)| *size).collect();
+    for task in Schedule::new(plan, members).start_order_in_pools(pool_of, &sizes) {
         let spec = &prepared.tasks[task];
         let mut line = format!("Task '{}' would run: sh -c ", spec.name);
         push_shell_quoted(&mut line, &spec.command_line);
