@@ -157,7 +157,10 @@ impl<'t> Lowerer<'t> {
             tasks: std::mem::take(&mut self.tasks),
             constraints: std::mem::take(&mut self.constraints),
             declares_constraints: self.declares_constraints,
-            timeout: self.timeout.take().and_then(|(_, timeout)| timeout),
+            timeout: self
+                .timeout
+                .as_ref()
+                .and_then(|(_, timeout)| timeout.clone()),
             pools: std::mem::take(&mut self.pools),
         };
         job.schema = match self.schema.take() {
