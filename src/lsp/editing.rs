@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CompletionItem,
     CompletionItemKind, CompletionParams, CompletionResponse, CompletionTextEdit,
-    DocumentFormattingParams, PrepareRenameResponse, RenameParams, TextDocumentPositionParams,
-    TextEdit, WorkspaceEdit,
+    DocumentFormattingParams, PrepareRenameResponse, Range, RenameParams,
+    TextDocumentPositionParams, TextEdit, WorkspaceEdit,
 };
 
 use super::navigation::name_at;
@@ -47,9 +47,12 @@ pub(crate) fn completion(
             let mut names: Vec<&str> = document.known_names.iter().map(String::as_str).collect();
             names.sort_unstable();
             names.dedup();
+            // Inside a string its content so far is replaced, else a whole literal is inserted.
+            let start = open_quote.map_or(offset, |quote| (quote + 1).min(offset));
+            let range = document.range(Span::new(start, offset));
             names
                 .into_iter()
-                .map(|name| dependency_item(document, name, open_quote, offset))
+                .map(|name| dependency_item(document.format, name, open_quote.is_some(), range))
                 .collect()
         }
         Context::Statement => keyword_items(Statement::ALL.iter().map(|s| s.keyword())),
@@ -59,26 +62,19 @@ pub(crate) fn completion(
     Some(CompletionResponse::Array(items))
 }
 
-/// A task name to insert: as the rest of the string being typed, or as a whole literal.
-fn dependency_item(
-    document: &Document,
-    name: &str,
-    open_quote: Option<usize>,
-    offset: usize,
-) -> CompletionItem {
-    let literal = quoted(document.format, name);
-    let (start, new_text) = match open_quote {
-        // Inside a string: its content so far is replaced by the name, escaped as the syntax
-        // escapes it (the literal without its quotes).
-        Some(quote) => (quote + 1, literal[1..literal.len() - 1].to_owned()),
-        None => (offset, literal),
+/// A task name to insert at `range`: as the rest of the string being typed (`in_string`), or
+/// as a whole literal.
+fn dependency_item(format: Format, name: &str, in_string: bool, range: Range) -> CompletionItem {
+    let literal = quoted(format, name);
+    let new_text = if in_string {
+        // The literal without its quotes: the name escaped as the syntax escapes it.
+        literal[1..literal.len() - 1].to_owned()
+    } else {
+        literal
     };
-    let range = document.range(Span::new(start.min(offset), offset));
     CompletionItem {
         label: name.to_owned(),
         kind: Some(CompletionItemKind::REFERENCE),
-        detail: Some("task".to_owned()),
-        filter_text: Some(name.to_owned()),
         text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(range, new_text))),
         ..CompletionItem::default()
     }

@@ -129,7 +129,7 @@ pub(crate) struct Document {
 
 impl Document {
     /// Compiles `text`; `previous` is the version it replaces.
-    fn new(uri: Uri, text: String, encoding: Encoding, previous: Option<Self>) -> Self {
+    fn new(uri: Uri, text: String, encoding: Encoding, previous: Option<&Self>) -> Self {
         let source = Source::new(source_name(&uri), text);
         let compiled = crate::compile(&source, None);
         let known_names = match &compiled.job {
@@ -139,7 +139,7 @@ impl Document {
                 .map(|task| task.name.text.to_string())
                 .collect(),
             None => previous
-                .map(|document| document.known_names)
+                .map(|document| document.known_names.clone())
                 .unwrap_or_default(),
         };
         Self {
@@ -359,10 +359,14 @@ impl Server<'_> {
     /// Compiles the new text of `uri` and publishes its diagnostics.
     fn update(&mut self, uri: Uri, text: String) -> Result<(), Stop> {
         let previous = self.documents.remove(&uri);
-        let document = Document::new(uri.clone(), text, self.encoding, previous);
+        let document = Document::new(uri.clone(), text, self.encoding, previous.as_ref());
         let diagnostics = diagnostics::of(&document);
         self.documents.insert(uri.clone(), document);
-        self.publish(uri, diagnostics)
+        let published = self.publish(uri, diagnostics);
+        // Freeing the old version's job takes a few milliseconds on a big job: after the
+        // answer, not before it.
+        drop(previous);
+        published
     }
 
     fn publish(&self, uri: Uri, diagnostics: Vec<lsp_types::Diagnostic>) -> Result<(), Stop> {
