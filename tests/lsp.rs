@@ -546,6 +546,8 @@ fn a_factfile_gets_check_s_diagnostics_and_their_quick_fixes() {
         .iter()
         .map(|action| {
             let edit = &action["edit"]["changes"][uri][0];
+            // The fix replaces exactly what its diagnostic points at.
+            assert_eq!(edit["range"], action["diagnostics"][0]["range"], "{action}");
             (&edit["newText"], &action["diagnostics"][0]["code"])
         })
         .collect();

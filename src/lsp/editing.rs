@@ -66,11 +66,13 @@ pub(crate) fn completion(
 /// as a whole literal.
 fn dependency_item(format: Format, name: &str, in_string: bool, range: Range) -> CompletionItem {
     let literal = quoted(format, name);
-    let new_text = if in_string {
+    let new_text = match literal
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
         // The literal without its quotes: the name escaped as the syntax escapes it.
-        literal[1..literal.len() - 1].to_owned()
-    } else {
-        literal
+        Some(escaped) if in_string => escaped.to_owned(),
+        _ => literal,
     };
     CompletionItem {
         label: name.to_owned(),
