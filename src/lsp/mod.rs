@@ -17,12 +17,12 @@ use std::collections::HashMap;
 
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Exit, Notification as _,
     PublishDiagnostics,
 };
 use lsp_types::request::{
     CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
-    PrepareRenameRequest, References, Rename, Request as _,
+    PrepareRenameRequest, References, Rename, Request as _, Shutdown,
 };
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionProviderCapability, CompletionOptions,
@@ -264,7 +264,7 @@ impl Server<'_> {
             ));
         }
         let response = match method.as_str() {
-            "shutdown" => {
+            Shutdown::METHOD => {
                 self.shut_down = true;
                 Response {
                     id,
@@ -324,7 +324,7 @@ impl Server<'_> {
     fn notification(&mut self, notification: Notification) -> Result<(), Stop> {
         let Notification { method, params } = notification;
         match method.as_str() {
-            "exit" => Err(Stop::Exit),
+            Exit::METHOD => Err(Stop::Exit),
             DidOpenTextDocument::METHOD => match parsed::<DidOpenTextDocumentParams>(params) {
                 Some(params) => {
                     let item = params.text_document;
