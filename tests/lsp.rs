@@ -381,7 +381,7 @@ fn completion_and_rename_in_the_dsl() {
     // Task names inside the string of an `after`, keywords where a statement may stand.
     let in_string = position_of(DSL, "\"extract 😀 é\"", 1, 1);
     let completion = client.at("textDocument/completion", uri, in_string.clone(), json!({}));
-    let labels: Vec<&Value> = completion
+    let labels: Vec<&Value> = completion["items"]
         .as_array()
         .expect("items")
         .iter()
@@ -394,7 +394,7 @@ fn completion_and_rename_in_the_dsl() {
         position_of(DSL, "run \"load\"", 0, 0),
         json!({}),
     );
-    let labels: Vec<&str> = keywords
+    let labels: Vec<&str> = keywords["items"]
         .as_array()
         .expect("items")
         .iter()
@@ -595,15 +595,16 @@ fn a_factfile_s_navigation_rename_and_completion_use_json_s_syntax() {
         "{edits:?}"
     );
 
-    // Completion inside the `dependsOn` list.
-    let completion = client.at("textDocument/completion", uri, reference, json!({}));
-    let labels: Vec<&Value> = completion
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|item| &item["label"])
-        .collect();
-    assert_eq!(labels, [&json!("extract orders"), &json!("load")]);
+    // Completion inside the `dependsOn` list: after the typed `e`, the names it could start,
+    // each replacing what was typed.
+    let completion = client.at("textDocument/completion", uri, reference.clone(), json!({}));
+    assert_eq!(completion["isIncomplete"], false);
+    let typed = json!({"start": position_of(&fixed, "\"extract orders\"", 1, 1), "end": reference});
+    assert_eq!(
+        completion["items"],
+        json!([{"label": "extract orders", "kind": 18,
+                "textEdit": {"range": typed, "newText": "extract orders"}}])
+    );
     let hover = client.at(
         "textDocument/hover",
         uri,

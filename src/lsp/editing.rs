@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CompletionItem,
-    CompletionItemKind, CompletionParams, CompletionResponse, CompletionTextEdit,
+    CompletionItemKind, CompletionList, CompletionParams, CompletionResponse, CompletionTextEdit,
     DocumentFormattingParams, PrepareRenameResponse, Range, RenameParams,
     TextDocumentPositionParams, TextEdit, WorkspaceEdit,
 };
@@ -42,13 +42,14 @@ pub(crate) fn completion(
         Format::Dsl => dsl_context(text, offset),
         Format::Json => json_context(text, offset),
     };
+    let mut incomplete = false;
     let items: Vec<CompletionItem> = match context {
         Context::Dependency { open_quote } => {
-            let mut names: Vec<&str> = document.known_names.iter().map(String::as_str).collect();
-            names.sort_unstable();
-            names.dedup();
             // Inside a string its content so far is replaced, else a whole literal is inserted.
             let start = open_quote.map_or(offset, |quote| (quote + 1).min(offset));
+            let typed = text.get(start..offset).unwrap_or_default();
+            let names;
+            (names, incomplete) = listed_names(&document.known_names, typed);
             let range = document.range(Span::new(start, offset));
             names
                 .into_iter()
@@ -59,7 +60,38 @@ pub(crate) fn completion(
         Context::Item => keyword_items(DSL_ITEMS.into_iter()),
         Context::Nothing => Vec::new(),
     };
-    Some(CompletionResponse::Array(items))
+    Some(CompletionResponse::List(CompletionList {
+        is_incomplete: incomplete,
+        items,
+    }))
+}
+
+/// The most task names one completion lists: a job of 100,000 tasks would otherwise make
+/// every answer megabytes long. Past it the list says it is incomplete, and the client asks
+/// again as more of the name is typed.
+const MOST_NAMES: usize = 1000;
+
+/// The names, sorted and once each, that `typed` could be the start of as a client filters:
+/// its characters in order, ignoring case (a superset of both prefix and fuzzy matching); at
+/// most [`MOST_NAMES`], and whether some were left out.
+fn listed_names<'n>(known: &'n [String], typed: &str) -> (Vec<&'n str>, bool) {
+    let could_match = |name: &str| {
+        let mut in_name = name.chars().flat_map(char::to_lowercase);
+        typed
+            .chars()
+            .flat_map(char::to_lowercase)
+            .all(|wanted| in_name.any(|c| c == wanted))
+    };
+    let mut names: Vec<&str> = known
+        .iter()
+        .map(String::as_str)
+        .filter(|name| could_match(name))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let incomplete = names.len() > MOST_NAMES;
+    names.truncate(MOST_NAMES);
+    (names, incomplete)
 }
 
 /// A task name to insert at `range`: as the rest of the string being typed (`in_string`), or
@@ -379,7 +411,28 @@ pub(crate) fn code_actions(
 
 #[cfg(test)]
 mod tests {
-    use super::{Context, dsl_context, json_context};
+    use super::{Context, MOST_NAMES, dsl_context, json_context, listed_names};
+
+    #[test]
+    fn names_are_those_the_typed_text_could_start_at_most_so_many() {
+        let known: Vec<String> = ["Load é", "extract", "load é", "extract"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(
+            listed_names(&known, ""),
+            (vec!["Load é", "extract", "load é"], false)
+        );
+        assert_eq!(
+            listed_names(&known, "LDÉ"),
+            (vec!["Load é", "load é"], false)
+        );
+        assert_eq!(listed_names(&known, "xt"), (vec!["extract"], false));
+        let many: Vec<String> = (0..=MOST_NAMES).map(|n| format!("t{n:05}")).collect();
+        let (listed, incomplete) = listed_names(&many, "t");
+        assert!(incomplete);
+        assert_eq!(listed.len(), MOST_NAMES);
+        assert_eq!(listed_names(&many, "t01000"), (vec!["t01000"], false));
+    }
 
     /// The context at the `|` in `text`.
     fn at_bar(scan: fn(&str, usize) -> Context, text: &str) -> Context {
