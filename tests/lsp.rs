@@ -650,6 +650,31 @@ fn columns_are_bytes_when_the_client_prefers_utf_8() {
 }
 
 #[test]
+fn malformed_requests_get_errors_and_the_server_goes_on() {
+    let (mut client, _) = with_dsl_open();
+    // JSON-RPC's codes: invalid params, method not found.
+    let bad = client.response("textDocument/hover", json!({"position": "here"}));
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    let unknown = client.response("textDocument/unheardOf", json!({}));
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    // A notification with the wrong shape is ignored; a document never opened has no answer.
+    client.notify("textDocument/didChange", json!({"contentChanges": 3}));
+    let unopened = client.at(
+        "textDocument/hover",
+        &document_uri("never-opened.factotum"),
+        json!({"line": 0, "character": 0}),
+        json!({}),
+    );
+    assert_eq!(unopened, Value::Null);
+    let symbols = client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": document_uri("non-ascii.factotum")}}),
+    );
+    assert_eq!(symbols[0]["name"], "nightly");
+    assert_eq!(client.shut_down(), 0);
+}
+
+#[test]
 fn exit_without_shutdown_is_exit_code_1() {
     let (mut client, _) = Client::start(json!({}));
     client.notify("exit", Value::Null);
