@@ -650,6 +650,45 @@ fn columns_are_bytes_when_the_client_prefers_utf_8() {
 }
 
 #[test]
+fn a_burst_of_changes_ends_in_the_diagnostics_of_the_newest_text() {
+    let (mut client, uri) = with_dsl_open();
+    let misspelt = DSL.replace("after \"extract 😀 é\"", "after \"extract 😀 e\"");
+    // Sent without waiting, as fast typing does; the server may compile only the newest.
+    for version in 2..200 {
+        let text = if version % 2 == 0 {
+            DSL
+        } else {
+            misspelt.as_str()
+        };
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version},
+                   "contentChanges": [{"text": text}]}),
+        );
+    }
+    // Answered only once every change before it has been handled.
+    let symbols = client.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert_eq!(symbols[0]["children"].as_array().map(Vec::len), Some(2));
+    let published: Vec<&Value> = client
+        .pending
+        .iter()
+        .filter(|message| message["method"] == "textDocument/publishDiagnostics")
+        .collect();
+    assert!(
+        (1..=198).contains(&published.len()),
+        "{} publications",
+        published.len()
+    );
+    let newest = &published[published.len() - 1]["params"]["diagnostics"];
+    assert_eq!(newest[0]["code"], "E401", "{newest}");
+    assert_eq!(newest.as_array().map(Vec::len), Some(1), "{newest}");
+    assert_eq!(client.shut_down(), 0);
+}
+
+#[test]
 fn malformed_requests_get_errors_and_the_server_goes_on() {
     let (mut client, _) = with_dsl_open();
     // JSON-RPC's codes: invalid params, method not found.
