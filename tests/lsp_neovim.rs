@@ -18,8 +18,12 @@ use crate::test::manifest_dir;
 /// its own waits to 20 s and reports which one ran out; this only stops a Neovim that hangs.
 const DEADLINE: Duration = Duration::from_secs(120);
 
-/// The jobs Neovim opens, one in each syntax, in `tests/lsp_neovim/`.
-const JOBS: [&str; 2] = ["misspelt.factotum", "misspelt.factfile"];
+/// The jobs Neovim opens, one in each syntax, in `tests/lsp_neovim/`, with the file type
+/// `editors/vim` gives each, which Neovim sends as the document's language id.
+const JOBS: [(&str, &str); 2] = [
+    ("misspelt.factotum", "factotum"),
+    ("misspelt.factfile", "json"),
+];
 
 /// The misspelt dependency in both jobs, as the diagnostic's range covers it (with its quotes),
 /// and what the quick fix makes of it.
@@ -50,7 +54,7 @@ fn fixture(job: &str) -> PathBuf {
 fn neovim_report() -> Value {
     let nvim = nvim();
     let dir = tempfile::tempdir().expect("a temporary folder");
-    for job in JOBS {
+    for (job, _) in JOBS {
         std::fs::copy(fixture(job), dir.path().join(job)).expect("the job is copied");
     }
     let report_path = dir.path().join("report.json");
@@ -62,7 +66,7 @@ fn neovim_report() -> Value {
             "lua vim.opt.runtimepath:prepend(os.getenv('FACTOTUM_VIM_RUNTIME'))",
         ])
         .args(["-c", "lua dofile(os.getenv('FACTOTUM_NVIM_SCRIPT'))"])
-        .args(JOBS)
+        .args(JOBS.map(|(job, _)| job))
         .current_dir(dir.path())
         .env("FACTOTUM_BIN", env!("CARGO_BIN_EXE_factotum"))
         .env("FACTOTUM_NVIM_REPORT", &report_path)
@@ -115,7 +119,7 @@ fn neovim_shows_the_misspelt_dependency_and_applies_its_quick_fix() {
     // Neovim 0.7 offers no position encoding but UTF-16, so the emoji before the misspelt name
     // (two UTF-16 units, four bytes) tells the encodings apart.
     assert_eq!(report["offset_encoding"], "utf-16", "{report:#}");
-    for job in JOBS {
+    for (job, filetype) in JOBS {
         let original = std::fs::read_to_string(fixture(job)).expect("the job is readable");
         let (line, text) = original
             .lines()
@@ -126,6 +130,7 @@ fn neovim_shows_the_misspelt_dependency_and_applies_its_quick_fix() {
         let character = text[..byte].encode_utf16().count();
         let received = &report["files"][job];
         let context = format!("{job}: {received:#}");
+        assert_eq!(received["filetype"], filetype, "{context}");
 
         assert_eq!(
             received["sent"].as_array().map(Vec::len),

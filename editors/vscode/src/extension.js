@@ -24,8 +24,8 @@ const documentSelector = [
 
 /** How the server is started: `factotum.server.path` (blank means the default) with `lsp`. */
 function serverOptions() {
-    const configured = vscode.workspace.getConfiguration('factotum').get(SERVER_PATH, '');
-    const command = configured.trim() || DEFAULT_SERVER;
+    const configured = vscode.workspace.getConfiguration('factotum').get(SERVER_PATH);
+    const command = (typeof configured === 'string' && configured.trim()) || DEFAULT_SERVER;
     return { command, args: ['lsp'] };
 }
 

@@ -76,7 +76,7 @@ function loadBundle() {
 
 const extension = loadBundle();
 
-test('the entry point is the bundle and activates', () => {
+test('the entry point is the bundle, with activate and deactivate', () => {
     assert.equal(manifest.main, './dist/extension.js');
     assert.equal(typeof extension.activate, 'function');
     assert.equal(typeof extension.deactivate, 'function');
@@ -95,9 +95,11 @@ test('factotum.server.path names the binary', () => {
     });
 });
 
-test('a blank factotum.server.path means the default', () => {
-    userSettings = { 'factotum.server.path': '  ' };
-    assert.deepEqual(extension.serverOptions(), { command: 'factotum', args: ['lsp'] });
+test('a blank or null factotum.server.path means the default', () => {
+    for (const value of ['', '  ', null]) {
+        userSettings = { 'factotum.server.path': value };
+        assert.deepEqual(extension.serverOptions(), { command: 'factotum', args: ['lsp'] });
+    }
 });
 
 test('the server gets the DSL and factfiles, and no other JSON', () => {
