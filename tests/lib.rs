@@ -17,6 +17,7 @@ mod history;
 mod hostile;
 mod locks;
 mod locks_postgres;
+mod lsp;
 mod lsp_neovim;
 mod output;
 mod postgres;

@@ -21,7 +21,7 @@ use crate::store::resume::{self, ResumePlan};
 use crate::store::{self, Address, Backend, Outcome, RunRecord, RunSummary, TaskRecord};
 use crate::syntax::Format;
 use crate::template::Template;
-use crate::template::{Variables, push_shell_quoted};
+use crate::template::Variables;
 use crate::{Compiled, ExitStatus, env_option, webhook};
 
 /// Runs `run`. Everything but the tasks' own lines goes through one standard output, so a
@@ -856,9 +856,11 @@ fn refuse_start(task: &str, error: StartError, stdout: &mut Stdout) -> ExitStatu
 fn dry_run(tasks: &[PreparedTask], plan: &TaskGraph, members: &[usize], stdout: &mut Stdout) {
     for task in Schedule::new(plan, members).start_order() {
         let spec = &tasks[task];
-        let mut line = format!("Task '{}' would run: sh -c ", spec.name);
-        push_shell_quoted(&mut line, &spec.command_line);
-        stdout.line(&line);
+        stdout.line(&format!(
+            "Task '{}' would run: {}",
+            spec.name,
+            spec.shell_command()
+        ));
     }
     stdout.line(&format!(
         "{n}/{n} tasks would run; this was a dry run, nothing was started",
