@@ -3,7 +3,8 @@
 //! and the annotated copy of a sample is still that sample. That both name exactly the
 //! language's keywords is checked against the table of statements, in
 //! `src/syntax/statement.rs`. The highlighting itself is tested by `.ci/run`
-//! (vscode-tmgrammar-test, and Vim headless).
+//! (vscode-tmgrammar-test, and Vim headless), and so is the VS Code extension's code (Node's
+//! test runner on `editors/vscode/tests/extension.test.js`, and on the packaged .vsix).
 
 use serde_json::Value;
 
@@ -43,7 +44,10 @@ fn vscode_validates_factfiles_with_the_repositorys_schema() {
         serde_json::from_str(&read("editors/vscode/package.json")).expect("package.json is JSON");
     assert_eq!(
         package["contributes"]["jsonValidation"],
-        serde_json::json!([{"fileMatch": "*.factfile", "url": "./schemas/factfile.schema.json"}])
+        serde_json::json!([
+            {"fileMatch": "*.factfile", "url": "./schemas/factfile.schema.json"},
+            {"fileMatch": "*.factfile.json", "url": "./schemas/factfile.schema.json"},
+        ])
     );
     for (in_extension, in_repository) in [
         (
@@ -76,4 +80,31 @@ fn the_annotated_sample_is_still_the_sample() {
         .collect();
     let sample = read("samples/nightly-warehouse.factotum");
     assert_eq!(code, sample.lines().collect::<Vec<_>>());
+}
+
+/// The extension's language client and build tools are the versions package-lock.json holds,
+/// named exactly in package.json too, so that `npm install` cannot move them either.
+#[test]
+fn vscode_dependencies_are_pinned_exactly() {
+    let package: Value =
+        serde_json::from_str(&read("editors/vscode/package.json")).expect("package.json is JSON");
+    let lock: Value = serde_json::from_str(&read("editors/vscode/package-lock.json"))
+        .expect("package-lock.json is JSON");
+    assert!(package["dependencies"]["vscode-languageclient"].is_string());
+    for kind in ["dependencies", "devDependencies"] {
+        let named = package[kind].as_object().expect("a map of packages");
+        for (name, version) in named {
+            let version = version.as_str().expect("a version");
+            assert!(
+                version.split('.').all(|part| part.parse::<u32>().is_ok()),
+                "{kind}: {name} {version} is not one exact version"
+            );
+            assert_eq!(
+                lock["packages"][format!("node_modules/{name}")]["version"],
+                version,
+                "package-lock.json holds {name} {version}"
+            );
+            assert_eq!(lock["packages"][""][kind][name], version);
+        }
+    }
 }

@@ -18,6 +18,7 @@ mod hostile;
 mod locks;
 mod locks_postgres;
 mod lsp;
+mod lsp_neovim;
 mod options;
 mod output;
 mod postgres;
