@@ -64,6 +64,7 @@ pub(crate) fn run(args: &ExportArgs, no_colour: bool) -> ExitStatus {
         deferred: args.defer_env.then_some(&env),
         members: &members,
         tags: &tags,
+        job_directory: &export::job_directory(&args.factfile),
     };
     let options = airflow::Options {
         dag_id: args.dag_id.as_deref(),
@@ -86,7 +87,8 @@ pub(crate) fn run(args: &ExportArgs, no_colour: bool) -> ExitStatus {
 
 /// The export of a valid job as `settings` say, with what the engine cannot express
 /// (`engine_problems`) found; the job's warnings and every problem are printed on stderr, and
-/// a problem gives exit 1. `submit` finds the DAG it starts through this too.
+/// an error gives exit 1 (a warning, such as an option the engine has no counterpart for, does
+/// not). `submit` finds the DAG it starts through this too.
 pub(crate) fn build_or_report(
     loaded: &ValidLoad,
     plan: &TaskGraph,
