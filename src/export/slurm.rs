@@ -238,9 +238,9 @@ fn batch_script(export: &Export, task: &ExportedTask, line: &str) -> String {
             shell_word(&directory)
         );
     }
-    if task.timeout.is_some() {
+    if let Some(timeout) = &task.timeout {
         // The attempt's exit status comes back on descriptor 3; descriptor 4 is the output.
-        script.push_str("exec 4>&1\n");
+        let _ = writeln!(script, "exec 4>&1\ntimeout={}", timeout.value);
     }
     match &task.retry {
         None => script.push_str(&attempt(task, &shell_word(line))),
@@ -325,17 +325,15 @@ fn attempt(task: &ExportedTask, line: &str) -> String {
         None => {
             let _ = writeln!(script, "{command}\ncode=$?");
         }
-        Some(timeout) => {
+        Some(_) => {
             // `timeout` stops the attempt's whole process group, KILL after the grace period;
             // the status comes back only from an attempt that ended by itself.
             let _ = write!(
                 script,
-                r#"timeout={}
-timed_out=
+                r#"timed_out=
 code=$(timeout -k {GRACE_SECONDS} "$timeout" sh -c '"$@" 3>&-; echo "$?" >&3' sh {command} 3>&1 1>&4)
 if [ -z "$code" ]; then timed_out=yes; code=124; fi
-"#,
-                timeout.value
+"#
             );
         }
     }
