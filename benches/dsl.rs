@@ -156,6 +156,11 @@ fn generate(count: usize) -> Job {
                     terminate_job_with_success: codes(finish),
                     continue_job: codes(&[0]),
                 },
+                retry: None,
+                timeout: None,
+                env: Vec::new(),
+                working_directory: None,
+                pool: None,
             }
         })
         .collect();
@@ -165,6 +170,8 @@ fn generate(count: usize) -> Job {
         tasks,
         constraints: Vec::new(),
         declares_constraints: false,
+        timeout: None,
+        pools: Vec::new(),
     }
 }
 

@@ -41,6 +41,10 @@ pub enum Anchor {
     Constraint(usize),
     /// A `constraint none` line.
     NoConstraint,
+    /// The job's `timeout` line.
+    JobTimeout,
+    /// A `pool … size` line.
+    Pool(usize),
     /// A task's header, `task "name" {`.
     Task(usize),
     /// One statement of a task.

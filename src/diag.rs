@@ -92,6 +92,11 @@ pub enum Problem {
         key: &'static str,
         version: &'static str,
     },
+    OptionValue {
+        option: &'static str,
+        found: String,
+        expected: &'static str,
+    },
 
     // --- templates ---
     MalformedPlaceholder {
@@ -142,6 +147,28 @@ pub enum Problem {
         task: String,
     },
 
+    // --- task options ---
+    UnknownPool {
+        task: String,
+        pool: String,
+    },
+    DuplicateName {
+        kind: &'static str,
+        name: String,
+    },
+    RetryCodeMeansSuccess {
+        task: String,
+        code: u16,
+    },
+    BadEnvironmentName {
+        task: String,
+        name: String,
+    },
+    RetryCodeNeverHappens {
+        task: String,
+        code: u16,
+    },
+
     // --- export to another engine ---
     SeveralHosts,
     DeferredName {
@@ -184,6 +211,8 @@ impl Problem {
             Self::CodeOutOfRange { .. } => "E205",
             Self::SchemaUri { .. } => "E206",
             Self::NeedsNewerSchema { .. } => "E207",
+            Self::OptionValue { .. } => "E208",
+            Self::DuplicateName { .. } => "E209",
             Self::MalformedPlaceholder { .. } => "E300",
             Self::UnsupportedTemplate { .. } => "E301",
             Self::UndefinedVariable { .. } => "E302",
@@ -197,6 +226,10 @@ impl Problem {
             Self::DuplicateDependency { .. } => "W400",
             Self::NonShellExecutor { .. } => "W401",
             Self::ContinueWithoutZero { .. } => "W402",
+            Self::UnknownPool { .. } => "E406",
+            Self::RetryCodeMeansSuccess { .. } => "E408",
+            Self::BadEnvironmentName { .. } => "E409",
+            Self::RetryCodeNeverHappens { .. } => "W403",
             Self::SeveralHosts => "E700",
             Self::DeferredName { .. } => "E701",
             Self::HostAddressForSlurm { .. } => "E702",
@@ -222,6 +255,7 @@ impl Problem {
     }
 
     /// The one-line message.
+    #[allow(clippy::too_many_lines)] // One arm per problem: the wording is kept in one place.
     pub fn message(&self) -> String {
         match self {
             Self::Unreadable { reason } => format!("cannot read the file: {reason}"),
@@ -267,6 +301,11 @@ impl Problem {
             Self::NeedsNewerSchema { key, version } => {
                 format!("`{key}` needs schema version {version} or later")
             }
+            Self::OptionValue {
+                option,
+                found,
+                expected,
+            } => format!("`{option}` expects {expected}, found `{found}`"),
             Self::MalformedPlaceholder { detail } => format!("malformed placeholder: {detail}"),
             Self::UnsupportedTemplate { construct } => {
                 format!("{construct} are not supported in templates")
@@ -301,6 +340,19 @@ impl Problem {
             }
             Self::ContinueWithoutZero { task } => format!(
                 "task `{task}` fails when its command exits 0: 0 neither continues nor finishes the job"
+            ),
+            Self::UnknownPool { task, pool } => {
+                format!("task `{task}` names pool `{pool}`, which the job does not declare")
+            }
+            Self::DuplicateName { kind, name } => format!("{kind} `{name}` is declared twice"),
+            Self::RetryCodeMeansSuccess { task, code } => {
+                format!("task `{task}` retries on exit code {code}, which already means success")
+            }
+            Self::BadEnvironmentName { task, name } => format!(
+                "task `{task}` sets environment variable `{name}`, which is not a variable name"
+            ),
+            Self::RetryCodeNeverHappens { task, code } => format!(
+                "task `{task}` retries on exit code {code}, which no command exits with (0 to 255)"
             ),
             Self::SeveralHosts => {
                 "the job names more than one host, and an exported job runs on one".to_owned()

@@ -229,13 +229,35 @@ pub static EXPLANATIONS: &[Explanation] = &[
     Explanation {
         code: "E207",
         summary: "a key that needs a newer schema version",
-        meaning: "Host constraints came with version 1-1-0 of the factfile schema, so a file that declares 1-0-0 may not have them.",
+        meaning: "Host constraints, the job's time limit and pools, and the task options (retry, timeout, env, working directory, pool) came with version 1-1-0 of the factfile schema, so a file that declares 1-0-0 may not have them. Factotum 0.7 refuses 1-1-0 rather than run a job without them.",
         example: Example {
             command: &["check", "job.factotum"],
             file_name: "job.factotum",
             file: ExampleFile::Bytes("job \"nightly\"\nschema \"iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-0-0\"\nconstraint \"host,etl-1\"\n\ntask \"extract\" { run \"extract\" }\n".as_bytes()),
         },
         fix: "Declare schema version 1-1-0, or remove the constraint.",
+    },
+    Explanation {
+        code: "E208",
+        summary: "an option value out of range",
+        meaning: "Retries, timeouts and pools take numbers within bounds: at least one attempt and at most 100, waits from 0 to a day, a backoff factor from 1 to 100, a time limit above 0 and up to a year, a pool of 1 to 10000 tasks; seconds go to the millisecond. An empty `onCodes` would never retry.",
+        example: Example {
+            command: &["check", "job.factotum"],
+            file_name: "job.factotum",
+            file: ExampleFile::Bytes("job \"nightly\"\n\ntask \"extract\" {\n    run \"extract\"\n    retry attempts 0\n}\n".as_bytes()),
+        },
+        fix: "Give a value within the bounds the message names; leave an option out for its default.",
+    },
+    Explanation {
+        code: "E209",
+        summary: "a pool or environment variable declared twice",
+        meaning: "Each pool is declared once, and each task sets each environment variable once: which of two values should win is not something to leave to the order of lines. A factfile could not even say it: JSON objects have each key once.",
+        example: Example {
+            command: &["check", "job.factotum"],
+            file_name: "job.factotum",
+            file: ExampleFile::Bytes("job \"nightly\"\n\ntask \"load\" {\n    run \"load\"\n    env \"PGHOST\" = \"db1\", \"PGHOST\" = \"db2\"\n}\n".as_bytes()),
+        },
+        fix: "Keep one of them.",
     },
     Explanation {
         code: "E300",
@@ -335,6 +357,39 @@ pub static EXPLANATIONS: &[Explanation] = &[
             file: ExampleFile::Bytes("job \"nightly\"\n\ntask \"extract\" {\n    run \"extract\"\n    continue on 0, 3\n    finish on 3\n}\n".as_bytes()),
         },
         fix: "Keep the code in one of the two lists.",
+    },
+    Explanation {
+        code: "E406",
+        summary: "a task names a pool the job does not declare",
+        meaning: "A task's `pool` must be declared by the job with its size (`pool \"db\" size 2`, JSON `\"pools\": {\"db\": 2}`): the size is what limits its tasks.",
+        example: Example {
+            command: &["check", "job.factotum"],
+            file_name: "job.factotum",
+            file: ExampleFile::Bytes("job \"nightly\"\npool \"warehouse\" size 2\n\ntask \"load\" {\n    run \"load\"\n    pool \"warehuose\"\n}\n".as_bytes()),
+        },
+        fix: "Fix the name (the message suggests the closest declared pool), or declare the pool.",
+    },
+    Explanation {
+        code: "E408",
+        summary: "a retry code that already means success",
+        meaning: "A retry is for failures. A code that `continue on`/`continueJob` or `finish on`/`terminateJobWithSuccess` lists is a success and is never retried, so listing it in `retry … on`/`onCodes` contradicts them.",
+        example: Example {
+            command: &["check", "job.factotum"],
+            file_name: "job.factotum",
+            file: ExampleFile::Bytes("job \"nightly\"\n\ntask \"extract\" {\n    run \"extract\"\n    continue on 0, 1\n    retry attempts 3 on 1\n}\n".as_bytes()),
+        },
+        fix: "Take the code out of one of the two lists.",
+    },
+    Explanation {
+        code: "E409",
+        summary: "an environment variable name that cannot be set",
+        meaning: "A variable's name may not be empty or contain `=` or a NUL character: the environment could not hold it.",
+        example: Example {
+            command: &["check", "job.factotum"],
+            file_name: "job.factotum",
+            file: ExampleFile::Bytes("job \"nightly\"\n\ntask \"extract\" {\n    run \"extract\"\n    env \"DAY=1\" = \"2026-11-28\"\n}\n".as_bytes()),
+        },
+        fix: "Write the name alone, and the value after `=` (JSON: as the key's value).",
     },
     Explanation {
         code: "E500",
@@ -469,6 +524,17 @@ pub static EXPLANATIONS: &[Explanation] = &[
         fix: "List 0 too: `continue on 0, 1`. If 0 really is a failure, leave it as it is: this is a warning.",
     },
     Explanation {
+        code: "W403",
+        summary: "a retry code no command exits with",
+        meaning: "A process's exit status is its low 8 bits, 0 to 255: `exit 256` is seen as 0. A retry limited to a code above 255 never happens for it.",
+        example: Example {
+            command: &["check", "job.factotum"],
+            file_name: "job.factotum",
+            file: ExampleFile::Bytes("job \"nightly\"\n\ntask \"extract\" {\n    run \"extract\"\n    retry attempts 3 on 1, 300\n}\n".as_bytes()),
+        },
+        fix: "Use the code the command really exits with (for a signal, leave `on` out: every failure is then retried).",
+    },
+    Explanation {
         code: "W700",
         summary: "an option the engine an export is for cannot express",
         meaning: "Retries, timeouts, variables, working directories and pools become the engine's own settings, but not all of them have a counterpart: Airflow retries a task after any failure (no `retry … on` codes); Slurm limits the time of each job, not of a whole job set (no job `timeout`), and has no pools. The export goes on without that limit, so the job may run differently there than under `run`: read the warning before deploying.",
@@ -477,6 +543,6 @@ pub static EXPLANATIONS: &[Explanation] = &[
             file_name: "job.factotum",
             file: ExampleFile::Bytes("job \"nightly\"\npool \"warehouse\" size 1\n\ntask \"load\" {\n    run \"load\"\n    pool \"warehouse\"\n}\n".as_bytes()),
         },
-        fix: "Accept the difference (it is a warning), or give the engine the limit itself: an Airflow task that should not be retried after some codes can exit with a code its job continues or finishes on; on Slurm, a license configured by the cluster's administrator can play a pool's part.",
+        fix: "Accept the difference (it is a warning: the export is written), or export a job without that option; on Slurm, a license the cluster's administrator configures can play a pool's part.",
     },
 ];

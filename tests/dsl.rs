@@ -44,6 +44,16 @@ fn convert_snapshots() {
         ),
         ("dsl-to-json", OK, "json"),
         (
+            "dsl-options-to-json",
+            "tests/fixtures/dsl/ok-options.factotum",
+            "json",
+        ),
+        (
+            "json-options-to-dsl",
+            "tests/fixtures/check/ok-options.factfile",
+            "dsl",
+        ),
+        (
             "dsl-comments-to-json",
             "tests/fixtures/fmt/comments.factotum",
             "json",
@@ -307,6 +317,38 @@ fn factotum_0_7_files_convert_both_ways() {
     assert!(files.len() >= 14);
     for file in files {
         crate::samples::assert_lossless_json(&file);
+    }
+}
+
+/// The task options and the job's time limit and pools survive conversion both ways, and a
+/// job that uses none of them stays 1-0-0, which Factotum 0.7 runs.
+#[test]
+fn options_convert_both_ways_and_need_schema_1_1_0() {
+    crate::samples::assert_lossless_json(
+        &manifest_dir().join("tests/fixtures/check/ok-options.factfile"),
+    );
+    crate::samples::assert_lossless_dsl(
+        &manifest_dir().join("tests/fixtures/dsl/ok-options.factotum"),
+    );
+    for (text, schema) in [
+        ("job \"j\"\ntask \"t\" { run \"x\" }\n", "1-0-0"),
+        ("job \"j\"\ntask \"t\" { run \"x\" timeout 1s }\n", "1-1-0"),
+        ("job \"j\"\ntimeout 1h\ntask \"t\" { run \"x\" }\n", "1-1-0"),
+        (
+            "job \"j\"\npool \"p\" size 1\ntask \"t\" { run \"x\" }\n",
+            "1-1-0",
+        ),
+    ] {
+        let run = Test::new()
+            .args(["convert", "-", "--to", "json"])
+            .stdin(text)
+            .run();
+        assert_eq!(run.status, 0, "{}", run.transcript());
+        assert!(
+            run.stdout.contains(&format!("jsonschema/{schema}\"")),
+            "{text} gave {}",
+            run.stdout
+        );
     }
 }
 

@@ -64,7 +64,7 @@ pub(crate) fn assert_lossless_json(file: &Path) {
 }
 
 /// DSL → JSON → DSL gives the `fmt` form without the comments, which JSON cannot carry.
-fn assert_lossless_dsl(file: &Path) {
+pub(crate) fn assert_lossless_dsl(file: &Path) {
     let original = std::fs::read_to_string(file).expect("a readable file");
     let to_json = convert(&original, "json");
     let back = convert(&to_json.stdout, "dsl").stdout;

@@ -3,6 +3,7 @@
 mod constraints;
 mod cycles;
 mod exit_codes;
+mod options;
 mod references;
 mod variables;
 
@@ -34,6 +35,7 @@ pub(crate) fn check(job: &Job, options: Options<'_>) -> (Vec<Diagnostic>, Resolv
     let mut diagnostics = Vec::new();
     exit_codes::check(job, options.format, &mut diagnostics);
     constraints::check(job, &mut diagnostics);
+    options::check(job, options.format, options.complete, &mut diagnostics);
     if let Some(variables) = options.variables {
         variables::check(job, variables, &mut diagnostics);
     }

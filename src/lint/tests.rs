@@ -283,3 +283,49 @@ fn variables_need_values() {
         ),
     ]);
 }
+
+/// `options.rs`: pools, the codes a retry is limited to, and environment names.
+#[test]
+fn task_options() {
+    assert_table(&[
+        case(
+            "every option, rightly used, is clean",
+            "job \"j\"\npool \"db\" size 2\ntask \"a\" { run \"x\" retry attempts 3 on 1 timeout 1s env \"A\" = \"1\" dir \"d\" pool \"db\" }\n",
+            &[],
+        ),
+        case(
+            "an undeclared pool, suggested",
+            "job \"j\"\npool \"db\" size 2\ntask \"a\" { run \"x\" pool \"bd\" }\n",
+            &[("E406", &["\"bd\""])],
+        ),
+        case(
+            "a pool declared twice, at the second",
+            "job \"j\"\npool \"db\" size 2\npool \"db\" size 3\ntask \"a\" { run \"x\" }\n",
+            &[("E209", &["\"db\"", "\"db\""])],
+        ),
+        case(
+            "a retry code that continues, and one that finishes",
+            "job \"j\"\ntask \"a\" { run \"x\" continue on 0, 1 finish on 3 retry attempts 2 on 1, 3, 4 }\n",
+            &[("E408", &["1", "1"]), ("E408", &["3", "3"])],
+        ),
+        case(
+            "a retry code above 255",
+            "job \"j\"\ntask \"a\" { run \"x\" retry attempts 2 on 256 }\n",
+            &[("W403", &["256"])],
+        ),
+        case(
+            "a variable named with `=`, an empty name, and a name set twice",
+            "job \"j\"\ntask \"a\" { run \"x\" env \"A=B\" = \"1\", \"\" = \"2\", \"C\" = \"3\", \"C\" = \"4\" }\n",
+            &[
+                ("E409", &["\"A=B\""]),
+                ("E409", &["\"\""]),
+                ("E209", &["\"C\"", "\"C\""]),
+            ],
+        ),
+        case(
+            "the same checks in a factfile",
+            r#"{"schema": "iglu:com.snowplowanalytics.factotum/factfile/jsonschema/1-1-0", "data": {"name": "j", "pools": {"db": 1}, "tasks": [{"name": "a", "executor": "shell", "command": "x", "arguments": [], "dependsOn": [], "onResult": {"terminateJobWithSuccess": [], "continueJob": [0]}, "retry": {"attempts": 2, "onCodes": [0]}, "pool": "dv"}]}}"#,
+            &[("E408", &["0", "0"]), ("E406", &["\"dv\""])],
+        ),
+    ]);
+}

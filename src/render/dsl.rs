@@ -2,11 +2,13 @@
 //!
 //! The form is a function of the IR and the comments alone, so a job has exactly one:
 //! - `job`, then `schema` (only when not the default), then each `constraint` (or
-//!   `constraint none` for a job that declares it has none), then the tasks in file order,
-//!   after one blank line;
-//! - a task's statements in the order `after`, `executor`, `run`, `continue`, `finish`, one
-//!   per line, indented by four spaces; defaults (`executor "shell"`, `continue on 0`, no
-//!   dependencies, no finish codes) are left out;
+//!   `constraint none` for a job that declares it has none), then `timeout` and each `pool`
+//!   line, then the tasks in file order, after one blank line;
+//! - a task's statements in the order of [`Statement::ALL`] (`after`, `executor`, `run`,
+//!   `continue`, `finish`, `retry`, `timeout`, `env`, `dir`, `pool`), one per line, indented by
+//!   four spaces; defaults (`executor "shell"`, `continue on 0`, no dependencies, no finish
+//!   codes, no options) are left out;
+//! - durations in the largest of `h`, `m` and `s` that makes them whole (`90s`, `2m`, `1.5s`);
 //! - a task that only says `run` goes on one line when it fits in [`MAX_WIDTH`] columns and has
 //!   no comment inside; consecutive one-line tasks are not separated by blank lines, every
 //!   other task is;
@@ -24,7 +26,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::comment::{Anchor, Comment, Place};
-use crate::ir::{Job, Task};
+use crate::ir::{Decimal, Job, Retry, Task};
 use crate::span::Spanned;
 use crate::syntax::rules;
 use crate::syntax::statement::Statement;
@@ -120,6 +122,17 @@ impl<'c> Printer<'c> {
             self.line(Anchor::NoConstraint, "", "constraint none");
         } else {
             self.left_out(Anchor::NoConstraint);
+        }
+        match &job.timeout {
+            Some(timeout) => {
+                let text = format!("timeout {}", duration(timeout.value));
+                self.line(Anchor::JobTimeout, "", &text);
+            }
+            None => self.left_out(Anchor::JobTimeout),
+        }
+        for (index, pool) in job.pools.iter().enumerate() {
+            let text = format!("pool {} size {}", quote(&pool.name.value), pool.size.value);
+            self.line(Anchor::Pool(index), "", &text);
         }
     }
 
@@ -322,11 +335,81 @@ fn statement_text(statement: Statement, task: &Task) -> StatementText {
             let finish_codes = codes(&task.on_result.terminate_job_with_success);
             (format!("{keyword} on"), finish_codes, true)
         }
+        Statement::Retry => match &task.retry {
+            Some(retry) => {
+                let head = retry_head(retry);
+                match &retry.on_codes {
+                    Some(on_codes) => (format!("{head} on"), codes(on_codes), true),
+                    None => (head, Vec::new(), false),
+                }
+            }
+            None => (keyword.to_owned(), Vec::new(), false),
+        },
+        Statement::Timeout => {
+            let timeout = task
+                .timeout
+                .as_ref()
+                .map_or_else(String::new, |t| duration(t.value));
+            (format!("{keyword} {timeout}"), Vec::new(), false)
+        }
+        Statement::Env => {
+            let pairs = task
+                .env
+                .iter()
+                .map(|variable| {
+                    let name = quote(&variable.name.value);
+                    format!("{name} = {}", quote(&variable.value.text))
+                })
+                .collect();
+            (keyword.to_owned(), pairs, false)
+        }
+        Statement::Dir => {
+            let directory = task
+                .working_directory
+                .as_ref()
+                .map_or_else(String::new, |dir| quote(&dir.text));
+            (format!("{keyword} {directory}"), Vec::new(), false)
+        }
+        Statement::Pool => {
+            let pool = task
+                .pool
+                .as_ref()
+                .map_or_else(String::new, |p| quote(&p.value));
+            (format!("{keyword} {pool}"), Vec::new(), false)
+        }
     };
     StatementText {
         head,
         items,
         packed,
+    }
+}
+
+/// `retry attempts 3 delay 2s backoff 2 max 1m`: everything but the codes.
+fn retry_head(retry: &Retry) -> String {
+    let mut head = format!("retry attempts {}", retry.attempts.value);
+    if let Some(delay) = &retry.delay {
+        let _ = write!(head, " delay {}", duration(delay.value));
+    }
+    if let Some(backoff) = &retry.backoff {
+        let _ = write!(head, " backoff {}", backoff.value);
+    }
+    if let Some(max_delay) = &retry.max_delay {
+        let _ = write!(head, " max {}", duration(max_delay.value));
+    }
+    head
+}
+
+/// `seconds` as a DSL duration, in the largest unit that makes it whole: `2h`, `90s`, `1.5s`.
+pub(crate) fn duration(seconds: Decimal) -> String {
+    const MINUTE: u64 = 60_000;
+    const HOUR: u64 = 60 * MINUTE;
+    let thousandths = seconds.thousandths();
+    match thousandths {
+        0 => "0s".to_owned(),
+        _ if thousandths.is_multiple_of(HOUR) => format!("{}h", thousandths / HOUR),
+        _ if thousandths.is_multiple_of(MINUTE) => format!("{}m", thousandths / MINUTE),
+        _ => format!("{seconds}s"),
     }
 }
 

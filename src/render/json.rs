@@ -69,7 +69,7 @@ struct Number(Decimal);
 impl Serialize for Number {
     fn serialize<S: SerdeSerializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let thousandths = self.0.thousandths();
-        if thousandths % 1000 == 0 {
+        if thousandths.is_multiple_of(1000) {
             serializer.serialize_u64(thousandths / 1000)
         } else {
             // Below 2^53 thousandths, the shortest float that reads back as this value is the

@@ -2,7 +2,7 @@
 //! which schema version each feature needs, and exit codes.
 
 use crate::diag::Problem;
-use crate::ir::{self, Job};
+use crate::ir::{self, Decimal, Job};
 use crate::syntax::statement::Statement;
 
 /// The executor of a task that names none; every task runs in `sh -c` whatever it says.
@@ -50,14 +50,24 @@ impl SchemaVersion {
 /// The schema version that introduced job-level `constraints`.
 pub(crate) const CONSTRAINTS_SINCE: SchemaVersion = V1_1_0;
 
+/// The schema version that introduced the job's `timeout` and `pools`, and the task options.
+pub(crate) const OPTIONS_SINCE: SchemaVersion = V1_1_0;
+
+/// Whether the job says anything of schema 1-1-0's job-level options.
+pub(crate) fn has_job_options(job: &Job) -> bool {
+    job.timeout.is_some() || !job.pools.is_empty()
+}
+
 /// The schema a job declares when its file does not name one: the lowest version that can
 /// express it, so that Factotum 0.7 runs every job it can.
 pub(crate) fn lowest_schema(job: &Job) -> SchemaVersion {
-    let mut lowest = if job.constraints.is_empty() && !job.declares_constraints {
-        V1_0_0
-    } else {
-        CONSTRAINTS_SINCE
-    };
+    let mut lowest = V1_0_0;
+    if !job.constraints.is_empty() || job.declares_constraints {
+        lowest = lowest.max(CONSTRAINTS_SINCE);
+    }
+    if has_job_options(job) {
+        lowest = lowest.max(OPTIONS_SINCE);
+    }
     for statement in Statement::ALL {
         if statement.since() > lowest && job.tasks.iter().any(|task| statement.is_written(task)) {
             lowest = statement.since();
@@ -127,9 +137,137 @@ pub(crate) fn exit_code(number: &str) -> Result<u16, Problem> {
     }
 }
 
+/// What a number an option takes may be: how it is read, its bounds in thousandths, and how
+/// a message describes it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bounds {
+    /// Whether only whole numbers are allowed.
+    whole: bool,
+    /// The least value, in thousandths.
+    least: u64,
+    /// The greatest value, in thousandths.
+    greatest: u64,
+    /// What the option expects, for the message: "a number of seconds from 0 to 86400".
+    pub(crate) expected: &'static str,
+}
+
+/// `attempts`: how many times a task runs at most, the first time included.
+pub(crate) const ATTEMPTS: Bounds = Bounds {
+    whole: true,
+    least: 1000,
+    greatest: 100_000,
+    expected: "a whole number of attempts from 1 to 100",
+};
+
+/// A pool's size.
+pub(crate) const POOL_SIZE: Bounds = Bounds {
+    whole: true,
+    least: 1000,
+    greatest: 10_000_000,
+    expected: "a whole number of tasks from 1 to 10000",
+};
+
+/// A wait between attempts, and the longest wait.
+pub(crate) const DELAY: Bounds = Bounds {
+    whole: false,
+    least: 0,
+    greatest: 86_400_000,
+    expected: "a number of seconds from 0 to 86400 (a day), to the millisecond",
+};
+
+/// The factor each wait is multiplied by for the next.
+pub(crate) const BACKOFF: Bounds = Bounds {
+    whole: false,
+    least: 1000,
+    greatest: 100_000,
+    expected: "a factor from 1 to 100, to the thousandth",
+};
+
+/// A task's or the job's time limit.
+pub(crate) const TIMEOUT: Bounds = Bounds {
+    whole: false,
+    least: 1,
+    greatest: 31_536_000_000,
+    expected: "a number of seconds above 0 and up to 31536000 (a year), to the millisecond",
+};
+
+/// Reads `number` (the text of a JSON number, or of the DSL's number before its unit) times
+/// `unit` as a value within `bounds`; `option` and `found` (the text as written) word the
+/// problem.
+pub(crate) fn option_number(
+    number: &str,
+    unit: u64,
+    bounds: Bounds,
+    option: &'static str,
+    found: &str,
+) -> Result<Decimal, Problem> {
+    let problem = || Problem::OptionValue {
+        option,
+        found: found.to_owned(),
+        expected: bounds.expected,
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let fraction = fraction.trim_end_matches('0');
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 3 {
+        return Err(problem());
+    }
+    if bounds.whole && !fraction.is_empty() {
+        return Err(problem());
+    }
+    let whole: u64 = whole.parse().map_err(|_| problem())?;
+    let fraction: u64 = format!("{fraction:0<3}").parse().map_err(|_| problem())?;
+    let thousandths = whole
+        .checked_mul(1000)
+        .and_then(|value| value.checked_add(fraction))
+        .and_then(|value| value.checked_mul(unit))
+        .filter(|value| (bounds.least..=bounds.greatest).contains(value))
+        .ok_or_else(problem)?;
+    Ok(Decimal::from_thousandths(thousandths))
+}
+
+/// Reads a whole number within `bounds` (attempts, a pool's size).
+pub(crate) fn option_count(
+    number: &str,
+    bounds: Bounds,
+    option: &'static str,
+) -> Result<u32, Problem> {
+    let value = option_number(number, 1, bounds, option, number)?;
+    u32::try_from(value.thousandths() / 1000).map_err(|_| Problem::OptionValue {
+        option,
+        found: number.to_owned(),
+        expected: bounds.expected,
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{CONSTRAINTS_SINCE, exit_code, schema_allows};
+    use super::{
+        ATTEMPTS, BACKOFF, CONSTRAINTS_SINCE, DELAY, TIMEOUT, exit_code, option_count,
+        option_number, schema_allows,
+    };
+
+    #[test]
+    fn option_numbers_are_exact_and_bounded() {
+        let seconds = |text: &str, unit, bounds| {
+            option_number(text, unit, bounds, "timeout", text).map(crate::ir::Decimal::thousandths)
+        };
+        assert_eq!(seconds("1.5", 1, TIMEOUT), Ok(1500));
+        assert_eq!(seconds("1.500000", 1, TIMEOUT), Ok(1500));
+        assert_eq!(seconds("0.001", 1, TIMEOUT), Ok(1));
+        assert_eq!(seconds("2", 60, TIMEOUT), Ok(120_000));
+        assert_eq!(seconds("0", 1, DELAY), Ok(0));
+        assert!(seconds("0", 1, TIMEOUT).is_err());
+        assert!(seconds("-1", 1, TIMEOUT).is_err());
+        assert!(seconds("0.0001", 1, TIMEOUT).is_err());
+        assert!(seconds("1e3", 1, TIMEOUT).is_err());
+        assert!(seconds("99999999999999999999", 1, TIMEOUT).is_err());
+        assert!(seconds("0.5", 1, BACKOFF).is_err());
+        assert_eq!(option_count("3", ATTEMPTS, "attempts"), Ok(3));
+        assert!(option_count("0", ATTEMPTS, "attempts").is_err());
+        assert!(option_count("2.5", ATTEMPTS, "attempts").is_err());
+        assert!(option_count("101", ATTEMPTS, "attempts").is_err());
+    }
 
     #[test]
     fn constraints_need_1_1_0() {

@@ -52,6 +52,17 @@ statements! {
     Continue => "continue" since V1_0_0;
     /// `finish on 3`: exit codes that end the branch early and successfully (default: none).
     Finish => "finish" since V1_0_0;
+    /// `retry attempts 3 delay 2s backoff 2 max 1m on 1`: a failed command is tried again
+    /// (default: one attempt).
+    Retry => "retry" since V1_1_0;
+    /// `timeout 30s`: the longest one attempt may take (default: no limit).
+    Timeout => "timeout" since V1_1_0;
+    /// `env "NAME" = "value"`: variables added to the command's environment (default: none).
+    Env => "env" since V1_1_0;
+    /// `dir "path"`: where the command runs (default: the directory factotum was started in).
+    Dir => "dir" since V1_1_0;
+    /// `pool "name"`: the pool the task counts against (default: none).
+    Pool => "pool" since V1_1_0;
 }
 
 impl Statement {
@@ -69,6 +80,11 @@ impl Statement {
                 !codes.eq(rules::DEFAULT_CONTINUE_CODES)
             }
             Self::Finish => !on_result.terminate_job_with_success.value.is_empty(),
+            Self::Retry => task.retry.is_some(),
+            Self::Timeout => task.timeout.is_some(),
+            Self::Env => !task.env.is_empty(),
+            Self::Dir => task.working_directory.is_some(),
+            Self::Pool => task.pool.is_some(),
         }
     }
 
@@ -90,7 +106,7 @@ mod tests {
     use super::Statement;
 
     /// The keywords that are not task statements: items, and the words inside statements.
-    const OTHER_KEYWORDS: [&str; 8] = [
+    const OTHER_KEYWORDS: [&str; 13] = [
         "job",
         "schema",
         "constraint",
@@ -99,6 +115,11 @@ mod tests {
         "with",
         "on",
         "never",
+        "size",
+        "attempts",
+        "delay",
+        "backoff",
+        "max",
     ];
 
     fn read(path: &str) -> String {

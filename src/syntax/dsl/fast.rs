@@ -60,6 +60,16 @@ impl Reader<'_> {
                 }
                 self.string(Rule::constraint_text)
             }
+            b"timeout" => {
+                self.keyword(Rule::kw_timeout);
+                self.number(Rule::duration)
+            }
+            b"pool" => {
+                self.keyword(Rule::kw_pool);
+                self.string(Rule::pool_name)?;
+                self.expect_keyword(b"size", Rule::kw_size)?;
+                self.number(Rule::count)
+            }
             b"task" => self.task(),
             _ => None,
         }
@@ -102,7 +112,44 @@ impl Reader<'_> {
                 self.codes()
             }
             Statement::Finish => self.codes(),
+            Statement::Retry => {
+                self.expect_keyword(b"attempts", Rule::kw_attempts)?;
+                self.number(Rule::count)?;
+                if self.word() == b"delay" {
+                    self.keyword(Rule::kw_delay);
+                    self.number(Rule::duration)?;
+                }
+                if self.word() == b"backoff" {
+                    self.keyword(Rule::kw_backoff);
+                    self.number(Rule::factor)?;
+                }
+                if self.word() == b"max" {
+                    self.keyword(Rule::kw_max);
+                    self.number(Rule::duration)?;
+                }
+                if self.word() == b"on" {
+                    return self.codes();
+                }
+                Some(())
+            }
+            Statement::Timeout => self.number(Rule::duration),
+            Statement::Env => self.list(|reader| {
+                reader.string(Rule::env_name)?;
+                reader.punctuation(b'=', Rule::equals)?;
+                reader.string(Rule::env_value)
+            }),
+            Statement::Dir => self.string(Rule::directory),
+            Statement::Pool => self.string(Rule::pool_name),
         }
+    }
+
+    /// The keyword `word`, which must come next.
+    fn expect_keyword(&mut self, word: &[u8], rule: Rule) -> Option<()> {
+        if self.word() != word {
+            return None;
+        }
+        self.keyword(rule);
+        Some(())
     }
 
     /// `on 0, 1`.
@@ -165,8 +212,14 @@ impl Reader<'_> {
         None
     }
 
-    /// `-`? digits (`.` digits)?: the grammar's `exit_code`.
+    /// An exit code: the grammar's `exit_code`.
     fn exit_code(&mut self) -> Option<()> {
+        self.number(Rule::exit_code)
+    }
+
+    /// `-`? digits (`.` digits)?, then for a `duration` its unit: the grammar's `exit_code`,
+    /// `count`, `factor` and `duration`.
+    fn number(&mut self, rule: Rule) -> Option<()> {
         self.skip_trivia();
         let rest = &self.text[self.at..];
         let sign = usize::from(rest.first() == Some(&b'-'));
@@ -187,7 +240,19 @@ impl Reader<'_> {
                 len += 1 + fraction;
             }
         }
-        self.push(Rule::exit_code, len);
+        if rule == Rule::duration {
+            if !matches!(rest.get(len), Some(b's' | b'm' | b'h')) {
+                return None;
+            }
+            len += 1;
+            let word_goes_on = rest
+                .get(len)
+                .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if word_goes_on {
+                return None;
+            }
+        }
+        self.push(rule, len);
         Some(())
     }
 

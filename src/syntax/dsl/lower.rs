@@ -11,10 +11,10 @@ use super::grammar::Rule;
 use super::string;
 use crate::comment::Anchor;
 use crate::diag::{Diagnostic, Problem};
-use crate::ir::{self, Job, OnResult, Task};
+use crate::ir::{self, Decimal, EnvVar, Job, OnResult, Pool, Retry, Task};
 use crate::span::{Span, Spanned};
 use crate::syntax::Parsed;
-use crate::syntax::rules::{self, SchemaVersion};
+use crate::syntax::rules::{self, Bounds, SchemaVersion};
 use crate::syntax::statement::Statement;
 use crate::template::Template;
 
@@ -48,6 +48,13 @@ pub(super) struct Lowerer<'t> {
     declares_constraints: bool,
     /// The `none` of the first `constraint none`.
     constraint_none: Option<Span>,
+    /// The job's `timeout` keyword and the duration, when it could be read.
+    timeout: Option<(Span, Option<Spanned<Decimal>>)>,
+    pools: Vec<Pool>,
+    /// `pool` lines seen, including any whose name or size could not be read.
+    pool_count: usize,
+    /// The keyword of the first `pool` line.
+    first_pool: Option<Span>,
     tasks: Vec<Task>,
     /// Tasks seen, including any left out.
     task_count: usize,
@@ -68,6 +75,11 @@ struct Body {
     arguments: Vec<Template>,
     continue_job: Option<Codes>,
     terminate: Option<Codes>,
+    retry: Option<Retry>,
+    timeout: Option<Spanned<Decimal>>,
+    env: Vec<EnvVar>,
+    working_directory: Option<Template>,
+    pool: Option<Spanned<String>>,
 }
 
 impl<'t> Lowerer<'t> {
@@ -83,6 +95,10 @@ impl<'t> Lowerer<'t> {
             constraint_count: 0,
             declares_constraints: false,
             constraint_none: None,
+            timeout: None,
+            pools: Vec::new(),
+            pool_count: 0,
+            first_pool: None,
             tasks: Vec::new(),
             task_count: 0,
             first_use: [None; Statement::ALL.len()],
@@ -96,6 +112,8 @@ impl<'t> Lowerer<'t> {
             Some(Rule::kw_job) => self.job_line(tokens),
             Some(Rule::kw_schema) => self.schema_line(tokens),
             Some(Rule::kw_constraint) => self.constraint_line(tokens),
+            Some(Rule::kw_timeout) => self.job_timeout(tokens),
+            Some(Rule::kw_pool) => self.pool_declaration(tokens),
             Some(Rule::kw_task) => self.task(tokens),
             // The parsers start every item with one of these keywords.
             _ => {}
@@ -139,8 +157,11 @@ impl<'t> Lowerer<'t> {
             tasks: std::mem::take(&mut self.tasks),
             constraints: std::mem::take(&mut self.constraints),
             declares_constraints: self.declares_constraints,
-            timeout: None,
-            pools: Vec::new(),
+            timeout: self
+                .timeout
+                .as_ref()
+                .and_then(|(_, timeout)| timeout.clone()),
+            pools: std::mem::take(&mut self.pools),
         };
         job.schema = match self.schema.take() {
             Some((keyword, uri)) => {
@@ -229,13 +250,70 @@ impl<'t> Lowerer<'t> {
         }
     }
 
-    /// An explicit schema too old for what the job says: its constraints, or a statement of a
-    /// later schema.
+    /// `timeout 2h`: the job's time limit.
+    fn job_timeout(&mut self, tokens: &[Token]) {
+        let mut keyword = Span::default();
+        let mut timeout = None;
+        for &token in tokens {
+            let span = self.token(token, Anchor::JobTimeout);
+            match token.rule {
+                Rule::kw_timeout => keyword = span,
+                Rule::duration => timeout = self.duration(span, rules::TIMEOUT, "timeout"),
+                _ => {}
+            }
+        }
+        if let Some((first, _)) = &self.timeout {
+            let repeated = repeated("timeout", None, keyword, *first, KEEP_ONE);
+            self.diagnostics.push(repeated);
+        } else {
+            self.timeout = Some((keyword, timeout));
+        }
+    }
+
+    /// `pool "name" size 2`.
+    fn pool_declaration(&mut self, tokens: &[Token]) {
+        let anchor = Anchor::Pool(self.pool_count);
+        self.pool_count += 1;
+        let mut name = None;
+        let mut size = None;
+        for &token in tokens {
+            let span = self.token(token, anchor);
+            match token.rule {
+                Rule::kw_pool => {
+                    self.first_pool.get_or_insert(span);
+                }
+                Rule::pool_name => name = self.plain(span),
+                Rule::count => {
+                    size = self
+                        .count(span, rules::POOL_SIZE, "size")
+                        .map(|count| Spanned::new(count, span));
+                }
+                _ => {}
+            }
+        }
+        if let (Some(name), Some(size)) = (name, size) {
+            self.pools.push(Pool { name, size });
+        } else {
+            // A task naming this pool cannot be judged: the pool is there, unreadable.
+            self.complete = false;
+        }
+    }
+
+    /// An explicit schema too old for what the job says: its constraints, its time limit or
+    /// pools, or a statement of a later schema.
     fn check_schema_is_recent_enough(&mut self, job: &Job, schema: &Spanned<String>) {
         let first_constraint = job.constraints.first().map(|c| c.span);
         if let Some(first) = first_constraint.or(self.constraint_none) {
             let feature = ("constraint", "constraints", first);
             self.needs_newer_schema(feature, rules::CONSTRAINTS_SINCE, schema);
+        }
+        if let Some((first, _)) = self.timeout {
+            let feature = ("timeout", "a time limit", first);
+            self.needs_newer_schema(feature, rules::OPTIONS_SINCE, schema);
+        }
+        if let Some(first) = self.first_pool {
+            let feature = ("pool", "pools", first);
+            self.needs_newer_schema(feature, rules::OPTIONS_SINCE, schema);
         }
         // Every schema has what 1-0-0 has, even one whose URI is malformed (E206).
         let newer = Statement::ALL
@@ -353,11 +431,11 @@ impl<'t> Lowerer<'t> {
                     Spanned::new(codes.to_vec(), name_span)
                 }),
             },
-            retry: None,
-            timeout: None,
-            env: Vec::new(),
-            working_directory: None,
-            pool: None,
+            retry: body.retry,
+            timeout: body.timeout,
+            env: body.env,
+            working_directory: body.working_directory,
+            pool: body.pool,
             name,
         };
         self.tasks.push(task);
@@ -392,12 +470,34 @@ impl<'t> Lowerer<'t> {
             }
             Statement::Continue => Value::Continue(self.codes(tokens, keyword)),
             Statement::Finish => Value::Finish(self.codes(tokens, keyword)),
+            Statement::Retry => Value::Retry(self.retry(tokens)),
+            Statement::Timeout => Value::Timeout(
+                tokens
+                    .iter()
+                    .find(|t| t.rule == Rule::duration)
+                    .and_then(|t| self.duration(t.span, rules::TIMEOUT, "timeout")),
+            ),
+            Statement::Env => Value::Env(self.env(tokens)),
+            Statement::Dir => Value::Dir(
+                tokens
+                    .iter()
+                    .find(|t| t.rule == Rule::directory)
+                    .and_then(|t| self.template(t.span)),
+            ),
+            Statement::Pool => Value::Pool(self.plain_of(tokens, Rule::pool_name)),
         };
         let slot = &mut body.seen[statement as usize];
         if let Some(first) = *slot {
             let hint = match statement {
-                Statement::After | Statement::Continue | Statement::Finish => LIST_IN_ONE,
-                Statement::Executor | Statement::Run => KEEP_ONE,
+                Statement::After | Statement::Continue | Statement::Finish | Statement::Env => {
+                    LIST_IN_ONE
+                }
+                Statement::Executor
+                | Statement::Run
+                | Statement::Retry
+                | Statement::Timeout
+                | Statement::Dir
+                | Statement::Pool => KEEP_ONE,
             };
             let diagnostic = repeated(statement.keyword(), Some(task), keyword, first, hint);
             self.diagnostics.push(diagnostic);
@@ -414,6 +514,133 @@ impl<'t> Lowerer<'t> {
             }
             Value::Continue(codes) => body.continue_job = codes,
             Value::Finish(codes) => body.terminate = codes,
+            Value::Retry(retry) => body.retry = retry,
+            Value::Timeout(timeout) => body.timeout = timeout,
+            Value::Env(env) => body.env = env,
+            Value::Dir(directory) => body.working_directory = directory,
+            Value::Pool(pool) => body.pool = pool,
+        }
+    }
+
+    /// `retry attempts N [delay D] [backoff F] [max D] [on CODES]`: `None` when the number of
+    /// attempts cannot be read (its problem is reported).
+    fn retry(&mut self, tokens: &[Token]) -> Option<Retry> {
+        let first = tokens.first()?.span;
+        let last = tokens.last()?.span;
+        let mut attempts = None;
+        let mut delay = None;
+        let mut backoff = None;
+        let mut max_delay = None;
+        let mut on_codes = None;
+        for (position, token) in tokens.iter().enumerate() {
+            let span = token.span;
+            match token.rule {
+                Rule::count => {
+                    attempts = self
+                        .count(span, rules::ATTEMPTS, "attempts")
+                        .map(|count| Spanned::new(count, span));
+                }
+                Rule::factor => backoff = self.decimal(span, 1, rules::BACKOFF, "backoff"),
+                Rule::duration => {
+                    let after_max = position
+                        .checked_sub(1)
+                        .is_some_and(|before| tokens[before].rule == Rule::kw_max);
+                    if after_max {
+                        max_delay = self.duration(span, rules::DELAY, "max");
+                    } else {
+                        delay = self.duration(span, rules::DELAY, "delay");
+                    }
+                }
+                Rule::kw_on => on_codes = self.codes(&tokens[position..], span),
+                _ => {}
+            }
+        }
+        Some(Retry {
+            span: Span::new(first.start as usize, last.end as usize),
+            attempts: attempts?,
+            delay,
+            backoff,
+            max_delay,
+            on_codes,
+        })
+    }
+
+    /// `env "NAME" = "value", …`: the pairs whose name and value could both be decoded.
+    fn env(&mut self, tokens: &[Token]) -> Vec<EnvVar> {
+        let mut env = Vec::new();
+        let mut name = None;
+        for token in tokens {
+            match token.rule {
+                Rule::env_name => name = Some(self.plain(token.span)),
+                Rule::env_value => {
+                    let value = self.template(token.span);
+                    if let (Some(Some(name)), Some(value)) = (name.take(), value) {
+                        env.push(EnvVar { name, value });
+                    }
+                }
+                _ => {}
+            }
+        }
+        env
+    }
+
+    /// A duration token, `1.5m`: its number times its unit, in seconds, within `bounds`.
+    fn duration(
+        &mut self,
+        span: Span,
+        bounds: Bounds,
+        option: &'static str,
+    ) -> Option<Spanned<Decimal>> {
+        let text = &self.text[span.range()];
+        let (number, unit) = text.split_at(text.len().saturating_sub(1));
+        let seconds_per_unit = match unit {
+            "h" => 3600,
+            "m" => 60,
+            _ => 1,
+        };
+        self.number_or_report(
+            rules::option_number(number, seconds_per_unit, bounds, option, text),
+            span,
+        )
+    }
+
+    /// A number token without a unit (a backoff factor), within `bounds`.
+    fn decimal(
+        &mut self,
+        span: Span,
+        unit: u64,
+        bounds: Bounds,
+        option: &'static str,
+    ) -> Option<Spanned<Decimal>> {
+        let text = &self.text[span.range()];
+        self.number_or_report(rules::option_number(text, unit, bounds, option, text), span)
+    }
+
+    /// A whole-number token within `bounds`.
+    fn count(&mut self, span: Span, bounds: Bounds, option: &'static str) -> Option<u32> {
+        let text = &self.text[span.range()];
+        match rules::option_count(text, bounds, option) {
+            Ok(count) => Some(count),
+            Err(problem) => {
+                self.diagnostics
+                    .push(Diagnostic::new(problem).at(span, "this value"));
+                None
+            }
+        }
+    }
+
+    fn number_or_report(
+        &mut self,
+        number: Result<Decimal, Problem>,
+        span: Span,
+    ) -> Option<Spanned<Decimal>> {
+        match number {
+            Ok(value) => Some(Spanned::new(value, span)),
+            Err(problem) => {
+                self.diagnostics
+                    .push(Diagnostic::new(problem).at(span, "this value"));
+                None
+            }
         }
     }
 
@@ -506,6 +733,11 @@ enum Value {
     Run(Option<Template>, Vec<Template>),
     Continue(Option<Codes>),
     Finish(Option<Codes>),
+    Retry(Option<Retry>),
+    Timeout(Option<Spanned<Decimal>>),
+    Env(Vec<EnvVar>),
+    Dir(Option<Template>),
+    Pool(Option<Spanned<String>>),
 }
 
 /// The grammar's rule for the keyword that starts `statement`.
@@ -516,6 +748,11 @@ pub(super) fn keyword_rule(statement: Statement) -> Rule {
         Statement::Run => Rule::kw_run,
         Statement::Continue => Rule::kw_continue,
         Statement::Finish => Rule::kw_finish,
+        Statement::Retry => Rule::kw_retry,
+        Statement::Timeout => Rule::kw_timeout,
+        Statement::Env => Rule::kw_env,
+        Statement::Dir => Rule::kw_dir,
+        Statement::Pool => Rule::kw_pool,
     }
 }
 

@@ -75,6 +75,24 @@ fn describe(rule: Rule) -> &'static str {
         Rule::kw_on => "`on`",
         Rule::kw_never => "`never`",
         Rule::kw_none => "`none`",
+        Rule::kw_timeout => "`timeout`",
+        Rule::kw_pool => "`pool`",
+        Rule::kw_size => "`size`",
+        Rule::kw_retry => "`retry`",
+        Rule::kw_attempts => "`attempts`",
+        Rule::kw_delay => "`delay`",
+        Rule::kw_backoff => "`backoff`",
+        Rule::kw_max => "`max`",
+        Rule::kw_env => "`env`",
+        Rule::kw_dir => "`dir`",
+        Rule::env_name => "a variable name in quotes",
+        Rule::env_value => "a value in quotes",
+        Rule::directory => "a directory in quotes",
+        Rule::pool_name => "a pool name in quotes",
+        Rule::count => "a whole number",
+        Rule::factor => "a number",
+        Rule::duration => "a duration such as `30s`, `1.5m` or `2h`",
+        Rule::equals => "`=`",
         Rule::job_name => "the job's name in quotes",
         Rule::schema_uri => "a schema URI in quotes",
         Rule::constraint_text => "a constraint in quotes",
@@ -93,13 +111,20 @@ fn describe(rule: Rule) -> &'static str {
         Rule::job_line => "a `job` line",
         Rule::schema_line => "a `schema` line",
         Rule::constraint_line => "a `constraint` line",
+        Rule::job_timeout => "a `timeout` line",
+        Rule::pool_declaration => "a `pool` line",
         Rule::task => "a task",
         Rule::statement
         | Rule::after_line
         | Rule::executor_line
         | Rule::run_line
         | Rule::continue_line
-        | Rule::finish_line => "a statement",
+        | Rule::finish_line
+        | Rule::retry_line
+        | Rule::timeout_line
+        | Rule::env_line
+        | Rule::dir_line
+        | Rule::pool_line => "a statement",
         Rule::quoted => "a string",
         Rule::word_char => "a letter",
         Rule::WHITESPACE | Rule::COMMENT => "a space",

@@ -154,6 +154,21 @@ const TOKENS: &[&str] = &[
     "finish",
     "on",
     "never",
+    "retry",
+    "attempts",
+    "delay",
+    "backoff",
+    "max",
+    "timeout",
+    "env",
+    "dir",
+    "pool",
+    "size",
+    "=",
+    "2s",
+    "1.5m",
+    "-3h",
+    "0s",
     "{",
     "}",
     ",",
@@ -334,14 +349,87 @@ fn statement(names: &'static [&'static str]) -> impl Strategy<Value = (usize, Ve
         ]
         .prop_map(|t| (3, t)),
         list(code().boxed(), 5).prop_map(move |codes| (4, tokens(&["finish", "on"], codes))),
+        retry().prop_map(|words| (5, words)),
+        duration().prop_map(|d| (6, vec!["timeout".to_owned(), d])),
+        environment().prop_map(move |pairs| (7, tokens(&["env"], pairs))),
+        literal().prop_map(|directory| (8, vec!["dir".to_owned(), directory])),
+        select(&["\"db\"", "\"web\""][..])
+            .prop_map(|pool| (9, vec!["pool".to_owned(), pool.to_owned()])),
     ]
+}
+
+/// The keywords that start the statements of schema 1-1-0.
+const OPTION_KEYWORDS: [&str; 5] = ["retry", "timeout", "env", "dir", "pool"];
+
+/// A duration in any unit, with or without a fraction.
+fn duration() -> impl Strategy<Value = String> {
+    (
+        0u32..20,
+        select(&["", ".5", ".125", ".0"][..]),
+        select(&["s", "m", "h"][..]),
+    )
+        .prop_map(|(whole, fraction, unit)| format!("{}{fraction}{unit}", whole + 1))
+}
+
+/// `retry attempts N` and any of its optional parts, in their order.
+fn retry() -> impl Strategy<Value = Vec<String>> {
+    (
+        1u32..=100,
+        prop::option::of(duration()),
+        prop::option::of(select(&["1", "2", "1.5", "10"][..])),
+        prop::option::of(duration()),
+        prop::option::of(list(
+            select(&["1", "75", "2"][..])
+                .prop_map(str::to_owned)
+                .boxed(),
+            3,
+        )),
+    )
+        .prop_map(|(attempts, delay, backoff, max, on)| {
+            let mut words = vec![
+                "retry".to_owned(),
+                "attempts".to_owned(),
+                attempts.to_string(),
+            ];
+            if let Some(delay) = delay {
+                words.extend(["delay".to_owned(), delay]);
+            }
+            if let Some(backoff) = backoff {
+                words.extend(["backoff".to_owned(), backoff.to_owned()]);
+            }
+            if let Some(max) = max {
+                words.extend(["max".to_owned(), max]);
+            }
+            if let Some(codes) = on {
+                words.push("on".to_owned());
+                for (position, code) in codes.into_iter().enumerate() {
+                    if position > 0 {
+                        words.push(",".to_owned());
+                    }
+                    words.push(code);
+                }
+            }
+            words
+        })
+}
+
+/// `"NAME" = "value"` pairs, each name once, as the tokens of a list.
+fn environment() -> impl Strategy<Value = Vec<String>> {
+    let names = prop::sample::subsequence(&["\"PGHOST\"", "\"DAY\"", "\"é\""][..], 1..=3);
+    (names, vec(literal(), 3)).prop_map(|(names, values)| {
+        names
+            .into_iter()
+            .zip(values)
+            .map(|(name, value)| format!("{name} = {value}"))
+            .collect()
+    })
 }
 
 /// A task: its statements (each kind at most once, `run` always) in any order.
 fn task(names: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> {
     let statements = vec(statement(names), 1..8);
     (select(names), statements).prop_map(|(name, statements)| {
-        let mut seen = [false; 5];
+        let mut seen = [false; 10];
         let mut tokens = vec!["task".to_owned(), format!("\"{name}\""), "{".to_owned()];
         let mut has_run = false;
         for (kind, words) in statements {
@@ -389,17 +477,47 @@ fn dsl_file() -> impl Strategy<Value = String> {
         1 => Just(Some("iglu:com.acme/job/jsonschema/2-0-0")),
         1 => Just(Some(SCHEMA_1_0_0)),
     ];
-    let items = (literal(), schema, constraints, vec(task(NAMES), 0..5));
+    let job_options = (
+        prop::option::weighted(0.3, duration()),
+        prop::sample::subsequence(&["\"db\"", "\"web\"", "\"é\""][..], 0..=3),
+    );
+    let items = (
+        literal(),
+        schema,
+        constraints,
+        vec(task(NAMES), 0..5),
+        job_options,
+    );
     (items, any::<Index>(), vec(separator(), 400)).prop_map(
-        |((name, schema, constraints, tasks), shuffle, separators)| {
-            // Schema 1-0-0 cannot have constraints: that is an error, not a job to format.
-            let schema = schema.filter(|s| constraints.is_empty() || *s != SCHEMA_1_0_0);
+        |((name, schema, constraints, tasks, (timeout, pools)), shuffle, separators)| {
+            let has_options = timeout.is_some()
+                || !pools.is_empty()
+                || tasks
+                    .iter()
+                    .flatten()
+                    .any(|word| OPTION_KEYWORDS.contains(&word.as_str()));
+            // Schema 1-0-0 cannot have constraints or options: that is an error, not a job to
+            // format.
+            let schema =
+                schema.filter(|s| (constraints.is_empty() && !has_options) || *s != SCHEMA_1_0_0);
             let mut items = vec![vec!["job".to_owned(), name]];
             if let Some(schema) = schema {
                 items.push(vec!["schema".to_owned(), format!("\"{schema}\"")]);
             }
             for constraint in constraints {
                 items.push(vec!["constraint".to_owned(), constraint.to_owned()]);
+            }
+            if let Some(timeout) = timeout {
+                items.push(vec!["timeout".to_owned(), timeout]);
+            }
+            for (size, pool) in pools.into_iter().enumerate() {
+                let size = (size + 1).to_string();
+                items.push(vec![
+                    "pool".to_owned(),
+                    pool.to_owned(),
+                    "size".to_owned(),
+                    size,
+                ]);
             }
             items.extend(tasks);
             let rotate = shuffle.index(items.len());
@@ -543,12 +661,12 @@ fn syntax_errors_say_what_was_expected_in_words() {
         ),
         (
             "job \"j\"\ntaks \"t\"",
-            "expected `job`, `schema`, `constraint`, `task` or end of file, found `taks`",
+            "expected `job`, `schema`, `constraint`, `task`, `timeout`, `pool` or end of file, found `taks`",
             "taks",
         ),
         (
             "job \"j\" task \"t\" { run \"a\" \"b\" }",
-            "expected `with`, `after`, `executor`, `run`, `continue`, `finish` or `}`, found `\"b\"`",
+            "expected `with`, `after`, `executor`, `run`, `continue`, `finish`, `retry`, `timeout`, `env`, `dir`, `pool` or `}`, found `\"b\"`",
             "\"b\"",
         ),
         (
@@ -573,7 +691,7 @@ fn syntax_errors_say_what_was_expected_in_words() {
         ),
         (
             "job \"j\" task \"t\" { run \"a\" ",
-            "expected `with`, `after`, `executor`, `run`, `continue`, `finish` or `}`, found end of file",
+            "expected `with`, `after`, `executor`, `run`, `continue`, `finish`, `retry`, `timeout`, `env`, `dir`, `pool` or `}`, found end of file",
             "",
         ),
         (
@@ -583,7 +701,7 @@ fn syntax_errors_say_what_was_expected_in_words() {
         ),
         (
             "\u{feff}job \"j\"",
-            "expected `job`, `schema`, `constraint`, `task` or end of file, found a byte order mark (U+FEFF)",
+            "expected `job`, `schema`, `constraint`, `task`, `timeout`, `pool` or end of file, found a byte order mark (U+FEFF)",
             "\u{feff}",
         ),
     ] {
@@ -599,7 +717,7 @@ fn keywords_are_whole_words() {
     let (message, _) = only_problem("job \"j\" tasks \"t\" { run \"x\" }");
     assert_eq!(
         message,
-        "expected `job`, `schema`, `constraint`, `task` or end of file, found `tasks`"
+        "expected `job`, `schema`, `constraint`, `task`, `timeout`, `pool` or end of file, found `tasks`"
     );
     let (message, diagnostic) = only_problem("job \"j\" task \"t\" { rn \"x\" }");
     assert!(message.ends_with("found `rn`"), "{message}");

@@ -8,10 +8,10 @@ use super::grammar::{JsonParser, Rule};
 use super::region::{self, Elided};
 use super::{depth, schema, string, syntax_error};
 use crate::diag::{Diagnostic, Problem};
-use crate::ir::{Job, OnResult, Task};
+use crate::ir::{Decimal, EnvVar, Job, OnResult, Pool, Retry, Task};
 use crate::span::{Span, Spanned};
 use crate::suggest;
-use crate::syntax::rules;
+use crate::syntax::rules::{self, Bounds};
 use crate::template::Template;
 
 /// What the exact path learnt: the job as far as it could be built, and every problem.
@@ -100,6 +100,8 @@ pub(super) struct Lowerer<'t> {
     elided: Option<Elided<'t>>,
     /// Set when a piece of the file could not be lowered on its own; the result is then void.
     abandoned: bool,
+    /// The schema URI the file declares, once read: the task options need 1-1-0.
+    schema_uri: String,
 }
 
 impl<'t> Lowerer<'t> {
@@ -110,7 +112,13 @@ impl<'t> Lowerer<'t> {
             positions,
             elided,
             abandoned: false,
+            schema_uri: String::new(),
         }
+    }
+
+    /// The schema URI the file declares, or an empty string before it is read.
+    pub(super) fn schema_uri(&self) -> &str {
+        &self.schema_uri
     }
 
     fn lowered(self, job: Option<Job>) -> Lowered {
@@ -166,6 +174,9 @@ impl<'t> Lowerer<'t> {
         let schema = self
             .required(&mut fields, "schema")
             .and_then(|pair| self.schema(&pair));
+        if let Some(schema) = &schema {
+            self.schema_uri.clone_from(&schema.value);
+        }
         let data = self.required(&mut fields, "data")?;
         let mut fields = self.object(data, "an object", "the job", schema::job_keys())?;
         let name = self
@@ -178,14 +189,21 @@ impl<'t> Lowerer<'t> {
         let constraints = fields
             .take("constraints")
             .map(|(key, pair)| self.constraints(&schema.value, key, pair));
+        let timeout = self
+            .option(&mut fields, "timeoutSeconds")
+            .and_then(|pair| self.number(&pair, rules::TIMEOUT, "timeoutSeconds"));
+        let pools = self
+            .option(&mut fields, "pools")
+            .map(|pair| self.pools(pair))
+            .unwrap_or_default();
         Some(Job {
             schema,
             name: name?,
             tasks: tasks?,
             declares_constraints: constraints.is_some(),
             constraints: constraints.unwrap_or_default(),
-            timeout: None,
-            pools: Vec::new(),
+            timeout,
+            pools,
         })
     }
 
@@ -276,6 +294,22 @@ impl<'t> Lowerer<'t> {
         let on_result = self
             .required(&mut fields, "onResult")
             .and_then(|p| self.on_result(p));
+        let retry = self
+            .option(&mut fields, "retry")
+            .and_then(|p| self.retry(p));
+        let timeout = self
+            .option(&mut fields, "timeoutSeconds")
+            .and_then(|p| self.number(&p, rules::TIMEOUT, "timeoutSeconds"));
+        let env = self
+            .option(&mut fields, "env")
+            .map(|p| self.env(p))
+            .unwrap_or_default();
+        let working_directory = self
+            .option(&mut fields, "workingDirectory")
+            .and_then(|p| self.template(&p));
+        let pool = self
+            .option(&mut fields, "pool")
+            .and_then(|p| self.plain(&p));
         let Some(name) = name else {
             self.complete = false;
             return None;
@@ -297,12 +331,167 @@ impl<'t> Lowerer<'t> {
                     open,
                 ),
             }),
-            retry: None,
-            timeout: None,
-            env: Vec::new(),
-            working_directory: None,
-            pool: None,
+            retry,
+            timeout,
+            env,
+            working_directory,
+            pool,
         })
+    }
+
+    /// Takes an optional key of schema 1-1-0, reporting it when the schema is older.
+    fn option<'i>(&mut self, fields: &mut Fields<'i>, key: &'static str) -> Option<Pair<'i, Rule>> {
+        let (key_span, value) = fields.take(key)?;
+        let since = rules::OPTIONS_SINCE;
+        if !rules::schema_allows(&self.schema_uri, since) {
+            let problem = Problem::NeedsNewerSchema {
+                key,
+                version: since.name(),
+            };
+            let hint = format!("hint: declare `\"schema\": \"{}\"`", since.uri());
+            self.report(
+                Diagnostic::new(problem)
+                    .at(key_span, "not in schema 1-0-0")
+                    .note(hint),
+            );
+        }
+        Some(value)
+    }
+
+    fn retry(&mut self, pair: Pair<'_, Rule>) -> Option<Retry> {
+        let span = self.span(&pair);
+        let mut fields = self.object(pair, "an object", "`retry`", schema::retry_keys())?;
+        let attempts = self.required(&mut fields, "attempts");
+        let attempts = attempts.and_then(|p| self.count(&p, rules::ATTEMPTS, "attempts"));
+        let mut number = |lowerer: &mut Self, key, bounds| {
+            let (_, value) = fields.take(key)?;
+            lowerer.number(&value, bounds, key)
+        };
+        let delay = number(self, "delaySeconds", rules::DELAY);
+        let backoff = number(self, "backoff", rules::BACKOFF);
+        let max_delay = number(self, "maxDelaySeconds", rules::DELAY);
+        let on_codes = match fields.take("onCodes") {
+            Some((_, value)) => {
+                let codes = self.codes(value)?;
+                if codes.value.is_empty() {
+                    let problem = Problem::OptionValue {
+                        option: "onCodes",
+                        found: "[]".to_owned(),
+                        expected: "at least one exit code",
+                    };
+                    let diagnostic = Diagnostic::new(problem)
+                        .at(codes.span, "no code")
+                        .note("hint: leave `onCodes` out to retry on every failure");
+                    self.report(diagnostic);
+                    return None;
+                }
+                Some(codes)
+            }
+            None => None,
+        };
+        Some(Retry {
+            span,
+            attempts: attempts?,
+            delay,
+            backoff,
+            max_delay,
+            on_codes,
+        })
+    }
+
+    /// `"env": {"NAME": "value"}`, in file order.
+    fn env(&mut self, pair: Pair<'_, Rule>) -> Vec<EnvVar> {
+        let members = self.members(pair, "an object of variables");
+        let mut env = Vec::with_capacity(members.len());
+        for (name, value) in members {
+            if let Some(value) = self.template(&value) {
+                env.push(EnvVar { name, value });
+            }
+        }
+        env
+    }
+
+    /// `"pools": {"name": size}`, in file order.
+    fn pools(&mut self, pair: Pair<'_, Rule>) -> Vec<Pool> {
+        let members = self.members(pair, "an object of pool sizes");
+        let mut pools = Vec::with_capacity(members.len());
+        for (name, size) in members {
+            match self.count(&size, rules::POOL_SIZE, "pools") {
+                Some(size) => pools.push(Pool { name, size }),
+                // A task naming this pool cannot be judged.
+                None => self.complete = false,
+            }
+        }
+        pools
+    }
+
+    /// The members of an object whose keys are the user's names, each key decoded once; a
+    /// repeated key is reported and left out.
+    fn members<'i>(
+        &mut self,
+        pair: Pair<'i, Rule>,
+        expected: &'static str,
+    ) -> Vec<(Spanned<String>, Pair<'i, Rule>)> {
+        if pair.as_rule() != Rule::object {
+            self.wrong_type(&pair, expected);
+            return Vec::new();
+        }
+        let mut members: Vec<(Spanned<String>, Pair<'i, Rule>)> = Vec::new();
+        let mut pairs = pair.into_inner();
+        while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
+            let Some(name) = self.plain(&key) else {
+                continue;
+            };
+            if let Some((first, _)) = members.iter().find(|(seen, _)| seen.value == name.value) {
+                let problem = Problem::DuplicateKey { key: name.value };
+                let first = first.span;
+                self.report(
+                    Diagnostic::new(problem)
+                        .at(name.span, "duplicate key")
+                        .also(first, "first used here"),
+                );
+                continue;
+            }
+            members.push((name, value));
+        }
+        members
+    }
+
+    /// A number of seconds or a factor within `bounds`.
+    fn number(
+        &mut self,
+        pair: &Pair<'_, Rule>,
+        bounds: Bounds,
+        option: &'static str,
+    ) -> Option<Spanned<Decimal>> {
+        if pair.as_rule() != Rule::number {
+            self.wrong_type(pair, "a number");
+            return None;
+        }
+        let span = self.span(pair);
+        let text = pair.as_str();
+        rules::option_number(text, 1, bounds, option, text)
+            .map(|number| Spanned::new(number, span))
+            .map_err(|problem| self.report(Diagnostic::new(problem).at(span, "this value")))
+            .ok()
+    }
+
+    /// A whole number within `bounds`.
+    fn count(
+        &mut self,
+        pair: &Pair<'_, Rule>,
+        bounds: Bounds,
+        option: &'static str,
+    ) -> Option<Spanned<u32>> {
+        if pair.as_rule() != Rule::number {
+            self.wrong_type(pair, "a whole number");
+            return None;
+        }
+        let span = self.span(pair);
+        rules::option_count(pair.as_str(), bounds, option)
+            .map(|count| Spanned::new(count, span))
+            .map_err(|problem| self.report(Diagnostic::new(problem).at(span, "this value")))
+            .ok()
     }
 
     fn on_result(&mut self, pair: Pair<'_, Rule>) -> Option<OnResult> {

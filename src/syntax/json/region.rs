@@ -125,7 +125,7 @@ pub(super) fn tasks(lowerer: &mut Lowerer<'_>, elided: Elided<'_>) -> Vec<Task> 
         lowerer.abandon();
         return Vec::new();
     };
-    let mut reader = TaskReader::new(elided.text);
+    let mut reader = TaskReader::new(elided.text, lowerer.schema_uri());
     let mut diagnostics = Vec::new();
     let mut tasks = Vec::with_capacity(items.len());
     for item in items {

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use super::fast::{Envelope, JobData, OnResultData, TaskData};
+use super::fast::{Envelope, JobData, OnResultData, RetryData, TaskData};
 
 /// Keys of the envelope, in the order 0.7 writes them.
 pub(super) fn envelope_keys() -> &'static [&'static str] {
@@ -27,6 +27,11 @@ pub(super) fn task_keys() -> &'static [&'static str] {
 /// Keys of `onResult`, both required.
 pub(super) fn on_result_keys() -> &'static [&'static str] {
     keys_of::<OnResultData<'_>>()
+}
+
+/// Keys of a task's `retry`; only `attempts` is required.
+pub(super) fn retry_keys() -> &'static [&'static str] {
+    keys_of::<RetryData<'_>>()
 }
 
 /// The keys that `serde`'s derive gives `T`, in declaration order: `T` is asked to read itself

@@ -583,22 +583,91 @@ fn task(chaos: bool) -> impl Strategy<Value = Node> {
         array_of(string_value(chaos), chaos),
         array_of(task_name(chaos), chaos),
         on_result,
+        task_options(chaos),
     )
         .prop_map(
-            |(shape, name, executor, command, arguments, depends_on, on_result)| {
-                Node::Object(
-                    shape,
-                    vec![
-                        ("name", Node::Token(name)),
-                        ("executor", Node::Token(executor)),
-                        ("command", Node::Token(command)),
-                        ("arguments", arguments),
-                        ("dependsOn", depends_on),
-                        ("onResult", on_result),
-                    ],
-                )
+            |(shape, name, executor, command, arguments, depends_on, on_result, options)| {
+                let mut members = vec![
+                    ("name", Node::Token(name)),
+                    ("executor", Node::Token(executor)),
+                    ("command", Node::Token(command)),
+                    ("arguments", arguments),
+                    ("dependsOn", depends_on),
+                    ("onResult", on_result),
+                ];
+                members.extend(options);
+                Node::Object(shape, members)
             },
         )
+}
+
+/// A number for an option: in range, out of it, or not a number at all.
+fn option_number(chaos: bool) -> BoxedStrategy<Node> {
+    let valid = &["1", "2", "0.5", "3", "1.25", "60", "2.000"][..];
+    let invalid = &[
+        "0",
+        "-1",
+        "0.0001",
+        "1e3",
+        "101",
+        "99999999999",
+        "\"2\"",
+        "null",
+    ][..];
+    let number = if chaos {
+        prop_oneof![4 => select(valid), 1 => select(invalid)].boxed()
+    } else {
+        select(valid).boxed()
+    };
+    number.prop_map(|text| Node::Token(text.to_owned())).boxed()
+}
+
+/// An object whose keys are the user's names (environment variables, pools), each value made
+/// by `value`.
+fn named_members(value: BoxedStrategy<Node>) -> BoxedStrategy<Node> {
+    let names = &["PGHOST", "DAY", "db", "A=B", "", "DAY"][..];
+    vec((select(names), value), 0..3)
+        .prop_map(|members| Node::Object(Shape::Plain, members))
+        .boxed()
+}
+
+/// The options of schema 1-1-0 a task may have, each present or not.
+fn task_options(chaos: bool) -> BoxedStrategy<Vec<(&'static str, Node)>> {
+    let retry = (
+        option_number(chaos),
+        prop::option::of(option_number(chaos)),
+        prop::option::of(option_number(chaos)),
+        prop::option::of(option_number(chaos)),
+        prop::option::of(array_of(exit_code(chaos), chaos)),
+    )
+        .prop_map(|(attempts, delay, backoff, max_delay, on_codes)| {
+            let mut members = vec![("attempts", attempts)];
+            members.extend(delay.map(|value| ("delaySeconds", value)));
+            members.extend(backoff.map(|value| ("backoff", value)));
+            members.extend(max_delay.map(|value| ("maxDelaySeconds", value)));
+            members.extend(on_codes.map(|value| ("onCodes", value)));
+            Node::Object(Shape::Plain, members)
+        });
+    (
+        prop::option::weighted(0.2, retry),
+        prop::option::weighted(0.2, option_number(chaos)),
+        prop::option::weighted(
+            0.2,
+            named_members(string_value(chaos).prop_map(Node::Token).boxed()),
+        ),
+        prop::option::weighted(0.2, string_value(chaos)),
+        prop::option::weighted(0.2, select(&["\"db\"", "\"web\"", "\"\""][..])),
+    )
+        .prop_map(|(retry, timeout, env, directory, pool)| {
+            let mut members = Vec::new();
+            members.extend(retry.map(|value| ("retry", value)));
+            members.extend(timeout.map(|value| ("timeoutSeconds", value)));
+            members.extend(env.map(|value| ("env", value)));
+            members.extend(directory.map(|value| ("workingDirectory", Node::Token(value))));
+            members.extend(pool.map(|value| ("pool", Node::Token(value.to_owned()))));
+            members
+        })
+        .boxed()
 }
 
 fn factfile_node(chaos: bool) -> impl Strategy<Value = Node> {
@@ -639,16 +708,22 @@ fn factfile_node(chaos: bool) -> impl Strategy<Value = Node> {
         string_value(chaos),
         tasks,
         prop::option::weighted(0.3, constraints(chaos)),
+        prop::option::weighted(0.2, option_number(chaos)),
+        prop::option::weighted(0.2, named_members(option_number(chaos))),
     )
-        .prop_map(|(envelope, schema, data, name, tasks, constraints)| {
-            let mut members = vec![("name", Node::Token(name)), ("tasks", tasks)];
-            members.extend(constraints.map(|constraints| ("constraints", constraints)));
-            let data = Node::Object(data, members);
-            Node::Object(
-                envelope,
-                vec![("schema", Node::Token(schema.to_owned())), ("data", data)],
-            )
-        })
+        .prop_map(
+            |(envelope, schema, data, name, tasks, constraints, timeout, pools)| {
+                let mut members = vec![("name", Node::Token(name)), ("tasks", tasks)];
+                members.extend(constraints.map(|constraints| ("constraints", constraints)));
+                members.extend(timeout.map(|timeout| ("timeoutSeconds", timeout)));
+                members.extend(pools.map(|pools| ("pools", pools)));
+                let data = Node::Object(data, members);
+                Node::Object(
+                    envelope,
+                    vec![("schema", Node::Token(schema.to_owned())), ("data", data)],
+                )
+            },
+        )
 }
 
 /// Job-level constraints (schema 1-1-0): `type,value` strings, some of them unusable, which
