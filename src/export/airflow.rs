@@ -420,8 +420,8 @@ fn options_header(out: &mut String, export: &Export) {
     if any(|task| task.directory.is_some()) {
         let _ = writeln!(
             out,
-            "# A relative working directory is taken from the job file's directory, {}:\n\
-             # it must exist where the tasks run.",
+            "# A task's `dir` is its cwd, where it starts instead; a relative one is taken from\n\
+             # the job file's directory, {}: it must exist where the tasks run.",
             one_line(&export.job_directory)
         );
     }

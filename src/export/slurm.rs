@@ -72,14 +72,15 @@ pub(crate) fn print(export: &Export) -> String {
     // Below first: a task's batch script names the job ids of the tasks below it.
     for (position, task) in export.tasks.iter().enumerate().rev() {
         let below: Vec<String> = task.below.iter().map(|&at| variable(at)).collect();
-        let delimiter = delimiter(&lines[position]);
+        let script = batch_script(export, task, &lines[position]);
+        let delimiter = delimiter(&script);
         let _ = writeln!(
             out,
             "\nsubmit {} \"{}\" <<'{delimiter}'",
             shell_word(&task.name),
             below.join(" ")
         );
-        out.push_str(&batch_script(export, task, &lines[position]));
+        out.push_str(&script);
         let _ = writeln!(out, "{delimiter}\n{}=$job_id", variable_name(position));
     }
     out.push_str("\n# Each task waits for the tasks it depends on.\n");
@@ -409,11 +410,12 @@ fn plain(pieces: &[Piece]) -> String {
         .collect()
 }
 
-/// The heredoc delimiter of a batch script: one no line of the command line is.
-fn delimiter(line: &str) -> String {
+/// The heredoc delimiter of a batch script: one no line of the script (its command line,
+/// variables, directory) holds.
+fn delimiter(script: &str) -> String {
     let mut delimiter = "FACTOTUM_TASK_END".to_owned();
     let mut counter = 2;
-    while line.lines().any(|text| text.contains(&delimiter)) {
+    while script.lines().any(|text| text.contains(&delimiter)) {
         delimiter = format!("FACTOTUM_TASK_END_{counter}");
         counter += 1;
     }
