@@ -169,9 +169,11 @@ impl<'g> Schedule<'g> {
         self.taking_part[task]
     }
 
-    /// Takes the ready task earliest in the file, if any.
-    pub(crate) fn next_ready(&mut self) -> Option<usize> {
-        self.ready.pop_first()
+    /// Takes the ready task earliest in the file that `may_start` allows, if any.
+    pub(crate) fn next_ready_where(&mut self, may_start: impl Fn(usize) -> bool) -> Option<usize> {
+        let task = self.ready.iter().copied().find(|&task| may_start(task))?;
+        self.ready.remove(&task);
+        Some(task)
     }
 
     /// Records that `task` succeeded: its dependents in the run that now wait for nothing
@@ -189,12 +191,43 @@ impl<'g> Schedule<'g> {
 
     /// The order a run starts the tasks in when every task succeeds and takes the same time,
     /// with no limit on how many run at once: in waves, each wave every task that the previous
-    /// wave's success made ready, in file order. `--dry-run` prints this.
-    pub(crate) fn start_order(mut self) -> Vec<usize> {
+    /// wave's success made ready, in file order.
+    pub(crate) fn start_order(self) -> Vec<usize> {
+        self.start_order_in_pools(|_| None, &[])
+    }
+
+    /// [`Self::start_order`] when each task may belong to a pool (`pool_of`, an index into
+    /// `sizes`) of which at most its size run at once: a wave starts, in file order, the ready
+    /// tasks whose pool has room left in it; the others wait for the next. `--dry-run`
+    /// prints this.
+    pub(crate) fn start_order_in_pools(
+        mut self,
+        pool_of: impl Fn(usize) -> Option<usize>,
+        sizes: &[usize],
+    ) -> Vec<usize> {
         let mut order = Vec::with_capacity(self.graph.len());
         while !self.ready.is_empty() {
-            let wave = std::mem::take(&mut self.ready);
+            let mut in_use = vec![0; sizes.len()];
+            let mut wave = Vec::new();
+            for &task in &self.ready {
+                let room = match pool_of(task) {
+                    Some(pool) if in_use[pool] >= sizes[pool] => false,
+                    Some(pool) => {
+                        in_use[pool] += 1;
+                        true
+                    }
+                    None => true,
+                };
+                if room {
+                    wave.push(task);
+                }
+            }
+            if wave.is_empty() {
+                // Only a pool of size 0, which the linter refuses, holds every task back.
+                wave.extend(self.ready.iter().copied());
+            }
             for &task in &wave {
+                self.ready.remove(&task);
                 self.succeeded(task);
             }
             order.extend(wave);
@@ -321,5 +354,30 @@ mod tests {
         );
         // From `b`: its dependency `a` is not in the run and counts as done.
         assert_eq!(Schedule::new(&diamond, &[1, 2]).start_order(), [2, 1]);
+    }
+
+    #[test]
+    fn a_full_pool_holds_its_tasks_for_a_later_wave() {
+        let (graph, _) = plan(&[("a", &[]), ("b", &[]), ("c", &[]), ("free", &[])]);
+        let pool_of = |task: usize| (task < 3).then_some(0);
+        let every = [0, 1, 2, 3];
+        assert_eq!(Schedule::new(&graph, &every).start_order(), [0, 1, 2, 3]);
+        // `c` waits for a slot in the pool of 2; `free`, in none, does not.
+        let order = Schedule::new(&graph, &every).start_order_in_pools(pool_of, &[2]);
+        assert_eq!(order, [0, 1, 3, 2]);
+        // One at a time: `late`, made ready by `a`, starts beside `b`, before `c`.
+        let (chain, _) = plan(&[("a", &[]), ("b", &[]), ("c", &[]), ("late", &["a"])]);
+        let order = Schedule::new(&chain, &every).start_order_in_pools(pool_of, &[1]);
+        assert_eq!(order, [0, 1, 3, 2]);
+    }
+
+    #[test]
+    fn a_ready_task_that_may_not_start_stays_ready() {
+        let (graph, _) = plan(&[("a", &[]), ("b", &[]), ("c", &[])]);
+        let mut schedule = Schedule::new(&graph, &[0, 1, 2]);
+        assert_eq!(schedule.next_ready_where(|task| task != 0), Some(1));
+        assert_eq!(schedule.next_ready_where(|task| task != 0), Some(2));
+        assert_eq!(schedule.next_ready_where(|task| task != 0), None);
+        assert_eq!(schedule.next_ready_where(|_| true), Some(0));
     }
 }

@@ -369,8 +369,8 @@ fn one_lock_asked_for_by_many_runs_at_once_is_held_by_one() {
     assert_eq!(ran.lines().count(), 1);
 }
 
-/// A store of schema version 1 (no claims table) gets step 2 when it is next opened, and
-/// keeps its runs.
+/// A store of schema version 1 (no claims table, no attempts column) gets steps 2 and 3
+/// when it is next opened, and keeps its runs.
 #[test]
 fn a_postgres_store_of_the_first_layout_is_migrated() {
     let store = fresh_store();
@@ -379,6 +379,7 @@ fn a_postgres_store_of_the_first_layout_is_migrated() {
     connect(&store)
         .batch_execute(
             "DROP TABLE factotum_claims;
+             ALTER TABLE factotum_tasks DROP COLUMN attempts;
              UPDATE factotum_meta SET value = '1' WHERE key = 'schema_version';",
         )
         .unwrap();
@@ -397,7 +398,7 @@ fn a_postgres_store_of_the_first_layout_is_migrated() {
         )
         .and_then(|row| row.try_get(0))
         .unwrap();
-    assert_eq!(version, "2");
+    assert_eq!(version, "3");
 }
 
 /// A run that says it is still going on another server is judged by how long ago, by the

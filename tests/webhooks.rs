@@ -914,3 +914,61 @@ fn the_readme_shows_the_verification_the_tests_run() {
         "the README's function differs from tests/webhook_receiver.py's:\n{function}"
     );
 }
+
+/// A retried task is one task to the webhook: it runs once from WAITING to its final state,
+/// and 0.7's schemas still hold. They allow no property beyond 0.7's in a task's state, so
+/// the attempt count is only in the failure's `errorMessage`.
+#[test]
+fn a_retried_task_reports_its_final_outcome_in_0_7_s_shape() {
+    use crate::options::{flaky, options_job, task};
+    use serde_json::json;
+
+    let endpoint = Endpoint::start(Answer::Status(200));
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = vec![
+        task(
+            dir.path(),
+            "flaky",
+            &flaky("flaky-times", 2, 1),
+            &[],
+            json!({"retry": {"attempts": 2}}),
+        ),
+        task(
+            dir.path(),
+            "doomed",
+            &flaky("doomed-times", 0, 1),
+            &["flaky"],
+            json!({"retry": {"attempts": 2}}),
+        ),
+    ];
+    let path = options_job(dir.path(), "retried.factfile", &tasks, json!({}));
+    let run = factotum(
+        dir.path(),
+        &[path.to_str().unwrap(), "--webhook", &endpoint.url],
+    );
+    assert_eq!(run.status, 2, "{}", run.stdout);
+    let bodies = endpoint.bodies();
+    assert_eq!(
+        sequence(&bodies),
+        [
+            "job: null->WAITING",
+            "job: WAITING->RUNNING",
+            "task: flaky WAITING->RUNNING",
+            "task: flaky RUNNING->SUCCEEDED",
+            "task: doomed WAITING->RUNNING",
+            "task: doomed RUNNING->FAILED",
+            "job: RUNNING->FAILED",
+        ]
+    );
+    assert_valid(&bodies);
+    let last = &bodies[bodies.len() - 1]["data"];
+    let doomed = &last["taskStates"][1];
+    assert_eq!(doomed["taskName"], "doomed");
+    assert_eq!(doomed["returnCode"], 1);
+    assert!(
+        doomed["errorMessage"]
+            .as_str()
+            .is_some_and(|message| message.ends_with("(attempt 2 of 2)")),
+        "{doomed}"
+    );
+}

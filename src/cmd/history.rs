@@ -177,19 +177,21 @@ pub(crate) fn printable(text: &str) -> String {
 }
 
 /// Rows of cells as aligned lines: each column as wide as its widest cell, two spaces apart.
-pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
-    let mut widths = [0; N];
+/// Every row has as many cells as the first.
+pub(crate) fn table<R: AsRef<[String]>>(rows: &[R]) -> Vec<String> {
+    let columns = rows.first().map_or(0, |row| row.as_ref().len());
+    let mut widths = vec![0; columns];
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
+        for (width, cell) in widths.iter_mut().zip(row.as_ref()) {
             *width = (*width).max(cell.chars().count());
         }
     }
     rows.iter()
         .map(|row| {
             let mut line = String::new();
-            for (column, (cell, width)) in row.iter().zip(widths).enumerate() {
+            for (column, (cell, width)) in row.as_ref().iter().zip(&widths).enumerate() {
                 line.push_str(cell);
-                if column + 1 < N {
+                if column + 1 < columns {
                     let pad = width - cell.chars().count() + 2;
                     line.extend(std::iter::repeat_n(' ', pad));
                 }

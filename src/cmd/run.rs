@@ -1,5 +1,6 @@
 //! `factotum run FILE`: check the job, apply host constraints, prepare the tasks, run.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use codespan_reporting::term::termcolor::Color;
@@ -8,7 +9,7 @@ use super::claims::{self, Keeper, Taken};
 use super::{Loaded, Stdout, error_line, load};
 use crate::cli::RunArgs;
 use crate::constraint::{HostConstraint, split_key_value};
-use crate::exec::{self, PreparedTask, State, clock};
+use crate::exec::{self, PreparedRun, PreparedTask, State, clock};
 use crate::graph::{Schedule, StartError, TaskGraph};
 use crate::ir::Job;
 use crate::lint::Resolved;
@@ -58,7 +59,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         return status;
     }
 
-    let prepared = exec::prepare(&job, format, &variables, args.webhook.is_some());
+    let prepared = prepare(args, &job, format, &variables);
     let tasks = &prepared.tasks;
     let plan = resolved.graph();
     let (start, mut members) = match start_and_members(args, &resolved, &plan, stdout) {
@@ -97,7 +98,7 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
                 stdout.line(&line);
             }
         }
-        dry_run(tasks, &plan, &members, stdout);
+        dry_run(&prepared, &plan, &members, stdout);
         return ExitStatus::Success;
     }
     let record = run_record(
@@ -129,11 +130,10 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
         error_line(format_args!("{summary}"));
     }
     let ready = Ready {
-        tasks,
+        prepared: &prepared,
         plan: &plan,
         start,
         members: &members,
-        factfile: prepared.factfile.as_ref(),
         tags: &tags,
         resumes: record_resumes.as_deref(),
     };
@@ -142,11 +142,10 @@ fn run_job(args: &RunArgs, no_colour: bool, stdout: &mut Stdout) -> ExitStatus {
 
 /// A job ready to run: everything decided, the store opened or not.
 struct Ready<'r> {
-    tasks: &'r [PreparedTask],
+    prepared: &'r PreparedRun,
     plan: &'r TaskGraph,
     start: Option<usize>,
     members: &'r [usize],
-    factfile: Option<&'r webhook::CompactFactfile>,
     tags: &'r [(String, String)],
     /// The run this one resumes, if it does.
     resumes: Option<&'r str>,
@@ -161,14 +160,14 @@ fn execute(
     stdout: &mut Stdout,
 ) -> ExitStatus {
     let &Ready {
-        tasks,
+        prepared,
         plan,
         start,
         members,
-        factfile,
         tags,
         resumes,
     } = ready;
+    let (tasks, factfile) = (&prepared.tasks, prepared.factfile.as_ref());
     let (mut recorder, not_kept) = match recording {
         Recording::Kept(recorder) => (Some(recorder), None),
         Recording::Failed(problem) => (None, Some(problem)),
@@ -187,6 +186,8 @@ fn execute(
             .as_ref()
             .and(args.heartbeat_interval)
             .map(|seconds| Duration::from_secs(seconds.get())),
+        job_timeout: prepared.timeout.clone(),
+        pools: prepared.pools.iter().cloned().collect(),
     };
     let order = || in_plan_order(plan, start, members);
     let mut webhook = args.webhook.as_ref().zip(factfile).map(|(url, factfile)| {
@@ -852,18 +853,90 @@ fn refuse_start(task: &str, error: StartError, stdout: &mut Stdout) -> ExitStatu
     ExitStatus::OtherError
 }
 
-/// Prints what would run, in start order, with the exact command line, quoted for a shell.
-fn dry_run(tasks: &[PreparedTask], plan: &TaskGraph, members: &[usize], stdout: &mut Stdout) {
-    for task in Schedule::new(plan, members).start_order() {
-        let spec = &tasks[task];
+/// The job's templates rendered, its tasks ready to run (with the webhook's factfile when
+/// there is a webhook).
+fn prepare(args: &RunArgs, job: &Job, format: Format, variables: &Variables) -> PreparedRun {
+    let directory = job_directory(&args.factfile);
+    exec::prepare(job, format, variables, args.webhook.is_some(), &directory)
+}
+
+/// The directory a job's relative working directories start from: the job file's, or the
+/// current one for a job read from standard input.
+pub(crate) fn job_directory(factfile: &Path) -> PathBuf {
+    if factfile == Path::new("-") {
+        return PathBuf::new();
+    }
+    factfile.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Prints what would run, in start order, with the exact command line, quoted for a shell,
+/// and each task's options under it.
+fn dry_run(prepared: &PreparedRun, plan: &TaskGraph, members: &[usize], stdout: &mut Stdout) {
+    if let Some((_, written)) = &prepared.timeout {
+        stdout.line(&format!("The job would be stopped after {written}s"));
+    }
+    let pool_of = |task: usize| {
+        let pool = prepared.tasks[task].options.pool.as_ref()?;
+        prepared.pools.iter().position(|(name, _)| name == pool)
+    };
+    let sizes: Vec<usize> = prepared.pools.iter().map(|(_, size)| *size).collect();
+    for task in Schedule::new(plan, members).start_order_in_pools(pool_of, &sizes) {
+        let spec = &prepared.tasks[task];
         let mut line = format!("Task '{}' would run: sh -c ", spec.name);
         push_shell_quoted(&mut line, &spec.command_line);
         stdout.line(&line);
+        for option in option_lines(&spec.options, &prepared.pools) {
+            stdout.line(&format!("    {option}"));
+        }
     }
     stdout.line(&format!(
         "{n}/{n} tasks would run; this was a dry run, nothing was started",
         n = members.len()
     ));
+}
+
+/// A task's options as `--dry-run` shows them, one line each.
+fn option_lines(options: &exec::TaskOptions, pools: &[(String, usize)]) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(retry) = &options.retry {
+        let mut parts = vec![
+            format!("{} attempts", retry.attempts),
+            format!("delay {}", clock::seconds(retry.delay)),
+            format!("backoff {}", retry.backoff),
+        ];
+        parts.extend(
+            retry
+                .max_delay
+                .map(|max| format!("max {}", clock::seconds(max))),
+        );
+        parts.push(retry.on_codes.as_ref().map_or_else(
+            || "on any failure".to_owned(),
+            |codes| {
+                let codes: Vec<String> = codes.iter().map(u16::to_string).collect();
+                format!("on exit {}", codes.join(", "))
+            },
+        ));
+        lines.push(format!("retry: {}", parts.join(", ")));
+    }
+    if let Some((_, written)) = &options.timeout {
+        lines.push(format!("timeout: {written}s"));
+    }
+    for (name, value) in &options.env {
+        let mut line = format!("env: {name}=");
+        push_shell_quoted(&mut line, value);
+        lines.push(line);
+    }
+    if let Some(directory) = &options.working_directory {
+        lines.push(format!("dir: {}", directory.display()));
+    }
+    if let Some(pool) = &options.pool {
+        let size = pools
+            .iter()
+            .find(|(name, _)| name == pool)
+            .map_or(String::new(), |(_, size)| format!(" (size {size})"));
+        lines.push(format!("pool: {pool}{size}"));
+    }
+    lines
 }
 
 /// Prints 0.7's summary lines and decides the exit code.
@@ -874,8 +947,19 @@ fn summarise(
     report: &exec::Report,
     stdout: &mut Stdout,
 ) -> ExitStatus {
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let attempts = if report.retries > 0 || report.timeouts > 0 {
+        format!(
+            " ({}, {})",
+            count(report.retries, "retry", "retries"),
+            count(report.timeouts, "timeout", "timeouts")
+        )
+    } else {
+        String::new()
+    };
     let summary = format!(
-        "{}/{} tasks run in {}",
+        "{}/{} tasks run in {}{attempts}",
         report.started,
         members.len(),
         clock::summary_duration(report.elapsed)

@@ -90,6 +90,7 @@ fn task_json(task: &TaskRecord) -> Value {
         "stdoutTail": task.stdout_tail,
         "stderrTail": task.stderr_tail,
         "carriedFrom": task.carried_from,
+        "attempts": task.attempts,
     })
 }
 
@@ -129,7 +130,17 @@ fn describe(summary: &RunSummary, tasks: &[TaskRecord]) -> Vec<String> {
         lines.push(format!("--tag {},{}", printable(key), printable(value)));
     }
     lines.push(String::new());
-    let mut rows = vec![["TASK", "STATE", "STARTED (UTC)", "DURATION", "EXIT"].map(str::to_owned)];
+    // The column is there only when a task was retried: most runs try each task once.
+    let retried = tasks
+        .iter()
+        .any(|task| task.attempts.is_some_and(|n| n > 1));
+    let mut heading = ["TASK", "STATE", "STARTED (UTC)", "DURATION", "EXIT"]
+        .map(str::to_owned)
+        .to_vec();
+    if retried {
+        heading.push("ATTEMPTS".to_owned());
+    }
+    let mut rows = vec![heading];
     rows.extend(tasks.iter().map(|task| {
         let state = match &task.carried_from {
             Some(run) => format!("{} (in run {run})", task.state.as_str()),
@@ -140,7 +151,7 @@ fn describe(summary: &RunSummary, tasks: &[TaskRecord]) -> Vec<String> {
             (Some(code), None) => code.to_string(),
             (None, None) => "-".to_owned(),
         };
-        [
+        let mut row = vec![
             printable(&task.name),
             state,
             task.started_at.map_or_else(|| "-".to_owned(), time_text),
@@ -149,7 +160,14 @@ fn describe(summary: &RunSummary, tasks: &[TaskRecord]) -> Vec<String> {
                 |start| duration_text(start, task.ended_at),
             ),
             exit,
-        ]
+        ];
+        if retried {
+            row.push(
+                task.attempts
+                    .map_or_else(|| "-".to_owned(), |n| n.to_string()),
+            );
+        }
+        row
     }));
     lines.extend(table(&rows));
     for task in tasks {

@@ -30,7 +30,8 @@ pub(crate) fn run(args: &TasksArgs, no_colour: bool) -> ExitStatus {
     // Only a DSL job's failure wording differs; the lines listed are the same.
     let format = crate::syntax::Format::of(&loaded.source);
     let (job, resolved) = (&loaded.job, &loaded.resolved);
-    let prepared = exec::prepare(job, format, &variables, false);
+    let directory = super::run::job_directory(&args.factfile);
+    let prepared = exec::prepare(job, format, &variables, false, &directory);
     let plan = resolved.graph();
     let every_task: Vec<usize> = (0..plan.len()).collect();
     let order = Schedule::new(&plan, &every_task).start_order();

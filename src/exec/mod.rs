@@ -7,9 +7,11 @@ mod prepare;
 mod transition;
 
 pub(crate) use output::Tail;
-pub(crate) use prepare::{command_line, prepare};
+pub(crate) use prepare::{PreparedRun, TaskOptions, command_line, prepare};
+pub(crate) use transition::RetryPolicy;
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -20,12 +22,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::{Pid, Signal, kill_process_group};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::consts::{
+    SIGABRT, SIGALRM, SIGBUS, SIGFPE, SIGHUP, SIGILL, SIGINT, SIGKILL, SIGPIPE, SIGQUIT, SIGSEGV,
+    SIGTERM, SIGUSR1, SIGUSR2,
+};
 use signal_hook::iterator::Signals;
 
 use crate::graph::{Schedule, TaskGraph};
 use output::{Prefix, Stream};
-use transition::{Exit, Happening, next_state};
+use transition::{Exit, Happening, attempt_of, next_state};
 
 /// How long to wait for output pipes after the final SIGKILL; only processes that left the
 /// task's group (with `setsid`) can keep them open that long.
@@ -36,14 +41,53 @@ const DRAIN_AFTER_KILL: Duration = Duration::from_secs(2);
 /// the core dump, since the tasks are what matters.
 const STOP_SIGNALS: [i32; 4] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT];
 
-/// The name of one of the signals that stop a run, as the summary prints it.
-pub(crate) fn signal_name(signal: i32) -> &'static str {
-    match signal {
-        SIGINT => "SIGINT",
+/// A signal's name (`SIGTERM`), or its number when it is not one a task is commonly killed by.
+pub(crate) fn signal_name(signal: i32) -> Cow<'static, str> {
+    let name = match signal {
         SIGHUP => "SIGHUP",
+        SIGINT => "SIGINT",
         SIGQUIT => "SIGQUIT",
-        _ => "SIGTERM",
+        SIGILL => "SIGILL",
+        SIGABRT => "SIGABRT",
+        SIGBUS => "SIGBUS",
+        SIGFPE => "SIGFPE",
+        SIGKILL => "SIGKILL",
+        SIGUSR1 => "SIGUSR1",
+        SIGSEGV => "SIGSEGV",
+        SIGUSR2 => "SIGUSR2",
+        SIGPIPE => "SIGPIPE",
+        SIGALRM => "SIGALRM",
+        SIGTERM => "SIGTERM",
+        _ => return Cow::Owned(signal.to_string()),
+    };
+    Cow::Borrowed(name)
+}
+
+/// Fills `bytes` from the kernel's random source, or, failing that, from the clock and the
+/// process id: what needs it (jitter, run references) only needs values that differ.
+pub(crate) fn random_bytes(bytes: &mut [u8]) {
+    let read = std::fs::File::open("/dev/urandom")
+        .and_then(|mut source| std::io::Read::read_exact(&mut source, bytes));
+    if read.is_err() {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
+        let seed = (nanos ^ (u128::from(std::process::id()) << 96)).to_le_bytes();
+        for (byte, seeded) in bytes.iter_mut().zip(seed.iter().cycle()) {
+            *byte = *seeded;
+        }
     }
+}
+
+/// A factor drawn uniformly from [0.9, 1.1), to spread the retries of tasks that failed
+/// together.
+fn jitter_factor() -> f64 {
+    let mut bytes = [0u8; 8];
+    random_bytes(&mut bytes);
+    // The top 53 bits: every value a float in [0, 1) can take, evenly.
+    #[allow(clippy::cast_precision_loss)] // 53 bits fit a float's mantissa exactly.
+    let unit = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
+    0.9 + 0.2 * unit
 }
 
 /// Why a task is skipped when the task `name` above it finished early; a resumed run that
@@ -65,6 +109,8 @@ pub(crate) struct PreparedTask {
     pub terminate_codes: Vec<u16>,
     /// The job's format: a failure names the exit-code list as the file does.
     pub written_in: crate::syntax::Format,
+    /// Retry, timeout, environment, working directory and pool.
+    pub options: TaskOptions,
 }
 
 /// How to run.
@@ -82,6 +128,10 @@ pub(crate) struct Options {
     pub keep_output: Option<usize>,
     /// Tell the observer which tasks are running this often.
     pub heartbeat: Option<Duration>,
+    /// The longest the whole run may take, and how the file wrote it in seconds.
+    pub job_timeout: Option<(Duration, String)>,
+    /// How many tasks of each pool may run at once.
+    pub pools: HashMap<String, usize>,
 }
 
 /// What is known of a task beyond its state, for webhooks.
@@ -95,8 +145,10 @@ pub(crate) struct Record {
     pub return_code: Option<i32>,
     /// The signal that killed it, when one did.
     pub signal: Option<i32>,
-    /// The tails of its stdout and stderr, when kept.
+    /// The tails of its stdout and stderr, when kept (across all its attempts).
     pub output: Option<Arc<Output>>,
+    /// How many times its command was started in this run.
+    pub attempts: u32,
 }
 
 /// The kept tails of one task's two streams.
@@ -191,8 +243,12 @@ pub(crate) struct Report {
     pub elapsed: Duration,
     /// The first signal that stopped the run, if one did.
     pub interrupted_by: Option<i32>,
-    /// Why a [`Stopper`] stopped the run, if one did first.
+    /// Why a [`Stopper`] or the job's timeout stopped the run, if one did first.
     pub stopped: Option<String>,
+    /// How many attempts were retries.
+    pub retries: usize,
+    /// How many attempts ran past their timeout.
+    pub timeouts: usize,
     /// The stop signals, still caught after the run.
     pub interrupts: Interrupts,
 }
@@ -230,6 +286,8 @@ impl std::fmt::Debug for Interrupts {
 enum Event {
     Finished {
         task: usize,
+        /// Which of the task's attempts ended (from 1).
+        attempt: u32,
         exit: Exit,
         duration: Duration,
     },
@@ -393,6 +451,8 @@ pub(crate) fn execute(
         elapsed: started_at.elapsed(),
         interrupted_by: run.interrupted_by,
         stopped: run.stopped,
+        retries: run.retries,
+        timeouts: run.timeouts,
         interrupts: Interrupts {
             inbox,
             handle: signal_handle,
@@ -429,6 +489,19 @@ struct Run<'a> {
     kill_at: Option<Instant>,
     /// When to stop waiting for output, after the SIGKILL.
     abandon_at: Option<Instant>,
+    /// When the job's timeout stops the run.
+    job_deadline: Option<Instant>,
+    /// Tasks waiting to be tried again: when, and the reason their last attempt failed (their
+    /// state, should the run stop first). They hold no `-j` or pool slot meanwhile.
+    delayed: HashMap<usize, (Instant, String)>,
+    /// For running tasks with a timeout: when to take the next step, and which.
+    timeouts_at: HashMap<usize, (Instant, TimeoutStep)>,
+    /// Running tasks whose attempt ran past its timeout.
+    timed_out: HashSet<usize>,
+    /// When each task's first attempt began.
+    first_began: Vec<Option<Instant>>,
+    retries: usize,
+    timeouts: usize,
 }
 
 impl<'a> Run<'a> {
@@ -461,23 +534,31 @@ impl<'a> Run<'a> {
             live_groups,
             kill_at: None,
             abandon_at: None,
+            job_deadline: options
+                .job_timeout
+                .as_ref()
+                .map(|(timeout, _)| clock::deadline_after(*timeout)),
+            delayed: HashMap::new(),
+            timeouts_at: HashMap::new(),
+            timed_out: HashSet::new(),
+            first_began: vec![None; tasks.len()],
+            retries: 0,
+            timeouts: 0,
         }
     }
 
     fn drive(&mut self, inbox: &mpsc::Receiver<Event>) {
         loop {
             self.take_stop_request();
-            if self.interrupted_by.is_none() && self.stopped.is_none() {
+            if self.stopping() {
+                self.cancel_retries();
+            } else {
                 self.start_ready();
             }
-            if self.running.is_empty() {
+            if self.running.is_empty() && self.delayed.is_empty() {
                 return;
             }
-            let deadline = [self.abandon_at.or(self.kill_at), self.next_heartbeat]
-                .into_iter()
-                .flatten()
-                .min();
-            let event = match deadline {
+            let event = match self.next_deadline() {
                 Some(deadline) => {
                     inbox.recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 }
@@ -486,41 +567,154 @@ impl<'a> Run<'a> {
             match event {
                 Ok(Event::Finished {
                     task,
+                    attempt,
                     exit,
                     duration,
-                }) => self.finish(task, exit, duration),
-                Ok(Event::Signal(signal)) => self.on_signal(signal),
-                Ok(Event::StopAsked) => self.take_stop_request(),
-                Err(RecvTimeoutError::Timeout) => {
-                    let now = Instant::now();
-                    if self.abandon_at.is_some_and(|at| at <= now) {
-                        self.abandon();
-                        return;
-                    }
-                    if self.kill_at.is_some_and(|at| at <= now) {
-                        self.force_kill();
-                    }
-                    if let Some(every) = self
-                        .options
-                        .heartbeat
-                        .filter(|_| self.next_heartbeat.is_some_and(|at| at <= now))
-                    {
-                        self.next_heartbeat = Some(clock::deadline_after(every));
-                        let mut running: Vec<usize> = self.running.keys().copied().collect();
-                        running.sort_unstable();
-                        self.notify(|observer, view| observer.heartbeat(&running, view));
+                }) => {
+                    // The end of an attempt the run gave up waiting for is old news.
+                    if self.running.contains_key(&task) && self.records[task].attempts == attempt {
+                        self.finish(task, exit, duration);
                     }
                 }
+                Ok(Event::Signal(signal)) => self.on_signal(signal),
+                Ok(Event::StopAsked) => self.take_stop_request(),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
+            }
+            // Checked after every event too: a busy run may never time out waiting for one.
+            if self.act_on_deadlines() {
+                return;
+            }
+        }
+    }
+
+    /// Whether the run is being stopped: it starts nothing more.
+    fn stopping(&self) -> bool {
+        self.interrupted_by.is_some() || self.stopped.is_some()
+    }
+
+    /// The next moment the run must act without an event: a kill, the end of the wait for
+    /// output, a heartbeat, the job's timeout, a task's timeout, or a retry coming due (one
+    /// already due waits for a slot, which only a task's end frees).
+    fn next_deadline(&self) -> Option<Instant> {
+        let now = Instant::now();
+        let retry = self
+            .delayed
+            .values()
+            .map(|(at, _)| *at)
+            .filter(|&at| at > now)
+            .min();
+        let job = self.job_deadline.filter(|_| !self.stopping());
+        [
+            self.abandon_at.or(self.kill_at),
+            self.next_heartbeat,
+            job,
+            retry,
+            self.timeouts_at.values().map(|(at, _)| *at).min(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Does what is due by now; whether the run gave up on its tasks' output and is over.
+    fn act_on_deadlines(&mut self) -> bool {
+        let now = Instant::now();
+        if self.abandon_at.is_some_and(|at| at <= now) {
+            self.abandon();
+            return true;
+        }
+        if self.kill_at.is_some_and(|at| at <= now) {
+            self.force_kill();
+        }
+        if let Some((_, written)) = self
+            .options
+            .job_timeout
+            .as_ref()
+            .filter(|_| self.job_deadline.is_some_and(|at| at <= now))
+        {
+            self.job_deadline = None;
+            self.on_stop(format!("the job timed out after {written}s"));
+        }
+        self.time_out_attempts(now);
+        if let Some(every) = self
+            .options
+            .heartbeat
+            .filter(|_| self.next_heartbeat.is_some_and(|at| at <= now))
+        {
+            self.next_heartbeat = Some(clock::deadline_after(every));
+            // A task waiting to be tried again is still running, as far as anyone watching
+            // knows.
+            let mut running: Vec<usize> = self
+                .running
+                .keys()
+                .chain(self.delayed.keys())
+                .copied()
+                .collect();
+            running.sort_unstable();
+            self.notify(|observer, view| observer.heartbeat(&running, view));
+        }
+        false
+    }
+
+    /// Attempts past their timeout get SIGTERM to their process group, SIGKILL once the
+    /// grace period is over too, and are given up on when, even so, something that left the
+    /// group still holds their output.
+    fn time_out_attempts(&mut self, now: Instant) {
+        let due: Vec<(usize, TimeoutStep)> = self
+            .timeouts_at
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(&task, &(_, step))| (task, step))
+            .collect();
+        for (task, step) in due {
+            let group = self.running.get(&task).copied().flatten();
+            let next = match step {
+                TimeoutStep::Term => {
+                    self.timed_out.insert(task);
+                    Some((self.options.grace, TimeoutStep::Kill))
+                }
+                TimeoutStep::Kill => Some((DRAIN_AFTER_KILL, TimeoutStep::GiveUp)),
+                TimeoutStep::GiveUp => None,
+            };
+            if let (Some(group), Some(signal)) = (group, step.signal()) {
+                // The group may already be gone; its end is on its way.
+                let _ = kill_process_group(group, signal);
+            }
+            if let Some((after, next)) = next {
+                self.timeouts_at
+                    .insert(task, (clock::deadline_after(after), next));
+            } else {
+                // Read as timed out, as every attempt stopped at its timeout is.
+                let began = self.first_began[task].unwrap_or(now);
+                self.finish(task, Exit::Signal(SIGKILL), now.duration_since(began));
             }
         }
     }
 
     fn start_ready(&mut self) {
         let limit = self.options.jobs.map_or(usize::MAX, NonZeroUsize::get);
+        // Retries that are due first: they were started before anything ready now.
+        let now = Instant::now();
+        let mut due: Vec<usize> = self
+            .delayed
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(&task, _)| task)
+            .collect();
+        due.sort_unstable();
+        for task in due {
+            if self.running.len() >= limit {
+                break;
+            }
+            if pool_has_room(self.tasks, &self.running, &self.options.pools, task) {
+                self.delayed.remove(&task);
+                self.start(task);
+            }
+        }
         let mut batch = Vec::new();
         while self.running.len() < limit {
-            let Some(task) = self.schedule.next_ready() else {
+            let Some(task) = self.next_ready_with_room() else {
                 break;
             };
             batch.push(task);
@@ -533,6 +727,13 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Takes the ready task earliest in the file whose pool has room.
+    fn next_ready_with_room(&mut self) -> Option<usize> {
+        let (tasks, running, pools) = (self.tasks, &self.running, &self.options.pools);
+        self.schedule
+            .next_ready_where(|task| pool_has_room(tasks, running, pools, task))
+    }
+
     /// Tells the observer something, showing it the run as it is now.
     fn notify(&mut self, event: impl FnOnce(&mut dyn Observer, &View<'_>)) {
         let view = View {
@@ -542,28 +743,35 @@ impl<'a> Run<'a> {
         event(&mut *self.observer, &view);
     }
 
+    /// Starts `task`'s next attempt.
     fn start(&mut self, task: usize) {
         let spec = &self.tasks[task];
         let now = SystemTime::now();
+        let attempt = self.records[task].attempts + 1;
         say(
             Stream::Stderr,
             format_args!(
-                "Task '{}' was started at {}",
+                "Task '{}' was started at {}{}",
                 spec.name,
-                clock::timestamp(now)
+                clock::timestamp(now),
+                attempt_of(spec, attempt)
             ),
         );
-        self.started += 1;
-        self.happen(task, Happening::Start);
         let record = &mut self.records[task];
-        record.started_at = Some(now);
-        record.output = self.options.keep_output.map(|limit| {
-            Arc::new(Output {
-                stdout: Mutex::new(Tail::new(limit)),
-                stderr: Mutex::new(Tail::new(limit)),
-            })
-        });
-        let output = record.output.clone();
+        record.attempts = attempt;
+        if attempt == 1 {
+            self.started += 1;
+            self.first_began[task] = Some(Instant::now());
+            record.started_at = Some(now);
+            record.output = self.options.keep_output.map(|limit| {
+                Arc::new(Output {
+                    stdout: Mutex::new(Tail::new(limit)),
+                    stderr: Mutex::new(Tail::new(limit)),
+                })
+            });
+            self.happen(task, Happening::Start);
+        }
+        let output = self.records[task].output.clone();
         let mut command = Command::new(&self.shell);
         command
             .arg("-c")
@@ -575,8 +783,15 @@ impl<'a> Run<'a> {
         if self.options.tasks_without_colour {
             command.env("CLICOLOR", "0");
         }
+        command.envs(spec.options.env.iter().map(|(name, value)| (name, value)));
         let began = Instant::now();
-        let mut child = match command.spawn() {
+        let spawned = match &spec.options.working_directory {
+            Some(directory) => {
+                usable_directory(directory).map(|()| command.current_dir(directory).spawn())
+            }
+            None => Ok(command.spawn()),
+        };
+        let mut child = match spawned.and_then(|spawned| spawned.map_err(|e| e.to_string())) {
             Ok(child) => child,
             Err(error) => {
                 // Through the inbox, so the observer hears of the start before the end; the
@@ -584,7 +799,8 @@ impl<'a> Run<'a> {
                 self.running.insert(task, None);
                 let _ = self.events.send(Event::Finished {
                     task,
-                    exit: Exit::NotStarted(error.to_string()),
+                    attempt,
+                    exit: Exit::NotStarted(error),
                     duration: began.elapsed(),
                 });
                 return;
@@ -592,6 +808,10 @@ impl<'a> Run<'a> {
         };
         let group = i32::try_from(child.id()).ok().and_then(Pid::from_raw);
         self.running.insert(task, group);
+        if let Some((timeout, _)) = &spec.options.timeout {
+            let at = clock::deadline_after(*timeout);
+            self.timeouts_at.insert(task, (at, TimeoutStep::Term));
+        }
         if let (Some(group), Ok(mut live)) = (group, self.live_groups.lock()) {
             live.insert(task, group);
         }
@@ -620,6 +840,7 @@ impl<'a> Run<'a> {
             };
             let _ = events.send(Event::Finished {
                 task,
+                attempt,
                 exit,
                 duration,
             });
@@ -637,19 +858,93 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn finish(&mut self, task: usize, exit: Exit, duration: Duration) {
+    fn finish(&mut self, task: usize, exit: Exit, attempt_duration: Duration) {
         self.running.remove(&task);
+        self.timeouts_at.remove(&task);
         if let Ok(mut live) = self.live_groups.lock() {
             live.remove(&task);
         }
         let spec = &self.tasks[task];
-        self.records[task].duration = Some(duration);
-        self.records[task].return_code = Some(exit.return_code());
-        self.records[task].signal = match exit {
-            Exit::Signal(signal) => Some(signal),
-            Exit::Code(_) | Exit::NotStarted(_) => None,
+        let exit = match (&spec.options.timeout, self.timed_out.remove(&task)) {
+            (Some((_, written)), true) => {
+                self.timeouts += 1;
+                Exit::TimedOut(written.clone())
+            }
+            _ => exit,
         };
-        self.happen(task, Happening::End(exit));
+        let attempt = self.records[task].attempts;
+        let duration = self.first_began[task].map_or(attempt_duration, |b| b.elapsed());
+        let record = &mut self.records[task];
+        record.duration = Some(duration);
+        record.return_code = Some(exit.return_code());
+        record.signal = match exit {
+            Exit::Signal(signal) => Some(signal),
+            Exit::Code(_) | Exit::NotStarted(_) | Exit::TimedOut(_) => None,
+        };
+        let retry = transition::retry_delay(spec, attempt, &exit).filter(|_| !self.stopping());
+        let how = exit.describe();
+        let end = Happening::End { exit, attempt };
+        if let (Some(nominal), Some(State::Failed(reason))) =
+            (retry, next_state(spec, &self.states[task], end.clone()))
+        {
+            self.retry_later(task, (attempt, &how), nominal, reason);
+            return;
+        }
+        self.happen(task, end);
+        self.settle(task, duration);
+    }
+
+    /// Announces the retry of `task` after its `attempt` failed (as `how` says), and puts it
+    /// aside until then; `reason` is its state should the run stop before.
+    fn retry_later(
+        &mut self,
+        task: usize,
+        (attempt, how): (u32, &str),
+        nominal: Duration,
+        reason: String,
+    ) {
+        let spec = &self.tasks[task];
+        let wait = transition::jittered(spec, nominal, jitter_factor());
+        let attempts = spec
+            .options
+            .retry
+            .as_ref()
+            .map_or(1, |retry| retry.attempts);
+        say(
+            Stream::Stderr,
+            format_args!(
+                "Task '{}' failed ({how}), attempt {attempt} of {attempts}; retrying in {}",
+                spec.name,
+                clock::seconds(wait)
+            ),
+        );
+        self.retries += 1;
+        self.delayed
+            .insert(task, (clock::deadline_after(wait), reason));
+    }
+
+    /// A stopping run tries nothing again: each task waiting for a retry ends with its last
+    /// attempt's failure.
+    fn cancel_retries(&mut self) {
+        let mut cancelled: Vec<(usize, String)> = self
+            .delayed
+            .drain()
+            .map(|(task, (_, reason))| (task, reason))
+            .collect();
+        cancelled.sort_unstable();
+        for (task, reason) in cancelled {
+            self.states[task] =
+                State::Failed(format!("{reason}; not tried again: the run was stopped"));
+            let duration = self.first_began[task].map_or(Duration::ZERO, |b| b.elapsed());
+            self.records[task].duration = Some(duration);
+            self.settle(task, duration);
+        }
+    }
+
+    /// Says how `task` ended, frees or skips what waits for it, and tells the observer.
+    fn settle(&mut self, task: usize, duration: Duration) {
+        let spec = &self.tasks[task];
+        let attempt = attempt_of(spec, self.records[task].attempts);
         let state = self.states[task].clone();
         let mut skipped = Vec::new();
         match &state {
@@ -657,7 +952,7 @@ impl<'a> Run<'a> {
                 say(
                     Stream::Stderr,
                     format_args!(
-                        "Task '{}': succeeded after {}",
+                        "Task '{}': succeeded after {}{attempt}",
                         spec.name,
                         clock::seconds(duration)
                     ),
@@ -710,7 +1005,7 @@ impl<'a> Run<'a> {
     }
 
     fn on_signal(&mut self, signal: i32) {
-        if self.interrupted_by.is_none() && self.stopped.is_none() {
+        if !self.stopping() {
             self.interrupted_by = Some(signal);
             self.terminate("Received shutdown signal");
         } else if self.abandon_at.is_none() {
@@ -737,7 +1032,7 @@ impl<'a> Run<'a> {
     /// A [`Stopper`] asked: the run stops as on the first signal (a later signal still
     /// cuts the grace period short).
     fn on_stop(&mut self, reason: String) {
-        if self.interrupted_by.is_none() && self.stopped.is_none() {
+        if !self.stopping() {
             self.terminate(&reason);
             self.stopped = Some(reason);
         }
@@ -800,6 +1095,64 @@ impl<'a> Run<'a> {
         if let Ok(mut live) = self.live_groups.lock() {
             live.clear();
         }
+    }
+}
+
+/// What is done next to an attempt that ran past its timeout.
+#[derive(Clone, Copy, Debug)]
+enum TimeoutStep {
+    /// SIGTERM to its process group.
+    Term,
+    /// SIGKILL, the grace period over.
+    Kill,
+    /// Stop waiting for its output.
+    GiveUp,
+}
+
+impl TimeoutStep {
+    fn signal(self) -> Option<Signal> {
+        match self {
+            Self::Term => Some(Signal::TERM),
+            Self::Kill => Some(Signal::KILL),
+            Self::GiveUp => None,
+        }
+    }
+}
+
+/// Whether `task` may start now as far as its pool goes, with `running` running.
+fn pool_has_room(
+    tasks: &[PreparedTask],
+    running: &HashMap<usize, Option<Pid>>,
+    pools: &HashMap<String, usize>,
+    task: usize,
+) -> bool {
+    let Some(pool) = &tasks[task].options.pool else {
+        return true;
+    };
+    let size = pools.get(pool).copied().unwrap_or(usize::MAX);
+    let in_use = running
+        .keys()
+        .filter(|&&other| tasks[other].options.pool.as_ref() == Some(pool))
+        .count();
+    in_use < size
+}
+
+/// Whether `directory` can be a task's working directory, or why not.
+fn usable_directory(directory: &Path) -> Result<(), String> {
+    match directory.metadata() {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(format!(
+            "its working directory {} is not a directory",
+            directory.display()
+        )),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "its working directory {} does not exist",
+            directory.display()
+        )),
+        Err(error) => Err(format!(
+            "its working directory {} cannot be used: {error}",
+            directory.display()
+        )),
     }
 }
 

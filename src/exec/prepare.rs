@@ -2,9 +2,10 @@
 //! executor runs them (with their `sh -c` line) and the job as webhooks report it.
 
 use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 
-use super::PreparedTask;
-use crate::ir::Job;
+use super::{PreparedTask, RetryPolicy};
+use crate::ir::{Job, Retry, Task};
 use crate::span::Spanned;
 use crate::syntax::Format;
 use crate::template::{Template, Variables};
@@ -18,15 +19,21 @@ pub(crate) struct PreparedRun {
     pub tasks: Vec<PreparedTask>,
     /// The job as 0.7 re-encoded it for webhooks, when asked for.
     pub factfile: Option<CompactFactfile>,
+    /// The longest the whole run may take, and how the file wrote it in seconds.
+    pub timeout: Option<(std::time::Duration, String)>,
+    /// Each pool's name and how many of its tasks may run at once, in file order.
+    pub pools: Vec<(String, usize)>,
 }
 
 /// Renders `job`, written in `format`, with `variables`; the compact factfile is built only
-/// `for_webhook`.
+/// `for_webhook`. Relative working directories are taken from `job_directory` (the job
+/// file's directory; empty for the current one).
 pub(crate) fn prepare(
     job: &Job,
     format: Format,
     variables: &Variables,
     for_webhook: bool,
+    job_directory: &Path,
 ) -> PreparedRun {
     let rendered: Vec<RenderedTask<'_>> = job
         .tasks
@@ -53,6 +60,7 @@ pub(crate) fn prepare(
                 },
                 continue_codes: codes(&task.on_result.continue_job),
                 terminate_codes: codes(&task.on_result.terminate_job_with_success),
+                options: TaskOptions::of(task, variables, job_directory),
             }
         })
         .collect();
@@ -63,6 +71,81 @@ pub(crate) fn prepare(
             .map(|task| task.to_prepared(format))
             .collect(),
         factfile: for_webhook.then(|| compact_factfile(job, variables, rendered)),
+        timeout: job
+            .timeout
+            .as_ref()
+            .map(|seconds| (seconds.value.as_duration(), seconds.value.to_string())),
+        pools: job
+            .pools
+            .iter()
+            .map(|pool| {
+                let size = usize::try_from(pool.size.value).unwrap_or(usize::MAX);
+                (pool.name.value.clone(), size)
+            })
+            .collect(),
+    }
+}
+
+/// A task's options with their templates rendered: what the executor needs beyond the line.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TaskOptions {
+    /// How a failed attempt is tried again; `None` for a single attempt.
+    pub retry: Option<RetryPolicy>,
+    /// The longest one attempt may take, and how the file wrote it (`1.5`), for messages.
+    pub timeout: Option<(std::time::Duration, String)>,
+    /// Variables added to the command's environment, in file order.
+    pub env: Vec<(String, String)>,
+    /// Where the command runs.
+    pub working_directory: Option<PathBuf>,
+    /// The pool the task counts against.
+    pub pool: Option<String>,
+}
+
+impl TaskOptions {
+    fn of(task: &Task, variables: &Variables, job_directory: &Path) -> Self {
+        Self {
+            retry: task.retry.as_ref().map(RetryPolicy::of),
+            timeout: task
+                .timeout
+                .as_ref()
+                .map(|seconds| (seconds.value.as_duration(), seconds.value.to_string())),
+            env: task
+                .env
+                .iter()
+                .map(|variable| {
+                    (
+                        variable.name.value.clone(),
+                        render(&variable.value, variables),
+                    )
+                })
+                .collect(),
+            working_directory: task
+                .working_directory
+                .as_ref()
+                .map(|directory| job_directory.join(render(directory, variables))),
+            pool: task.pool.as_ref().map(|pool| pool.value.clone()),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn of(retry: &Retry) -> Self {
+        let seconds = |value: &Option<crate::span::Spanned<crate::ir::Decimal>>| {
+            value.as_ref().map(|seconds| seconds.value.as_duration())
+        };
+        Self {
+            attempts: retry.attempts.value,
+            delay: seconds(&retry.delay).unwrap_or_default(),
+            backoff: retry
+                .backoff
+                .as_ref()
+                .map_or(1.0, |factor| factor.value.as_f64()),
+            max_delay: seconds(&retry.max_delay),
+            on_codes: retry
+                .on_codes
+                .as_ref()
+                .map(|codes| codes.value.iter().map(|code| code.value).collect()),
+        }
     }
 }
 
@@ -75,6 +158,7 @@ struct RenderedTask<'j> {
     depends_on: Vec<String>,
     continue_codes: Vec<u16>,
     terminate_codes: Vec<u16>,
+    options: TaskOptions,
 }
 
 impl RenderedTask<'_> {
@@ -89,6 +173,7 @@ impl RenderedTask<'_> {
             continue_codes: self.continue_codes.clone(),
             terminate_codes: self.terminate_codes.clone(),
             written_in: format,
+            options: self.options.clone(),
         }
     }
 }

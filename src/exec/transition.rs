@@ -4,8 +4,25 @@
 //! A stop signal changes no task's state by itself: the run starts nothing more (tasks not
 //! started stay `Waiting`), and the tasks it stops end as any task ends.
 
-use super::{PreparedTask, State};
+use std::time::Duration;
+
+use super::{PreparedTask, State, signal_name};
 use crate::syntax::Format;
+
+/// How a task's failed attempts are tried again.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The wait before the second attempt.
+    pub delay: Duration,
+    /// What each wait is multiplied by for the next.
+    pub backoff: f64,
+    /// The longest wait, if any.
+    pub max_delay: Option<Duration>,
+    /// The only exit codes retried, if limited; then signals and timeouts are not retried.
+    pub on_codes: Option<Vec<u16>>,
+}
 
 /// How a task's process ended, reduced to what its state depends on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,18 +33,37 @@ pub(crate) enum Exit {
     Signal(i32),
     /// No process could be made, for this reason.
     NotStarted(String),
+    /// It ran past its timeout (written as in the file, in seconds) and was stopped.
+    TimedOut(String),
 }
 
 impl Exit {
     /// The exit code for webhooks: 128 + N for death by signal N (as shells report it), -1
-    /// when the task could not be run (as 0.7 reported it).
+    /// when the task could not be run (as 0.7 reported it) or was stopped at its timeout
+    /// (whatever its process did once told to stop).
     pub(crate) fn return_code(&self) -> i32 {
         match self {
             Self::Code(code) => *code,
             Self::Signal(signal) => 128 + signal,
-            Self::NotStarted(_) => -1,
+            Self::NotStarted(_) | Self::TimedOut(_) => -1,
         }
     }
+
+    /// How an attempt ended, as the line announcing its retry says it: `exit 1`,
+    /// `signal SIGKILL`, `timed out after 2s`.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Self::Code(code) => format!("exit {code}"),
+            Self::Signal(signal) => format!("signal {}", signal_name(*signal)),
+            Self::NotStarted(_) => "could not be run".to_owned(),
+            Self::TimedOut(seconds) => timed_out(seconds),
+        }
+    }
+}
+
+/// The reason of an attempt stopped at its timeout.
+fn timed_out(seconds: &str) -> String {
+    format!("timed out after {seconds}s")
 }
 
 /// What happens to a task.
@@ -35,8 +71,8 @@ impl Exit {
 pub(crate) enum Happening {
     /// Its process is being started.
     Start,
-    /// Its process ended.
-    End(Exit),
+    /// Its process ended; this was its `attempt`th (from 1).
+    End { exit: Exit, attempt: u32 },
     /// A task it depends on, directly or not, failed or finished early, for this reason.
     Skip(String),
     /// The run gave up on it: after the final SIGKILL, something still holds its output.
@@ -53,7 +89,12 @@ pub(crate) fn next_state(
 ) -> Option<State> {
     match (state, happening) {
         (State::Waiting, Happening::Start) => Some(State::Running),
-        (State::Running, Happening::End(exit)) => Some(verdict(task, exit)),
+        (State::Running, Happening::End { exit, attempt }) => {
+            Some(match verdict(task, exit) {
+                State::Failed(reason) => State::Failed(with_attempt(task, reason, attempt)),
+                state => state,
+            })
+        }
         (State::Running, Happening::Abandon) => Some(State::Failed(
             "killed at shutdown; a process it started left its process group and still holds its output"
                 .to_owned(),
@@ -78,6 +119,7 @@ fn verdict(task: &PreparedTask, exit: Exit) -> State {
         Exit::Signal(signal) => {
             return State::Failed(format!("the task was killed by signal {signal}"));
         }
+        Exit::TimedOut(seconds) => return State::Failed(timed_out(&seconds)),
         Exit::Code(code) => code,
     };
     let listed = |codes: &[u16]| codes.iter().any(|&c| i32::from(c) == code);
@@ -104,10 +146,68 @@ fn verdict(task: &PreparedTask, exit: Exit) -> State {
     }
 }
 
+/// A failure's reason, with which attempt it was when the task may be tried more than once.
+fn with_attempt(task: &PreparedTask, reason: String, attempt: u32) -> String {
+    reason + &attempt_of(task, attempt)
+}
+
+/// ` (attempt 2 of 3)` for a task that may be tried more than once, else nothing.
+pub(crate) fn attempt_of(task: &PreparedTask, attempt: u32) -> String {
+    match &task.options.retry {
+        Some(retry) if retry.attempts > 1 => format!(" (attempt {attempt} of {})", retry.attempts),
+        _ => String::new(),
+    }
+}
+
+/// The wait before trying `task` again after its `attempt`th attempt (from 1) failed with
+/// `exit`, before jitter; `None` when it is not tried again: no attempts left, a code its
+/// `onCodes` does not list (or a signal or timeout when it lists codes), a code that is not
+/// a failure, or a task that could not be started at all.
+pub(crate) fn retry_delay(task: &PreparedTask, attempt: u32, exit: &Exit) -> Option<Duration> {
+    let retry = task
+        .options
+        .retry
+        .as_ref()
+        .filter(|r| attempt < r.attempts)?;
+    let retried = match exit {
+        Exit::Code(code) => {
+            let listed = |codes: &[u16]| codes.iter().any(|&c| i32::from(c) == *code);
+            !listed(&task.continue_codes)
+                && !listed(&task.terminate_codes)
+                && retry.on_codes.as_deref().is_none_or(listed)
+        }
+        Exit::Signal(_) | Exit::TimedOut(_) => retry.on_codes.is_none(),
+        Exit::NotStarted(_) => false,
+    };
+    if !retried {
+        return None;
+    }
+    // delay · backoff^(attempt − 1); an exponent or product past what a `Duration` holds is
+    // the longest wait there is, which `max_delay` then caps.
+    let exponent = i32::try_from(attempt - 1).unwrap_or(i32::MAX);
+    let seconds = retry.delay.as_secs_f64() * retry.backoff.powi(exponent);
+    Some(capped(seconds, retry.max_delay))
+}
+
+/// `nominal` times the jitter `factor` (drawn from [0.9, 1.1)), capped again at the task's
+/// longest wait.
+pub(crate) fn jittered(task: &PreparedTask, nominal: Duration, factor: f64) -> Duration {
+    let max_delay = task.options.retry.as_ref().and_then(|r| r.max_delay);
+    capped(nominal.as_secs_f64() * factor, max_delay)
+}
+
+/// `seconds` as a duration (the longest one for what does not fit), at most `max`.
+fn capped(seconds: f64, max: Option<Duration>) -> Duration {
+    let wait = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX);
+    max.map_or(wait, |max| wait.min(max))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Exit, Happening, next_state};
-    use crate::exec::{PreparedTask, State};
+    use std::time::Duration;
+
+    use super::{Exit, Happening, RetryPolicy, jittered, next_state, retry_delay};
+    use crate::exec::{PreparedTask, State, TaskOptions};
 
     #[test]
     fn every_transition() {
@@ -117,12 +217,14 @@ mod tests {
             continue_codes: vec![0, 3],
             terminate_codes: vec![5],
             written_in: crate::syntax::Format::Json,
+            options: TaskOptions::default(),
         };
         let failed = |reason: &str| Some(State::Failed(reason.to_owned()));
         let skipped =
             |reasons: &[&str]| State::Skipped(reasons.iter().map(|r| (*r).to_owned()).collect());
         let upstream = || Happening::Skip("b failed".to_owned());
-        let code = |code| Happening::End(Exit::Code(code));
+        let end = |exit| Happening::End { exit, attempt: 1 };
+        let code = |code| end(Exit::Code(code));
         let table: Vec<(State, Happening, Option<State>)> = vec![
             (State::Waiting, Happening::Start, Some(State::Running)),
             (State::Waiting, upstream(), Some(skipped(&["b failed"]))),
@@ -145,13 +247,18 @@ mod tests {
             ),
             (
                 State::Running,
-                Happening::End(Exit::Signal(9)),
+                end(Exit::Signal(9)),
                 failed("the task was killed by signal 9"),
             ),
             (
                 State::Running,
-                Happening::End(Exit::NotStarted("No such file or directory".to_owned())),
+                end(Exit::NotStarted("No such file or directory".to_owned())),
                 failed("the task could not be run: No such file or directory"),
+            ),
+            (
+                State::Running,
+                end(Exit::TimedOut("1.5".to_owned())),
+                failed("timed out after 1.5s"),
             ),
             (
                 State::Running,
@@ -183,5 +290,107 @@ mod tests {
         assert_eq!(Exit::Code(4).return_code(), 4);
         assert_eq!(Exit::Signal(15).return_code(), 143);
         assert_eq!(Exit::NotStarted(String::new()).return_code(), -1);
+        assert_eq!(Exit::TimedOut("1".to_owned()).return_code(), -1);
+    }
+
+    fn retried(on_codes: Option<Vec<u16>>) -> PreparedTask {
+        PreparedTask {
+            name: "t".to_owned(),
+            command_line: "false".to_owned(),
+            continue_codes: vec![0],
+            terminate_codes: vec![3],
+            written_in: crate::syntax::Format::Dsl,
+            options: TaskOptions {
+                retry: Some(RetryPolicy {
+                    attempts: 4,
+                    delay: Duration::from_secs(2),
+                    backoff: 2.0,
+                    max_delay: Some(Duration::from_secs(5)),
+                    on_codes,
+                }),
+                ..TaskOptions::default()
+            },
+        }
+    }
+
+    #[test]
+    fn delays_grow_by_the_backoff_up_to_the_limit() {
+        let task = retried(None);
+        let delays: Vec<Option<Duration>> = (1..=4)
+            .map(|attempt| retry_delay(&task, attempt, &Exit::Code(1)))
+            .collect();
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(delays, [secs(2), secs(4), secs(5), None]);
+        // Jitter never passes the limit either.
+        assert_eq!(
+            jittered(&task, Duration::from_secs(5), 1.09),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            jittered(&task, Duration::from_secs(2), 0.9),
+            Duration::from_millis(1800)
+        );
+    }
+
+    #[test]
+    fn what_is_retried() {
+        let every = retried(None);
+        let only_75 = retried(Some(vec![75]));
+        let timed_out = Exit::TimedOut("1".to_owned());
+        let cases: [(&PreparedTask, Exit, bool); 10] = [
+            (&every, Exit::Code(1), true),
+            (&every, Exit::Signal(9), true),
+            (&every, timed_out.clone(), true),
+            (&every, Exit::Code(0), false),
+            (&every, Exit::Code(3), false),
+            (
+                &every,
+                Exit::NotStarted("no such directory".to_owned()),
+                false,
+            ),
+            (&only_75, Exit::Code(75), true),
+            (&only_75, Exit::Code(1), false),
+            (&only_75, Exit::Signal(9), false),
+            (&only_75, timed_out, false),
+        ];
+        for (task, exit, expected) in cases {
+            let description = format!("{exit:?} with {:?}", task.options.retry);
+            assert_eq!(
+                retry_delay(task, 1, &exit).is_some(),
+                expected,
+                "{description}"
+            );
+        }
+        let single = PreparedTask {
+            options: TaskOptions::default(),
+            ..retried(None)
+        };
+        assert_eq!(retry_delay(&single, 1, &Exit::Code(1)), None);
+    }
+
+    #[test]
+    fn a_failure_of_a_retried_task_says_which_attempt_it_was() {
+        let task = retried(None);
+        let end = Happening::End {
+            exit: Exit::Code(1),
+            attempt: 4,
+        };
+        assert_eq!(
+            next_state(&task, &State::Running, end),
+            Some(State::Failed(
+                "the task exited with 1, not one of the codes its `continue on` lists: 0 (attempt 4 of 4)"
+                    .to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn attempt_descriptions() {
+        assert_eq!(Exit::Code(1).describe(), "exit 1");
+        assert_eq!(Exit::Signal(9).describe(), "signal SIGKILL");
+        assert_eq!(
+            Exit::TimedOut("2.5".to_owned()).describe(),
+            "timed out after 2.5s"
+        );
     }
 }

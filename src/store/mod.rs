@@ -29,7 +29,7 @@ pub(crate) const LOST_AFTER: Duration = Duration::from_secs(60);
 
 /// The newest layout of the tables this factotum reads and writes; a store marked newer is
 /// refused rather than misread.
-pub(crate) const SCHEMA_VERSION: usize = 2;
+pub(crate) const SCHEMA_VERSION: usize = 3;
 
 /// Milliseconds since the Unix epoch, UTC: how every time is kept in a store.
 pub(crate) type Millis = i64;
@@ -360,6 +360,9 @@ pub(crate) struct TaskRecord {
     pub stderr_tail: Option<String>,
     /// When this run did not run it but took its state from a run it resumed: that run.
     pub carried_from: Option<String>,
+    /// How many times its command was started, retries included; `None` before it started,
+    /// and in runs recorded before attempts were.
+    pub attempts: Option<u32>,
 }
 
 impl TaskRecord {
@@ -384,6 +387,7 @@ impl TaskRecord {
             stdout_tail: None,
             stderr_tail: None,
             carried_from: None,
+            attempts: None,
         }
     }
 }

@@ -287,6 +287,7 @@ fn upsert_task(
             &task.stdout_tail,
             &task.stderr_tail,
             &task.carried_from,
+            &task.attempts.map(i64::from),
         ],
     )?;
     Ok(())

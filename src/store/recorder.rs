@@ -91,6 +91,7 @@ impl Recorder {
             .zip(record.duration)
             .map(|(start, duration)| millis(start + duration));
         row.signal = record.signal;
+        row.attempts = Some(record.attempts).filter(|&attempts| attempts > 0);
         row.exit_code = record.return_code.filter(|_| record.signal.is_none());
         if let Some(output) = &record.output {
             let text = |tail: &std::sync::Mutex<crate::exec::Tail>| {
@@ -164,8 +165,10 @@ fn beat(mut backend: Box<dyn Backend>, run: String) -> Option<(Sender<()>, JoinH
     Some((stop, thread))
 }
 
-/// Each task's definition hash: what it runs, which exit codes mean what, and which tasks
-/// it waits for; a resumed run compares them to find the tasks that changed.
+/// Each task's definition hash: what it runs (its environment and working directory too,
+/// when it sets them), which exit codes mean what, and which tasks it waits for; a resumed
+/// run compares them to find the tasks that changed. Retries, timeouts and pools change how
+/// a task is run, not what it does: they are left out.
 pub(crate) fn definitions(tasks: &[PreparedTask], graph: &TaskGraph) -> Vec<String> {
     tasks
         .iter()
@@ -178,6 +181,16 @@ pub(crate) fn definitions(tasks: &[PreparedTask], graph: &TaskGraph) -> Vec<Stri
             };
             field(task.name.as_bytes());
             field(task.command_line.as_bytes());
+            // Only when set, so that a task without them hashes as before they existed.
+            for (name, value) in &task.options.env {
+                field(b"env");
+                field(name.as_bytes());
+                field(value.as_bytes());
+            }
+            if let Some(directory) = &task.options.working_directory {
+                field(b"dir");
+                field(directory.as_os_str().as_encoded_bytes());
+            }
             for codes in [&task.continue_codes, &task.terminate_codes] {
                 let text: Vec<String> = codes.iter().map(u16::to_string).collect();
                 field(text.join(",").as_bytes());

@@ -73,11 +73,17 @@ CREATE TABLE factotum_claims (
 );
 ";
 
+/// Version 3: how many times each task's command was started (task retries). Rows of
+/// earlier runs leave it NULL: not known.
+const ATTEMPTS: &str = "
+ALTER TABLE factotum_tasks ADD COLUMN attempts BIGINT;
+";
+
 /// The steps from one schema version to the next: step `i` turns version `i` into `i + 1`
 /// (version 0 has no tables); each is statements that end with `;`. A new layout appends a
 /// step, which raises [`SCHEMA_VERSION`]; a store gets the steps it lacks, in order, in the
 /// transaction that read its version, in either backend.
-const MIGRATIONS: [&str; SCHEMA_VERSION] = [RUNS_AND_TASKS, CLAIMS];
+const MIGRATIONS: [&str; SCHEMA_VERSION] = [RUNS_AND_TASKS, CLAIMS, ATTEMPTS];
 
 /// What brings tables that have had `done` steps (see [`check_version`]) to
 /// [`SCHEMA_VERSION`], and records it: `None` when they are there already.
@@ -110,7 +116,7 @@ const RUN_COLUMNS: &str = "r.id, r.job, r.file, r.job_hash, r.env, r.tags, r.hos
 
 /// The columns of `factotum_tasks` besides `run_id`, in the order [`read_task`] reads them and
 /// the backends bind them.
-const TASK_COLUMNS: [&str; 13] = [
+const TASK_COLUMNS: [&str; 14] = [
     "position",
     "plan_order",
     "name",
@@ -124,6 +130,7 @@ const TASK_COLUMNS: [&str; 13] = [
     "stdout_tail",
     "stderr_tail",
     "carried_from",
+    "attempts",
 ];
 
 /// The columns a summary adds after [`RUN_COLUMNS`]: milliseconds since the run's last
@@ -213,6 +220,11 @@ pub(super) fn read_task(row: &impl Cells) -> Option<TaskRecord> {
         stdout_tail: row.cell(10)?,
         stderr_tail: row.cell(11)?,
         carried_from: row.cell(12)?,
+        attempts: row
+            .cell::<Option<i64>>(13)?
+            .map(u32::try_from)
+            .transpose()
+            .ok()?,
     })
 }
 

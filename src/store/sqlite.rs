@@ -214,6 +214,7 @@ fn upsert_task(
         task.stdout_tail,
         task.stderr_tail,
         task.carried_from,
+        task.attempts,
     ])?;
     Ok(())
 }

@@ -229,18 +229,10 @@ pub(super) fn hex(bytes: &[u8]) -> String {
     text
 }
 
-/// A random version-4 UUID, from the kernel's random source (or, failing that, the clock and
-/// the process id: it only needs to differ between runs).
+/// A random version-4 UUID (it only needs to differ between runs).
 pub(super) fn random_uuid() -> String {
     let mut bytes = [0u8; 16];
-    let read = std::fs::File::open("/dev/urandom")
-        .and_then(|mut source| std::io::Read::read_exact(&mut source, &mut bytes));
-    if read.is_err() {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |since| since.as_nanos());
-        bytes = (nanos ^ (u128::from(std::process::id()) << 96)).to_le_bytes();
-    }
+    crate::exec::random_bytes(&mut bytes);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex = hex(&bytes);
