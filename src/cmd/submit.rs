@@ -157,7 +157,7 @@ fn exported_as(
         deferred: Some(variables),
         members: &members,
         tags: &[],
-        job_directory: &export::job_directory(&args.factfile),
+        job_directory: &super::export::job_directory(&args.factfile),
     };
     let options = airflow_export::Options {
         dag_id: args.dag_id.as_deref(),

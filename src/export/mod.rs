@@ -8,7 +8,7 @@
 pub(crate) mod airflow;
 pub(crate) mod slurm;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::constraint::HostConstraint;
 use crate::diag::{Diagnostic, Problem};
@@ -31,8 +31,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) members: &'a [usize],
     /// `--tag` pairs, in order.
     pub(crate) tags: &'a [(String, String)],
-    /// The directory relative working directories start from: the job file's (see
-    /// [`job_directory`]).
+    /// The directory relative working directories start from, absolute: the job file's, as
+    /// `run` takes it.
     pub(crate) job_directory: &'a Path,
 }
 
@@ -264,16 +264,6 @@ fn pieces(
         }
     }
     pieces
-}
-
-/// The directory a job file's relative paths start from, absolute: the file's own, or the
-/// current directory for standard input (`-`), as `run` takes it.
-pub(crate) fn job_directory(factfile: &Path) -> PathBuf {
-    let parent = match factfile.parent() {
-        Some(parent) if factfile != Path::new("-") && !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::path::absolute(parent).unwrap_or_else(|_| parent.to_owned())
 }
 
 /// A working directory in `pieces` made absolute: a relative one is joined to the job file's
@@ -583,16 +573,6 @@ pub(crate) mod tests {
         assert_eq!(
             export.timeout.map(|timeout| timeout.value),
             Some(Decimal::from_thousandths(3_600_000))
-        );
-    }
-
-    #[test]
-    fn the_job_directory_is_absolute() {
-        assert!(job_directory(Path::new("job.factotum")).is_absolute());
-        assert!(job_directory(Path::new("-")).is_absolute());
-        assert_eq!(
-            job_directory(Path::new("/a/b/job.factotum")),
-            Path::new("/a/b")
         );
     }
 }
