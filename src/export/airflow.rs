@@ -427,8 +427,8 @@ fn options_header(out: &mut String, export: &Export) {
     }
     if !export.pools.is_empty() {
         out.push_str(
-            "# Airflow never schedules a task of a pool it does not have: create the job's pools\n\
-             # before its first run (`submit` does not):\n",
+            "# Airflow never schedules a task of a pool it does not have: `factotum submit`\n\
+             # creates the job's pools it lacks, or create them before the first run:\n",
         );
         for (name, size) in &export.pools {
             let _ = writeln!(
