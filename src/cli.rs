@@ -79,6 +79,18 @@ pub(crate) enum Command {
     Submit(SubmitArgs),
     /// Explain a diagnostic code (e.g. `E401`): what it means, an example and the fix.
     Explain(ExplainArgs),
+    /// Serve editors over the Language Server Protocol on standard input and output:
+    /// diagnostics as `check` gives them, navigation, completion, rename, formatting, quick fixes.
+    Lsp(LspArgs),
+}
+
+/// Arguments of `factotum lsp`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LspArgs {
+    /// Accepted and ignored: standard input and output are the only transport, and some
+    /// editors' clients (VS Code's, Helix) pass it.
+    #[arg(long)]
+    pub stdio: bool,
 }
 
 /// Arguments of `factotum explain`.

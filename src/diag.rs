@@ -407,6 +407,9 @@ pub struct Diagnostic {
     pub secondary: Vec<Label>,
     /// Full sentences that help; hints start with `hint:`.
     pub notes: Vec<String>,
+    /// The name meant instead of the one at the primary span, when one is close enough: the
+    /// "did you mean" of the notes, kept as data for an editor's quick fix.
+    pub suggestion: Option<String>,
 }
 
 impl Diagnostic {
@@ -417,6 +420,7 @@ impl Diagnostic {
             primary: None,
             secondary: Vec::new(),
             notes: Vec::new(),
+            suggestion: None,
         }
     }
 
@@ -447,11 +451,15 @@ impl Diagnostic {
         self
     }
 
-    /// Adds `hint: did you mean `x`?` when there is a suggestion.
+    /// Adds `hint: did you mean `x`?` when there is a suggestion, and keeps the suggestion.
     #[must_use]
     pub fn suggest(self, suggestion: Option<&str>) -> Self {
         match suggestion {
-            Some(name) => self.note(format!("hint: did you mean `{name}`?")),
+            Some(name) => {
+                let mut diagnostic = self.note(format!("hint: did you mean `{name}`?"));
+                diagnostic.suggestion = Some(name.to_owned());
+                diagnostic
+            }
             None => self,
         }
     }

@@ -19,6 +19,7 @@ pub(crate) mod export;
 pub(crate) mod graph;
 pub mod ir;
 pub(crate) mod lint;
+mod lsp;
 pub mod render;
 pub mod source;
 pub mod span;
@@ -183,6 +184,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Explain(args) => cmd::explain::run(args, no_colour),
         Command::Tasks(args) => cmd::tasks::run(args, no_colour),
         Command::Man(args) => cmd::man::run(args),
+        Command::Lsp(_) => cmd::lsp::run(),
     }
     .into()
 }

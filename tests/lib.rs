@@ -17,6 +17,7 @@ mod history;
 mod hostile;
 mod locks;
 mod locks_postgres;
+mod lsp;
 mod options;
 mod output;
 mod postgres;

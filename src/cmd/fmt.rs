@@ -100,7 +100,7 @@ fn format_file(path: &Path, args: &FmtArgs, no_colour: bool, stdout: &mut Stdout
 /// change the job: a syntax error, or a value the front end could not keep. A bad schema URI
 /// (E206) or constraints under an old schema (E207) keep every word, and are `check`'s to
 /// report.
-fn changes_the_job(problem: &Problem) -> bool {
+pub(crate) fn changes_the_job(problem: &Problem) -> bool {
     problem.is_structural()
         && !matches!(
             problem,

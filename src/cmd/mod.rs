@@ -10,6 +10,7 @@ pub(crate) mod export;
 pub(crate) mod fmt;
 pub(crate) mod history;
 pub(crate) mod locks;
+pub(crate) mod lsp;
 pub(crate) mod man;
 pub(crate) mod run;
 pub(crate) mod show;

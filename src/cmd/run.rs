@@ -21,8 +21,8 @@ use crate::store::recorder::{self, Recorder};
 use crate::store::resume::{self, ResumePlan};
 use crate::store::{self, Address, Backend, Outcome, RunRecord, RunSummary, TaskRecord};
 use crate::syntax::Format;
-use crate::template::Template;
-use crate::template::{Variables, push_shell_quoted};
+use crate::template::Variables;
+use crate::template::{Template, push_shell_quoted};
 use crate::{Compiled, ExitStatus, env_option, webhook};
 
 /// Runs `run`. Everything but the tasks' own lines goes through one standard output, so a
@@ -882,9 +882,11 @@ fn dry_run(prepared: &PreparedRun, plan: &TaskGraph, members: &[usize], stdout: 
     let sizes: Vec<usize> = prepared.pools.iter().map(|(_, size)| *size).collect();
     for task in Schedule::new(plan, members).start_order_in_pools(pool_of, &sizes) {
         let spec = &prepared.tasks[task];
-        let mut line = format!("Task '{}' would run: sh -c ", spec.name);
-        push_shell_quoted(&mut line, &spec.command_line);
-        stdout.line(&line);
+        stdout.line(&format!(
+            "Task '{}' would run: {}",
+            spec.name,
+            spec.shell_command()
+        ));
         for option in option_lines(&spec.options, &prepared.pools) {
             stdout.line(&format!("    {option}"));
         }
@@ -896,7 +898,7 @@ fn dry_run(prepared: &PreparedRun, plan: &TaskGraph, members: &[usize], stdout: 
 }
 
 /// A task's options as `--dry-run` shows them, one line each.
-fn option_lines(options: &exec::TaskOptions, pools: &[(String, usize)]) -> Vec<String> {
+pub(crate) fn option_lines(options: &exec::TaskOptions, pools: &[(String, usize)]) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(retry) = &options.retry {
         let mut parts = vec![

@@ -9,7 +9,6 @@ use crate::ExitStatus;
 use crate::cli::{ListFormat, TasksArgs};
 use crate::exec::{self, PreparedTask};
 use crate::graph::Schedule;
-use crate::template::push_shell_quoted;
 
 /// Runs `tasks`. Diagnostics go to stderr: stdout carries the list.
 pub(crate) fn run(args: &TasksArgs, no_colour: bool) -> ExitStatus {
@@ -92,8 +91,7 @@ impl Listed<'_> {
     /// The table's row; control characters (a newline in a command) are escaped so that a
     /// task stays on one line.
     fn row(&self) -> [String; 4] {
-        let mut command = "sh -c ".to_owned();
-        push_shell_quoted(&mut command, &self.task.command_line);
+        let command = self.task.shell_command();
         let after = if self.after.is_empty() {
             "-".to_owned()
         } else {
@@ -102,26 +100,8 @@ impl Listed<'_> {
         [
             printable(&self.task.name),
             printable(&after),
-            exit_codes(&self.task.continue_codes, &self.task.terminate_codes),
+            self.task.exit_codes(),
             printable(&command),
         ]
-    }
-}
-
-/// The exit codes' meaning in the DSL's words: `continue on 0, 1; finish on 3`.
-fn exit_codes(continue_codes: &[u16], finish_codes: &[u16]) -> String {
-    let listed = |codes: &[u16]| {
-        let codes: Vec<String> = codes.iter().map(ToString::to_string).collect();
-        codes.join(", ")
-    };
-    let continues = if continue_codes.is_empty() {
-        "continue on none".to_owned()
-    } else {
-        format!("continue on {}", listed(continue_codes))
-    };
-    if finish_codes.is_empty() {
-        continues
-    } else {
-        format!("{continues}; finish on {}", listed(finish_codes))
     }
 }

@@ -113,6 +113,34 @@ pub(crate) struct PreparedTask {
     pub options: TaskOptions,
 }
 
+impl PreparedTask {
+    /// The process a run starts, as a shell command: `sh -c '…'`, the line quoted as one word.
+    /// `run --dry-run`, `tasks` and the language server's hover show it.
+    pub(crate) fn shell_command(&self) -> String {
+        let mut command = "sh -c ".to_owned();
+        crate::template::push_shell_quoted(&mut command, &self.command_line);
+        command
+    }
+
+    /// What the exit codes mean, in the DSL's words: `continue on 0, 1; finish on 3`.
+    pub(crate) fn exit_codes(&self) -> String {
+        let listed = |codes: &[u16]| {
+            let codes: Vec<String> = codes.iter().map(ToString::to_string).collect();
+            codes.join(", ")
+        };
+        let continues = if self.continue_codes.is_empty() {
+            "continue on none".to_owned()
+        } else {
+            format!("continue on {}", listed(&self.continue_codes))
+        };
+        if self.terminate_codes.is_empty() {
+            continues
+        } else {
+            format!("{continues}; finish on {}", listed(&self.terminate_codes))
+        }
+    }
+}
+
 /// How to run.
 #[derive(Clone, Debug)]
 pub(crate) struct Options {

@@ -11,6 +11,7 @@ mod variables;
 mod tests;
 
 pub use references::Resolved;
+pub(crate) use references::name_key;
 pub(crate) use variables::value_hint;
 
 use crate::diag::Diagnostic;

@@ -198,7 +198,7 @@ pub(super) fn check<'j>(
 
 /// The name tasks are matched by: rendered when `--env` gave every value it needs, else the
 /// normalized text, so `{{env}}` and `{{ env }}` are the same name.
-pub(super) fn name_key<'t>(template: &'t Template, variables: Option<&Variables>) -> Cow<'t, str> {
+pub(crate) fn name_key<'t>(template: &'t Template, variables: Option<&Variables>) -> Cow<'t, str> {
     variables
         .and_then(|variables| template.render(variables).ok())
         .unwrap_or_else(|| template.normalized())
