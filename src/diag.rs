@@ -180,6 +180,12 @@ pub enum Problem {
     RequiredParameter {
         name: String,
     },
+    /// `task` is `None` for an option of the job as a whole.
+    UnmappedOption {
+        engine: &'static str,
+        option: &'static str,
+        task: Option<String>,
+    },
 }
 
 impl Problem {
@@ -228,6 +234,7 @@ impl Problem {
             Self::DeferredName { .. } => "E701",
             Self::HostAddressForSlurm { .. } => "E702",
             Self::RequiredParameter { .. } => "E703",
+            Self::UnmappedOption { .. } => "W700",
         }
     }
 
@@ -359,6 +366,14 @@ impl Problem {
             Self::RequiredParameter { name } => format!(
                 "variable `{name}` has no default, and a scheduled run has nobody to give it"
             ),
+            Self::UnmappedOption {
+                engine,
+                option,
+                task,
+            } => match task {
+                Some(task) => format!("{engine} has no counterpart of task `{task}`'s `{option}`"),
+                None => format!("{engine} has no counterpart of the job's `{option}`"),
+            },
         }
     }
 }

@@ -534,4 +534,15 @@ pub static EXPLANATIONS: &[Explanation] = &[
         },
         fix: "Use the code the command really exits with (for a signal, leave `on` out: every failure is then retried).",
     },
+    Explanation {
+        code: "W700",
+        summary: "an option the engine an export is for cannot express",
+        meaning: "Retries, timeouts, variables, working directories and pools become the engine's own settings, but not all of them have a counterpart: Airflow retries a task after any failure (no `retry … on` codes); Slurm limits the time of each job, not of a whole job set (no job `timeout`), and has no pools. The export goes on without that limit, so the job may run differently there than under `run`: read the warning before deploying.",
+        example: Example {
+            command: &["export", "job.factotum", "--to", "slurm"],
+            file_name: "job.factotum",
+            file: ExampleFile::Bytes("job \"nightly\"\npool \"warehouse\" size 1\n\ntask \"load\" {\n    run \"load\"\n    pool \"warehouse\"\n}\n".as_bytes()),
+        },
+        fix: "Accept the difference (it is a warning: the export is written), or export a job without that option; on Slurm, a license the cluster's administrator configures can play a pool's part.",
+    },
 ];

@@ -219,15 +219,18 @@ fn every_scenario_ends_as_on_factotum() {
     let folder = DagsFolder::new();
     let scenarios = scenarios();
     let mut runs = Vec::new();
+    // Kept until the runs end: some scenarios' tasks work in a directory of the run's own.
+    let mut all_values = Vec::new();
     for (index, scenario) in scenarios.iter().enumerate() {
+        let values = scenario.values();
         // Some scenarios export the same job: each gets its own DAG id.
         let dag_id = format!("scenario_{index}");
         let mut arguments = vec!["--dag-id", &dag_id];
         // Deferred variables get no defaults at export: their values can only come from
         // the run's conf, so a conf that did not reach the tasks could not pass unseen.
-        match (scenario.env, scenario.deferred) {
+        match (&values.env, scenario.deferred) {
             (Some(_), true) => arguments.push("--defer-env"),
-            (Some(env), false) => arguments.extend(["--env", env]),
+            (Some(env), false) => arguments.extend(["--env", env.as_str()]),
             (None, _) => {}
         }
         if let Some(start) = scenario.start {
@@ -235,6 +238,7 @@ fn every_scenario_ends_as_on_factotum() {
         }
         folder.export(&scenario.path(), &arguments, &format!("{dag_id}.py"));
         runs.push((dag_id, scenario.env.filter(|_| scenario.deferred)));
+        all_values.push(values);
     }
     let report = folder.load_and_run(&runs);
     imported(&report);

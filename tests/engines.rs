@@ -21,21 +21,36 @@ pub(crate) struct Scenario {
     pub(crate) deferred: bool,
     /// `--start TASK`: only this task and what is below it.
     pub(crate) start: Option<&'static str>,
+    /// Whether each run gets a new directory of its own as the variable `workdir`, for tasks
+    /// that keep state between attempts.
+    pub(crate) workdir: bool,
+}
+
+/// The `--env` values of one run of a scenario: its own, and with `workdir`, a new directory
+/// for this run alone, removed with the values.
+pub(crate) struct RunValues {
+    pub(crate) env: Option<String>,
+    _workdir: Option<tempfile::TempDir>,
 }
 
 /// The variables of `placeholders.factotum`: the phrase holds Jinja's own syntax, which must
 /// reach the shell unchanged.
 const PLACEHOLDER_ENV: &str = r#"{"word": "hello", "phrase": "it's {{ ds }} here"}"#;
 
+/// The variables of `options.factotum`, besides `workdir`.
+const OPTIONS_ENV: &str = r#"{"who": "world"}"#;
+
 /// The scenario matrix: all succeed; continue on a non-zero code; early finish; failure with
 /// an independent branch; a diamond; `--start`, also at a task that finishes early;
-/// placeholders given at export and deferred.
+/// placeholders given at export and deferred; retries, timeouts, variables and working
+/// directories.
 pub(crate) fn scenarios() -> Vec<Scenario> {
     let plain = |file| Scenario {
         file,
         env: None,
         deferred: false,
         start: None,
+        workdir: false,
     };
     vec![
         plain("all-succeed.factotum"),
@@ -59,6 +74,11 @@ pub(crate) fn scenarios() -> Vec<Scenario> {
             env: Some(PLACEHOLDER_ENV),
             deferred: true,
             ..plain("placeholders.factotum")
+        },
+        Scenario {
+            env: Some(OPTIONS_ENV),
+            workdir: true,
+            ..plain("options.factotum")
         },
     ]
 }
@@ -85,10 +105,33 @@ impl Scenario {
         label
     }
 
+    /// The values of one run: a new `workdir` each time when the scenario has one.
+    pub(crate) fn values(&self) -> RunValues {
+        if !self.workdir {
+            return RunValues {
+                env: self.env.map(str::to_owned),
+                _workdir: None,
+            };
+        }
+        let workdir = tempfile::tempdir().expect("a directory for the run");
+        let mut env: serde_json::Map<String, Value> = self
+            .env
+            .map(|env| serde_json::from_str(env).expect("the scenario's values are JSON"))
+            .unwrap_or_default();
+        env.insert(
+            "workdir".to_owned(),
+            Value::from(workdir.path().to_str().expect("a UTF-8 temporary path")),
+        );
+        RunValues {
+            env: Some(Value::Object(env).to_string()),
+            _workdir: Some(workdir),
+        }
+    }
+
     /// The arguments of `factotum export` for this scenario: those of `run`, and
     /// `--defer-env` when the variables are given when the engine runs the job.
-    pub(crate) fn export_arguments(&self) -> Vec<String> {
-        let mut arguments = self.run_arguments();
+    pub(crate) fn export_arguments(&self, values: &RunValues) -> Vec<String> {
+        let mut arguments = self.run_arguments(values);
         if self.deferred {
             arguments.push("--defer-env".to_owned());
         }
@@ -96,10 +139,10 @@ impl Scenario {
     }
 
     /// The `--env` and `--start` arguments of `factotum run` for this scenario.
-    fn run_arguments(&self) -> Vec<String> {
+    fn run_arguments(&self, values: &RunValues) -> Vec<String> {
         let mut arguments = Vec::new();
-        if let Some(env) = self.env {
-            arguments.extend(["--env".to_owned(), env.to_owned()]);
+        if let Some(env) = &values.env {
+            arguments.extend(["--env".to_owned(), env.clone()]);
         }
         if let Some(start) = self.start {
             arguments.extend(["--start".to_owned(), start.to_owned()]);
@@ -121,10 +164,11 @@ pub(crate) struct Outcome {
 pub(crate) fn factotum_outcome(scenario: &Scenario) -> Outcome {
     let store = tempfile::tempdir().expect("a temporary store directory");
     let store = format!("sqlite:{}", store.path().join("store.db").display());
+    let values = scenario.values();
     let run = Test::new()
         .arg("run")
         .arg(scenario.path())
-        .args(scenario.run_arguments())
+        .args(scenario.run_arguments(&values))
         .args(["--store", &store])
         .run();
     assert!(

@@ -298,3 +298,44 @@ fn an_existing_file_is_replaced_only_when_asked() {
     let written = std::fs::read_to_string(&out).expect("readable");
     assert!(written.contains(r#"dag_id="all_succeed","#), "{written}");
 }
+
+/// The options of every task and of the job, in each engine's words: the golden files, with
+/// the job file's directory (where relative working directories start) written as `[JOB DIR]`.
+/// What an engine has no counterpart for is a warning (W700) naming the task and the option,
+/// and the export is still written.
+#[test]
+fn every_option_in_each_engines_words() {
+    let fixtures = manifest_dir().join("tests/fixtures/export");
+    let job = fixtures.join("every-option.factotum");
+    let values = ["--env", r#"{"day": "2026-12-02"}"#];
+    let directory = fixtures.to_str().expect("a UTF-8 path");
+    for (engine, warnings) in [
+        (
+            "airflow",
+            &["warning[W700]: Airflow has no counterpart of task `extract`'s `retry on`"][..],
+        ),
+        (
+            "slurm",
+            &[
+                "warning[W700]: Slurm has no counterpart of the job's `timeout`",
+                "warning[W700]: Slurm has no counterpart of task `extract`'s `pool`",
+                "warning[W700]: Slurm has no counterpart of task `load`'s `pool`",
+            ],
+        ),
+    ] {
+        let run = Test::new()
+            .args(["export", "--to", engine, "--no-colour"])
+            .args(values)
+            .arg(&job)
+            .run();
+        assert_eq!(run.status, 0, "{engine}: {}", run.transcript());
+        let found: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("warning"))
+            .collect();
+        assert_eq!(found, warnings, "{engine}: {}", run.stderr);
+        let golden = run.stdout.replace(directory, "[JOB DIR]");
+        insta::assert_snapshot!(format!("{engine}@every-option.factotum"), golden);
+    }
+}

@@ -538,7 +538,8 @@ impl Submission {
 
 /// One scenario of the matrix on the cluster, held to factotum's own run of it.
 fn assert_slurm_agrees_with_factotum(cluster: &Cluster, scenario: &Scenario) {
-    let arguments = scenario.export_arguments();
+    let values = scenario.values();
+    let arguments = scenario.export_arguments(&values);
     if scenario.deferred {
         let refused = export_run(&scenario.path(), &arguments);
         assert_eq!(

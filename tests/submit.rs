@@ -57,8 +57,10 @@ fn submit_follows_runs_to_their_end_on_a_real_airflow() {
         "job \"napping\"\ntask \"nap\" { run \"sleep 30\" }\n",
     )
     .expect("the napping job is written");
+    let pooled = napping.with_file_name("pooled.factotum");
+    std::fs::write(&pooled, POOLED_JOB).expect("the pooled job is written");
     let mut jobs: Vec<PathBuf> = submitted().iter().map(Scenario::path).collect();
-    jobs.push(napping.clone());
+    jobs.extend([napping.clone(), pooled.clone()]);
     let airflow = Airflow::start(&jobs);
     let started_in = began.elapsed();
 
@@ -123,6 +125,8 @@ fn submit_follows_runs_to_their_end_on_a_real_airflow() {
             run.stderr
         );
     }
+    submit_creates_the_pool_it_lacks(&airflow, &pooled);
+
     // Airflow gone while a run is followed: submit tries a few more times, then says it
     // stopped following (exit 3).
     let lost = std::thread::scope(|scope| {
@@ -160,11 +164,71 @@ fn submit_follows_runs_to_their_end_on_a_real_airflow() {
     );
 }
 
-/// Submits every scenario at once with `--follow`. A run that has not ended by
-/// [`RUN_TIMEOUT`] is ended by stopping Airflow, which `submit` reports (exit 3).
+/// A job with a pool, `factotum-test` of 2 tasks.
+const POOLED_JOB: &str = "job \"pooled\"\npool \"factotum-test\" size 2\n\
+    task \"in the pool\" { run \"true\"  pool \"factotum-test\" }\n";
+
+/// Airflow never schedules a task of a pool it lacks: the first submit of `pooled`
+/// ([`POOLED_JOB`]) creates it, with the job's size, and the next finds it.
+fn submit_creates_the_pool_it_lacks(airflow: &Airflow, pooled: &Path) {
+    for created in [true, false] {
+        // Without the pool, the run would wait for ever.
+        let run = within_run_timeout(airflow, || {
+            airflow.submit(pooled).args(["--unpause", "--follow"]).run()
+        });
+        assert_eq!(run.status, 0, "{}\n{}", run.stderr, airflow.logs());
+        assert_eq!(
+            run.stderr
+                .contains("Airflow pool `factotum-test` created with 2 slots"),
+            created,
+            "{}",
+            run.stderr
+        );
+    }
+    let agent = agent();
+    let token = airflow.token(&agent).expect("a token");
+    let pool = get(&agent, &airflow.url, "pools/factotum-test", &token).expect("the pool");
+    let pool: serde_json::Value = serde_json::from_str(&pool).expect("a pool in JSON");
+    assert_eq!(
+        (&pool["slots"], &pool["description"]),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!("factotum job pooled")
+        )
+    );
+}
+
+/// Submits every scenario at once with `--follow`.
 fn follow_all(airflow: &Airflow, scenarios: Vec<Scenario>) -> Vec<(Scenario, Run)> {
+    within_run_timeout(airflow, || {
+        std::thread::scope(|scope| {
+            let followers: Vec<_> = scenarios
+                .into_iter()
+                .map(|scenario| {
+                    scope.spawn(move || {
+                        let mut submit = airflow
+                            .submit(&scenario.path())
+                            .args(["--unpause", "--follow"]);
+                        if let Some(env) = scenario.env {
+                            submit = submit.args(["--env", env]);
+                        }
+                        (scenario, submit.run())
+                    })
+                })
+                .collect();
+            followers
+                .into_iter()
+                .map(|follower| follower.join().expect("a follower thread ends"))
+                .collect()
+        })
+    })
+}
+
+/// What `follow` (submits that follow runs) gives, when it ends within [`RUN_TIMEOUT`];
+/// otherwise Airflow is stopped, which `submit` reports (exit 3), and the test fails.
+fn within_run_timeout<T>(airflow: &Airflow, follow: impl FnOnce() -> T) -> T {
     let timed_out = AtomicBool::new(false);
-    let runs = std::thread::scope(|scope| {
+    let result = std::thread::scope(|scope| {
         let (all_ended, ending) = mpsc::channel::<()>();
         let timed_out = &timed_out;
         scope.spawn(move || {
@@ -173,33 +237,16 @@ fn follow_all(airflow: &Airflow, scenarios: Vec<Scenario>) -> Vec<(Scenario, Run
                 airflow.kill();
             }
         });
-        let followers: Vec<_> = scenarios
-            .into_iter()
-            .map(|scenario| {
-                scope.spawn(move || {
-                    let mut submit = airflow
-                        .submit(&scenario.path())
-                        .args(["--unpause", "--follow"]);
-                    if let Some(env) = scenario.env {
-                        submit = submit.args(["--env", env]);
-                    }
-                    (scenario, submit.run())
-                })
-            })
-            .collect();
-        let runs: Vec<(Scenario, Run)> = followers
-            .into_iter()
-            .map(|follower| follower.join().expect("a follower thread ends"))
-            .collect();
+        let result = follow();
         drop(all_ended);
-        runs
+        result
     });
     assert!(
         !timed_out.load(Ordering::Relaxed),
         "the runs did not end within {RUN_TIMEOUT:?}:\n{}",
         airflow.logs()
     );
-    runs
+    result
 }
 
 #[test]

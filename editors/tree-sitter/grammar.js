@@ -20,7 +20,7 @@ module.exports = grammar({
 
   rules: {
     // A file is a list of items in any order.
-    source_file: $ => repeat(choice($.job, $.schema, $.constraint, $.task)),
+    source_file: $ => repeat(choice($.job, $.schema, $.constraint, $.timeout, $.pool, $.task)),
 
     job: $ => seq('job', field('name', $.string)),
 
@@ -28,6 +28,12 @@ module.exports = grammar({
 
     // `constraint "host,etl-1"`, or `constraint none`.
     constraint: $ => seq('constraint', choice(field('value', $.string), 'none')),
+
+    // The longest the whole run may take: `timeout 2h`.
+    timeout: $ => seq('timeout', field('duration', $.duration)),
+
+    // `pool "warehouse" size 2`: at most 2 tasks of the pool run at once.
+    pool: $ => seq('pool', field('name', $.string), 'size', field('size', $.number)),
 
     task: $ => seq('task', field('name', $.string), '{', repeat($._statement), '}'),
 
@@ -38,6 +44,11 @@ module.exports = grammar({
       $.run_statement,
       $.continue_statement,
       $.finish_statement,
+      $.retry_statement,
+      $.timeout_statement,
+      $.env_statement,
+      $.dir_statement,
+      $.pool_statement,
     ),
 
     after_statement: $ => seq('after', commaSeparated(field('dependency', $.string))),
@@ -53,6 +64,35 @@ module.exports = grammar({
     continue_statement: $ => seq('continue', choice('never', seq('on', commaSeparated($.exit_code)))),
 
     finish_statement: $ => seq('finish', 'on', commaSeparated($.exit_code)),
+
+    // `retry attempts 3 delay 2s backoff 2 max 1m on 1, 75`: the parts after the attempts are
+    // optional, in this order.
+    retry_statement: $ => seq(
+      'retry',
+      'attempts', field('attempts', $.number),
+      optional(seq('delay', field('delay', $.duration))),
+      optional(seq('backoff', field('backoff', $.number))),
+      optional(seq('max', field('max', $.duration))),
+      optional(seq('on', commaSeparated($.exit_code))),
+    ),
+
+    timeout_statement: $ => seq('timeout', field('duration', $.duration)),
+
+    // `env "NAME" = "value", "OTHER" = "{{ day }}"`
+    env_statement: $ => seq('env', commaSeparated($.variable)),
+
+    variable: $ => seq(field('name', $.string), '=', field('value', $.string)),
+
+    dir_statement: $ => seq('dir', field('path', $.string)),
+
+    pool_statement: $ => seq('pool', field('name', $.string)),
+
+    // Seconds, minutes or hours: `30s`, `1.5m`, `2h`; a sign is read too, for `factotum check`
+    // to report.
+    duration: _ => /-?[0-9]+(\.[0-9]+)?[smh]/,
+
+    // A count or a factor: `3`, `1.5`. Signs are read too, for `factotum check` to report.
+    number: _ => /-?[0-9]+(\.[0-9]+)?/,
 
     // Signs and fractions are read too, so that `-1` and `1.5` are codes (that `factotum check`
     // reports) rather than syntax errors.

@@ -1,5 +1,7 @@
 //! `factotum export JOB --to airflow|slurm`: check the job, then write it for another engine.
 
+use std::path::{Path, PathBuf};
+
 use super::{ValidLoad, error_line, load_valid};
 use crate::ExitStatus;
 use crate::cli::{Engine, ExportArgs};
@@ -64,6 +66,7 @@ pub(crate) fn run(args: &ExportArgs, no_colour: bool) -> ExitStatus {
         deferred: args.defer_env.then_some(&env),
         members: &members,
         tags: &tags,
+        job_directory: &job_directory(&args.factfile),
     };
     let options = airflow::Options {
         dag_id: args.dag_id.as_deref(),
@@ -86,7 +89,8 @@ pub(crate) fn run(args: &ExportArgs, no_colour: bool) -> ExitStatus {
 
 /// The export of a valid job as `settings` say, with what the engine cannot express
 /// (`engine_problems`) found; the job's warnings and every problem are printed on stderr, and
-/// a problem gives exit 1. `submit` finds the DAG it starts through this too.
+/// an error gives exit 1 (a warning, such as an option the engine has no counterpart for, does
+/// not). `submit` finds the DAG it starts through this too.
 pub(crate) fn build_or_report(
     loaded: &ValidLoad,
     plan: &TaskGraph,
@@ -103,6 +107,18 @@ pub(crate) fn build_or_report(
     };
     loaded.report(no_colour, problems)?;
     exported.ok_or(ExitStatus::Invalid)
+}
+
+/// The directory `run` takes a job's relative working directories from, absolute: an engine
+/// runs the tasks elsewhere.
+pub(crate) fn job_directory(factfile: &Path) -> PathBuf {
+    let directory = super::run::job_directory(factfile);
+    let directory = if directory.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &directory
+    };
+    std::path::absolute(directory).unwrap_or_else(|_| directory.to_owned())
 }
 
 /// Options that do not go together, found before the job is read.
@@ -137,4 +153,26 @@ fn usage(args: &ExportArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::job_directory;
+
+    #[test]
+    fn the_job_directory_is_absolute() {
+        let current = std::env::current_dir().expect("a current directory");
+        assert_eq!(job_directory(Path::new("job.factotum")), current);
+        assert_eq!(job_directory(Path::new("-")), current);
+        assert_eq!(
+            job_directory(Path::new("jobs/job.factotum")),
+            current.join("jobs")
+        );
+        assert_eq!(
+            job_directory(Path::new("/a/b/job.factotum")),
+            Path::new("/a/b")
+        );
+    }
 }

@@ -152,13 +152,15 @@ pub(crate) fn load_valid(
 
 impl ValidLoad {
     /// Prints the job's warnings and the command's own `problems` on stderr, in position
-    /// order; exit 1 when there are problems.
+    /// order; exit 1 when a problem is an error.
     pub(crate) fn report(
         &self,
         no_colour: bool,
         problems: Vec<Diagnostic>,
     ) -> Result<(), ExitStatus> {
-        let failed = !problems.is_empty();
+        let failed = problems
+            .iter()
+            .any(|problem| problem.severity() == crate::diag::Severity::Error);
         let mut diagnostics = self.warnings.clone();
         diagnostics.extend(problems);
         if !diagnostics.is_empty() {

@@ -46,17 +46,18 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
         Ok(variables) => variables,
         Err(status) => return status,
     };
-    let (dag_id, job_tasks) = match exported_as(args, &variables, no_colour) {
+    let job = match exported_as(args, &variables, no_colour) {
         Ok(exported) => exported,
         Err(status) => return status,
     };
+    let dag_id = &job.dag_id;
     let url = &url;
     let fail = |error: &ApiError| refused(url, error);
     let mut client = match Client::connect(url) {
         Ok(client) => client,
         Err(error) => return fail(&error),
     };
-    let dag = match client.dag(&dag_id) {
+    let dag = match client.dag(dag_id) {
         Ok(dag) => dag,
         Err(ApiError::NotFound(_)) => {
             error_line(format_args!(
@@ -79,14 +80,17 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
             ));
             return ExitStatus::OtherError;
         }
-        if let Err(error) = client.unpause(&dag_id) {
+        if let Err(error) = client.unpause(dag_id) {
             return fail(&error);
         }
     }
+    if let Err(error) = create_pools(&mut client, &job) {
+        return fail(&error);
+    }
     // Read before the run starts, so that following cannot fail half-way for want of it.
-    let upstream = match client.tasks(&dag_id) {
+    let upstream = match client.tasks(dag_id) {
         Ok(tasks) => {
-            warn_if_stale(&dag_id, &tasks, &job_tasks);
+            warn_if_stale(dag_id, &tasks, &job.tasks);
             upstream_of(&tasks)
         }
         Err(error) => return fail(&error),
@@ -95,7 +99,7 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
         "factotum__{}",
         crate::store::new_run_id(std::time::SystemTime::now())
     );
-    match client.trigger(&dag_id, &run_id, &variables) {
+    match client.trigger(dag_id, &run_id, &variables) {
         Ok(()) => {}
         Err(error @ ApiError::Status { status: 400, .. }) => {
             fail(&error);
@@ -110,7 +114,7 @@ fn submit_to_airflow(args: &SubmitArgs, no_colour: bool, stdout: &mut Stdout) ->
     if !args.follow {
         return ExitStatus::Success;
     }
-    follow(&mut client, url, &dag_id, &run_id, upstream, stdout)
+    follow(&mut client, url, dag_id, &run_id, upstream, stdout)
 }
 
 /// `--url`: an `http://` or `https://` URL with a host and no credentials, without a trailing
@@ -134,14 +138,25 @@ fn engine_url(text: &str) -> Result<String, String> {
     Ok(text.trim_end_matches('/').to_owned())
 }
 
+/// What `submit` needs of the job as `export` makes it.
+struct ExportedAs {
+    /// `--dag-id`, or the one `export` derives from the job's name.
+    dag_id: String,
+    /// The tasks' names.
+    tasks: Vec<String>,
+    /// The job's pools, name and size, which Airflow must have before the run.
+    pools: Vec<(String, u32)>,
+    /// What a pool created for the job says it is for.
+    pool_description: String,
+}
+
 /// Compiles the job as `export --defer-env` does (its problems printed, errors exit 1) and
-/// gives its DAG's id (`--dag-id`, or the one `export` derives from the job's name) and its
-/// tasks' names.
+/// gives what the run needs of it.
 fn exported_as(
     args: &SubmitArgs,
     variables: &Variables,
     no_colour: bool,
-) -> Result<(String, Vec<String>), ExitStatus> {
+) -> Result<ExportedAs, ExitStatus> {
     if let Some(id) = &args.dag_id {
         airflow_export::check_id(id).map_err(|reason| {
             error_line(format_args!("error: `--dag-id {id}`: {reason}"));
@@ -157,6 +172,7 @@ fn exported_as(
         deferred: Some(variables),
         members: &members,
         tags: &[],
+        job_directory: &super::export::job_directory(&args.factfile),
     };
     let options = airflow_export::Options {
         dag_id: args.dag_id.as_deref(),
@@ -165,12 +181,34 @@ fn exported_as(
     let engine_problems = |exported: &export::Export| airflow_export::check(exported, &options);
     let exported =
         super::export::build_or_report(&loaded, &plan, &settings, engine_problems, no_colour)?;
-    let names = exported
-        .tasks
-        .iter()
-        .map(|task| task.name.clone())
-        .collect();
-    Ok((airflow_export::dag_id(&exported, &options), names))
+    Ok(ExportedAs {
+        dag_id: airflow_export::dag_id(&exported, &options),
+        tasks: exported
+            .tasks
+            .iter()
+            .map(|task| task.name.clone())
+            .collect(),
+        pool_description: format!("factotum job {}", exported.title),
+        pools: exported.pools,
+    })
+}
+
+/// Creates the job's pools that Airflow does not have (it never schedules a task of a missing
+/// pool, so the run would wait forever); an existing pool of another size is left as its
+/// owner set it, with a warning.
+fn create_pools(client: &mut Client, job: &ExportedAs) -> Result<(), ApiError> {
+    for (name, size) in &job.pools {
+        match client.ensure_pool(name, *size, &job.pool_description)? {
+            None => error_line(format_args!(
+                "Airflow pool `{name}` created with {size} slots"
+            )),
+            Some(slots) if slots != i64::from(*size) => error_line(format_args!(
+                "warning: Airflow's pool `{name}` has {slots} slots where the job says {size}; it is left as it is"
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Warns when the DAG has tasks the job does not: it was exported from another version of the

@@ -10,8 +10,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Export, Piece, one_line};
+use super::{Export, ExportedTask, Piece, one_line};
 use crate::diag::{Diagnostic, Problem};
+use crate::ir::Decimal;
 use crate::template::Filter;
 
 /// The longest identifier Airflow takes for a DAG or a task.
@@ -74,15 +75,13 @@ pub(crate) fn identifier(text: &str, fallback: &str) -> String {
 }
 
 /// Problems only Airflow has with `export`: a scheduled run has nobody to give a variable
-/// without a default (E703).
+/// without a default (E703); Airflow retries every failure, so retries limited to some exit
+/// codes become retries of every failure (W700).
 pub(crate) fn check(export: &Export, options: &Options<'_>) -> Vec<Diagnostic> {
-    if options.schedule.is_none() {
-        return Vec::new();
-    }
-    export
+    let mut problems: Vec<Diagnostic> = export
         .parameters
         .iter()
-        .filter(|parameter| parameter.default.is_none())
+        .filter(|parameter| options.schedule.is_some() && parameter.default.is_none())
         .map(|parameter| {
             Diagnostic::new(Problem::RequiredParameter {
                 name: parameter.name.clone(),
@@ -93,7 +92,26 @@ pub(crate) fn check(export: &Export, options: &Options<'_>) -> Vec<Diagnostic> {
                 parameter.name
             ))
         })
-        .collect()
+        .collect();
+    for task in &export.tasks {
+        let Some(codes) = task
+            .retry
+            .as_ref()
+            .and_then(|retry| retry.on_codes.as_ref())
+        else {
+            continue;
+        };
+        problems.push(
+            Diagnostic::new(Problem::UnmappedOption {
+                engine: "Airflow",
+                option: "retry on",
+                task: Some(task.name.clone()),
+            })
+            .at(codes.span, "retried only after these exit codes")
+            .note("Airflow retries a task after any failure: the exported task is retried whatever its exit code, and after a signal or a timeout too"),
+        );
+    }
+    problems
 }
 
 /// The task ids: each name as an identifier, made unique with `_2`, `_3`, … in plan order.
@@ -117,10 +135,11 @@ pub(crate) fn print(export: &Export, options: &Options<'_>) -> String {
     let dag_id = dag_id(export, options);
     let mut out = String::new();
     header(&mut out, export, &dag_id);
-    out.push_str(
-        "\"\"\"A factotum job as an Airflow DAG.\"\"\"\n\n\
-         from airflow.providers.standard.operators.bash import BashOperator\n",
-    );
+    out.push_str("\"\"\"A factotum job as an Airflow DAG.\"\"\"\n\n");
+    if uses_durations(export) {
+        out.push_str("from datetime import timedelta\n\n");
+    }
+    out.push_str("from airflow.providers.standard.operators.bash import BashOperator\n");
     out.push_str(if export.parameters.is_empty() {
         "from airflow.sdk import DAG\n"
     } else {
@@ -194,6 +213,100 @@ fn dag_arguments(
     if shell_filter {
         out.push_str("    user_defined_filters={\"factotum_shell\": shell_word},\n");
     }
+    if let Some(timeout) = &export.timeout {
+        let _ = writeln!(out, "    dagrun_timeout={},", timedelta(timeout.value));
+    }
+}
+
+/// Whether the file needs `timedelta`: for retries and timeouts.
+fn uses_durations(export: &Export) -> bool {
+    export.timeout.is_some()
+        || export
+            .tasks
+            .iter()
+            .any(|task| task.retry.is_some() || task.timeout.is_some())
+}
+
+/// Seconds as a Python `timedelta`.
+fn timedelta(seconds: Decimal) -> String {
+    format!("timedelta(seconds={seconds})")
+}
+
+/// The arguments of a task's options: retries, timeout, environment, working directory and
+/// pool, in Airflow's words.
+fn task_options(out: &mut String, task: &ExportedTask, job_directory: &str) {
+    if let Some(retry) = &task.retry {
+        let _ = writeln!(
+            out,
+            "        retries={},",
+            retry.attempts.value.saturating_sub(1)
+        );
+        // Airflow waits 300 seconds unless told; factotum's default is no wait.
+        let delay = retry
+            .delay
+            .as_ref()
+            .map(|delay| delay.value)
+            .unwrap_or_default();
+        let _ = writeln!(out, "        retry_delay={},", timedelta(delay));
+        if let Some(backoff) = retry
+            .backoff
+            .as_ref()
+            .filter(|backoff| backoff.value != ONE)
+        {
+            let _ = writeln!(out, "        retry_exponential_backoff={},", backoff.value);
+        }
+        if let Some(max) = &retry.max_delay {
+            let _ = writeln!(out, "        max_retry_delay={},", timedelta(max.value));
+        }
+    }
+    if let Some(timeout) = &task.timeout {
+        let _ = writeln!(
+            out,
+            "        execution_timeout={},",
+            timedelta(timeout.value)
+        );
+    }
+    if !task.env.is_empty() {
+        out.push_str("        env={\n");
+        for (name, value) in &task.env {
+            let _ = writeln!(
+                out,
+                "            {}: {},",
+                python_string(name),
+                python_string(&jinja_line(value))
+            );
+        }
+        out.push_str("        },\n");
+    }
+    if let Some(directory) = &task.directory {
+        let _ = writeln!(
+            out,
+            "        cwd={},",
+            python_string(&jinja_directory(directory, job_directory))
+        );
+    }
+    if let Some(pool) = &task.pool {
+        let _ = writeln!(out, "        pool={},", python_string(&pool.value));
+    }
+}
+
+/// The backoff factor that leaves the delay as it is.
+const ONE: Decimal = Decimal::from_thousandths(1000);
+
+/// A working directory as Jinja text. One that starts with a deferred variable is relative
+/// to the job file's directory when the variable's value is a relative path: Jinja decides
+/// when the task runs.
+fn jinja_directory(directory: &[Piece], job_directory: &str) -> String {
+    let text = jinja_line(directory);
+    if !matches!(directory.first(), Some(Piece::Parameter { .. })) {
+        return text;
+    }
+    // Inside an expression a string is Jinja's, not text to escape.
+    format!(
+        "{{% set directory %}}{text}{{% endset %}}\
+         {{{{ directory if directory.startswith('/') else {} ~ directory }}}}",
+        python_string(&format!("{job_directory}/"))
+    )
 }
 
 /// One `FactotumTask` per task, each followed by what it waits for.
@@ -226,6 +339,7 @@ fn tasks(out: &mut String, export: &Export) {
         if let Some(host) = &export.host {
             let _ = writeln!(out, "        queue={},", python_string(&host.name));
         }
+        task_options(out, task, &export.job_directory);
         out.push_str("    )\n");
         match task.after.as_slice() {
             [] => {}
@@ -282,6 +396,49 @@ fn header(out: &mut String, export: &Export, dag_id: &str) {
         "# Webhooks (`run --webhook`) do not apply inside Airflow: its callbacks and listeners\n\
          # report runs instead. Tasks start in a temporary directory, as BashOperator's do.\n",
     );
+    options_header(out, export);
+}
+
+/// What the header says of the job's options, when it has them.
+fn options_header(out: &mut String, export: &Export) {
+    let any = |has: fn(&ExportedTask) -> bool| export.tasks.iter().any(has);
+    if any(|task| task.retry.is_some()) {
+        out.push_str(
+            "# Retries are Airflow's: the waits are retry_delay, times retry_exponential_backoff at\n\
+             # each retry, up to max_retry_delay; with a backoff Airflow waits up to twice that\n\
+             # (its jitter), in whole seconds, where `run` waits within 10% of it.\n",
+        );
+    }
+    if any(|task| task.timeout.is_some()) {
+        out.push_str("# A task's timeout is its execution_timeout.\n");
+    }
+    if export.timeout.is_some() {
+        out.push_str(
+            "# The job's timeout is the DAG run's dagrun_timeout: a run that takes longer fails.\n",
+        );
+    }
+    if any(|task| task.directory.is_some()) {
+        let _ = writeln!(
+            out,
+            "# A task's `dir` is its cwd, where it starts instead; a relative one is taken from\n\
+             # the job file's directory, {}: it must exist where the tasks run.",
+            one_line(&export.job_directory)
+        );
+    }
+    if !export.pools.is_empty() {
+        out.push_str(
+            "# Airflow never schedules a task of a pool it does not have: `factotum submit`\n\
+             # creates the job's pools it lacks, or create them before the first run:\n",
+        );
+        for (name, size) in &export.pools {
+            let _ = writeln!(
+                out,
+                "#     airflow pools set {} {size} {}",
+                shell_word(name),
+                shell_word(&format!("factotum job {}", export.title))
+            );
+        }
+    }
 }
 
 /// The operator every task is: fixed text, the same in every export.
@@ -313,24 +470,27 @@ class FactotumTask(BashOperator):
 
     A code in `continue_on` succeeds; a code in `finish_on` marks the task skipped, and with
     it everything below it, while the run still succeeds; any other code, or a signal, fails
-    the task, and what waits for it does not run. `command_line` is rendered by Jinja, as every
-    templated field is: a literal `{{`, `{%` or `{#` is written with its `{` as `{{ '{' }}`.
+    the task, and what waits for it does not run. `command_line`, the values of `env` and `cwd`
+    are rendered by Jinja, as every templated field is: a literal `{{`, `{%` or `{#` is written
+    with its `{` as `{{ '{' }}`. A task runs once unless `retries` says otherwise.
     """
 
     # A command line ending in `.sh` is a command, not the name of a template file.
     template_ext = ()
 
-    def __init__(self, *, command_line, continue_on, finish_on, **kwargs):
+    def __init__(self, *, command_line, continue_on, finish_on, env=None, retries=0, **kwargs):
         super().__init__(
             bash_command=RUN_AND_CLASSIFY,
+            # The task's own variables are added to the worker's environment, as `run` adds them.
             env={
+                **(env or {}),
                 "FACTOTUM_COMMAND_LINE": command_line,
                 "FACTOTUM_CONTINUE_ON": " ".join(str(code) for code in continue_on),
                 "FACTOTUM_FINISH_ON": " ".join(str(code) for code in finish_on),
             },
             append_env=True,
             skip_on_exit_code=FINISHED_EARLY,
-            retries=0,
+            retries=retries,
             **kwargs,
         )
 "#;
@@ -392,6 +552,13 @@ fn push_jinja_literal(out: &mut String, text: &str, after_parameter: bool, param
     }
 }
 
+/// `text` as one single-quoted shell word, on one comment line.
+fn shell_word(text: &str) -> String {
+    let mut word = String::new();
+    crate::template::push_shell_quoted(&mut word, &one_line(text));
+    word
+}
+
 /// A Python string literal with the same characters: JSON's string syntax is a subset of
 /// Python's, and a file is UTF-8 by default.
 fn python_string(text: &str) -> String {
@@ -446,5 +613,103 @@ mod tests {
         assert!(check_id("").is_err());
         assert!(check_id("with space").is_err());
         assert!(check_id(&"a".repeat(251)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod option_tests {
+    use super::*;
+    use crate::export::tests::{at, exported, retry, seconds, template};
+    use crate::ir::{EnvVar, Pool};
+
+    const OPTIONS: Options<'static> = Options {
+        dag_id: None,
+        schedule: None,
+    };
+
+    #[test]
+    fn options_are_operator_arguments() {
+        let export = exported("job \"j\"\ntask \"t\" { run \"true\" }\n", &[], |job| {
+            job.timeout = Some(seconds(7_200_000));
+            job.pools = vec![Pool {
+                name: at("ware house".to_owned()),
+                size: at(2),
+            }];
+            let task = &mut job.tasks[0];
+            task.retry = Some(retry(3, 1500, 2000, Some(60_000)));
+            task.timeout = Some(seconds(30_000));
+            task.env = vec![EnvVar {
+                name: at("GREETING".to_owned()),
+                value: template("100{%"),
+            }];
+            task.working_directory = Some(template("data"));
+            task.pool = Some(at("ware house".to_owned()));
+        });
+        let dag = print(&export, &OPTIONS);
+        for expected in [
+            "from datetime import timedelta\n",
+            "    dagrun_timeout=timedelta(seconds=7200),\n",
+            "        retries=2,\n",
+            "        retry_delay=timedelta(seconds=1.5),\n",
+            "        retry_exponential_backoff=2,\n",
+            "        max_retry_delay=timedelta(seconds=60),\n",
+            "        execution_timeout=timedelta(seconds=30),\n",
+            "            \"GREETING\": \"100{{ '{' }}%\",\n",
+            "        cwd=\"/jobs/data\",\n",
+            "        pool=\"ware house\",\n",
+            "#     airflow pools set 'ware house' 2 'factotum job j'\n",
+        ] {
+            assert!(dag.contains(expected), "{expected:?} in:\n{dag}");
+        }
+        assert!(check(&export, &OPTIONS).is_empty());
+    }
+
+    #[test]
+    fn a_backoff_of_one_and_no_delay_are_written_as_airflow_needs() {
+        let export = exported("job \"j\"\ntask \"t\" { run \"true\" }\n", &[], |job| {
+            job.tasks[0].retry = Some(retry(2, 0, 1000, None));
+        });
+        let dag = print(&export, &OPTIONS);
+        // Airflow's own default delay is five minutes.
+        assert!(
+            dag.contains("        retry_delay=timedelta(seconds=0),\n"),
+            "{dag}"
+        );
+        assert!(!dag.contains("retry_exponential_backoff="), "{dag}");
+    }
+
+    #[test]
+    fn retries_limited_to_codes_are_a_warning() {
+        let export = exported("job \"j\"\ntask \"t\" { run \"true\" }\n", &[], |job| {
+            let mut only_75 = retry(2, 0, 1000, None);
+            only_75.on_codes = Some(at(vec![at(75)]));
+            job.tasks[0].retry = Some(only_75);
+        });
+        let problems = check(&export, &OPTIONS);
+        let codes: Vec<&str> = problems
+            .iter()
+            .map(|problem| problem.problem.code())
+            .collect();
+        assert_eq!(codes, ["W700"]);
+        assert_eq!(
+            problems[0].problem.message(),
+            "Airflow has no counterpart of task `t`'s `retry on`"
+        );
+    }
+
+    #[test]
+    fn a_directory_starting_with_a_deferred_variable_is_resolved_by_jinja() {
+        let directory = [
+            Piece::Parameter {
+                name: "root".to_owned(),
+                filter: Filter::Verbatim,
+            },
+            Piece::Text("/x".to_owned()),
+        ];
+        assert_eq!(
+            jinja_directory(&directory, "/jobs"),
+            "{% set directory %}{{ params[\"root\"] }}/x{% endset %}\
+             {{ directory if directory.startswith('/') else \"/jobs/\" ~ directory }}"
+        );
     }
 }

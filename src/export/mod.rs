@@ -8,12 +8,14 @@
 pub(crate) mod airflow;
 pub(crate) mod slurm;
 
+use std::path::Path;
+
 use crate::constraint::HostConstraint;
 use crate::diag::{Diagnostic, Problem};
 use crate::exec;
 use crate::graph::{Schedule, TaskGraph};
-use crate::ir::Job;
-use crate::span::Span;
+use crate::ir::{Decimal, Job, Retry};
+use crate::span::{Span, Spanned};
 use crate::template::{Filter, Segment, Template, Variables, push_shell_quoted};
 
 /// What an export needs besides the job.
@@ -29,6 +31,9 @@ pub(crate) struct Settings<'a> {
     pub(crate) members: &'a [usize],
     /// `--tag` pairs, in order.
     pub(crate) tags: &'a [(String, String)],
+    /// The directory relative working directories start from, absolute: the job file's, as
+    /// `run` takes it.
+    pub(crate) job_directory: &'a Path,
 }
 
 /// A job as every engine sees it.
@@ -48,6 +53,13 @@ pub(crate) struct Export {
     pub(crate) host: Option<Host>,
     /// `--tag` pairs, in order.
     pub(crate) tags: Vec<(String, String)>,
+    /// The longest the whole run may take (the job's `timeout`).
+    pub(crate) timeout: Option<Spanned<Decimal>>,
+    /// The job's pools: name and size, in file order.
+    pub(crate) pools: Vec<(String, u32)>,
+    /// The job file's directory, absolute: where a working directory that starts with a
+    /// deferred variable is resolved from when the engine runs the task.
+    pub(crate) job_directory: String,
 }
 
 /// One task as every engine sees it.
@@ -65,6 +77,17 @@ pub(crate) struct ExportedTask {
     pub(crate) after: Vec<usize>,
     /// Every task below it (what an early finish skips), as positions in plan order.
     pub(crate) below: Vec<usize>,
+    /// How a failed attempt is tried again.
+    pub(crate) retry: Option<Retry>,
+    /// The longest one attempt may take.
+    pub(crate) timeout: Option<Spanned<Decimal>>,
+    /// Variables added to the command's environment: each name and its value in pieces.
+    pub(crate) env: Vec<(String, Vec<Piece>)>,
+    /// Where the command runs: absolute, unless it starts with a deferred variable (whose
+    /// value may be relative to [`Export::job_directory`]).
+    pub(crate) directory: Option<Vec<Piece>>,
+    /// The pool it counts against.
+    pub(crate) pool: Option<Spanned<String>>,
 }
 
 /// A piece of a command line.
@@ -156,6 +179,23 @@ pub(crate) fn build(
                     .map(|&dependency| position[dependency])
                     .collect(),
                 below: below(plan, task, &position),
+                retry: definition.retry.clone(),
+                timeout: definition.timeout.clone(),
+                env: definition
+                    .env
+                    .iter()
+                    .map(|variable| {
+                        let value = pieces(&variable.value, settings, &mut parameters);
+                        (variable.name.value.clone(), merged(value))
+                    })
+                    .collect(),
+                directory: definition.working_directory.as_ref().map(|directory| {
+                    absolute(
+                        pieces(directory, settings, &mut parameters),
+                        settings.job_directory,
+                    )
+                }),
+                pool: definition.pool.clone(),
             }
         })
         .collect();
@@ -176,6 +216,13 @@ pub(crate) fn build(
             parameters,
             host,
             tags: settings.tags.to_vec(),
+            timeout: job.timeout.clone(),
+            pools: job
+                .pools
+                .iter()
+                .map(|pool| (pool.name.value.clone(), pool.size.value))
+                .collect(),
+            job_directory: settings.job_directory.to_string_lossy().into_owned(),
         })
     } else {
         Err(problems)
@@ -217,6 +264,48 @@ fn pieces(
         }
     }
     pieces
+}
+
+/// A working directory in `pieces` made absolute: a relative one is joined to the job file's
+/// directory, as `run` joins it. One that starts with a deferred variable is left as it is:
+/// whether it is relative is known only when the engine runs the task.
+fn absolute(pieces: Vec<Piece>, job_directory: &Path) -> Vec<Piece> {
+    let pieces = merged(pieces);
+    match pieces.first() {
+        Some(Piece::Text(text)) if !text.starts_with('/') => {
+            let mut joined = vec![Piece::Text(format!("{}/", job_directory.to_string_lossy()))];
+            joined.extend(pieces);
+            merged(joined)
+        }
+        _ => pieces,
+    }
+}
+
+/// The waits of `retry` before the second attempt, the third, and so on: the delay times the
+/// backoff once more each time, capped at the longest wait, to the millisecond. An engine
+/// adds its own jitter, or none.
+pub(crate) fn retry_delays(retry: &Retry) -> Vec<Decimal> {
+    let delay = retry
+        .delay
+        .as_ref()
+        .map_or(0.0, |delay| delay.value.as_f64());
+    let backoff = retry
+        .backoff
+        .as_ref()
+        .map_or(1.0, |backoff| backoff.value.as_f64());
+    let longest = retry.max_delay.as_ref().map(|max| max.value);
+    let mut factor = 1.0;
+    let mut delays = Vec::new();
+    for _ in 1..retry.attempts.value {
+        // Thousandths as a float, saturating: a delay past u64 is capped by `longest` or is
+        // beyond any run anyway.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let thousandths = (delay * factor * 1000.0).round() as u64;
+        let wait = Decimal::from_thousandths(thousandths);
+        delays.push(longest.map_or(wait, |longest| wait.min(longest)));
+        factor *= backoff;
+    }
+    delays
 }
 
 /// Adjacent text pieces joined, so a line with nothing deferred is one piece.
@@ -369,4 +458,121 @@ pub(crate) fn one_line(text: &str) -> String {
         }
     }
     line
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ir::{EnvVar, Pool};
+    use crate::source::Source;
+
+    /// A spanned value where the span does not matter.
+    pub(crate) fn at<T>(value: T) -> Spanned<T> {
+        Spanned::new(value, Span::new(0, 0))
+    }
+
+    pub(crate) fn seconds(thousandths: u64) -> Spanned<Decimal> {
+        at(Decimal::from_thousandths(thousandths))
+    }
+
+    pub(crate) fn retry(attempts: u32, delay: u64, backoff: u64, max: Option<u64>) -> Retry {
+        Retry {
+            span: Span::new(0, 0),
+            attempts: at(attempts),
+            delay: Some(seconds(delay)),
+            backoff: Some(seconds(backoff)),
+            max_delay: max.map(seconds),
+            on_codes: None,
+        }
+    }
+
+    /// A template of `text` without placeholders' problems.
+    pub(crate) fn template(text: &str) -> crate::template::Template {
+        let mut problems = Vec::new();
+        let template =
+            crate::template::Template::parse(text, Span::new(0, 0), &|at| at, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        template
+    }
+
+    /// The export of the DSL job `text` after `change` gave its IR options, with `fixed`
+    /// values, from the job directory `/jobs`.
+    pub(crate) fn exported(
+        text: &str,
+        fixed: &[(&str, &str)],
+        change: impl FnOnce(&mut Job),
+    ) -> Export {
+        let compiled = crate::compile(&Source::new("job.factotum", text), None);
+        let mut job = compiled.job.clone().expect("a job");
+        change(&mut job);
+        let plan = compiled.resolved.as_ref().expect("resolved").graph();
+        let fixed: Variables = fixed
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        let members: Vec<usize> = (0..plan.len()).collect();
+        let settings = Settings {
+            source: "job.factotum",
+            fixed: &fixed,
+            deferred: None,
+            members: &members,
+            tags: &[],
+            job_directory: Path::new("/jobs"),
+        };
+        build(&job, &plan, &settings).expect("exported")
+    }
+
+    #[test]
+    fn retry_delays_grow_by_the_backoff_up_to_the_longest() {
+        assert_eq!(
+            retry_delays(&retry(5, 2000, 2000, Some(10_000))),
+            [2000, 4000, 8000, 10_000].map(Decimal::from_thousandths)
+        );
+        assert_eq!(
+            retry_delays(&retry(3, 1500, 1000, None)),
+            [1500, 1500].map(Decimal::from_thousandths)
+        );
+        assert!(retry_delays(&retry(1, 1000, 2000, None)).is_empty());
+    }
+
+    #[test]
+    fn options_reach_the_view_with_directories_made_absolute() {
+        let export = exported(
+            "job \"j\"\ntask \"a\" { run \"true\" }\ntask \"b\" { run \"true\" }\ntask \"c\" { run \"true\" }\n",
+            &[("day", "2026-12-02")],
+            |job| {
+                job.timeout = Some(seconds(3_600_000));
+                job.pools = vec![Pool {
+                    name: at("warehouse".to_owned()),
+                    size: at(2),
+                }];
+                let a = &mut job.tasks[0];
+                a.working_directory = Some(template("data/{{ day }}"));
+                a.env = vec![EnvVar {
+                    name: at("DAY".to_owned()),
+                    value: template("{{ day }}"),
+                }];
+                a.pool = Some(at("warehouse".to_owned()));
+                job.tasks[1].working_directory = Some(template("/srv/{{ day }}"));
+                job.tasks[2].working_directory = Some(template("{{ day }}/x"));
+            },
+        );
+        let text = |text: &str| vec![Piece::Text(text.to_owned())];
+        assert_eq!(
+            export.tasks[0].directory,
+            Some(text("/jobs/data/2026-12-02"))
+        );
+        assert_eq!(export.tasks[1].directory, Some(text("/srv/2026-12-02")));
+        // A fixed value is text like any other: relative, so joined.
+        assert_eq!(export.tasks[2].directory, Some(text("/jobs/2026-12-02/x")));
+        assert_eq!(
+            export.tasks[0].env,
+            [("DAY".to_owned(), text("2026-12-02"))]
+        );
+        assert_eq!(export.pools, [("warehouse".to_owned(), 2)]);
+        assert_eq!(
+            export.timeout.map(|timeout| timeout.value),
+            Some(Decimal::from_thousandths(3_600_000))
+        );
+    }
 }

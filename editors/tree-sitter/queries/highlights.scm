@@ -16,6 +16,16 @@
   "never"
   "finish"
   "none"
+  "timeout"
+  "pool"
+  "size"
+  "retry"
+  "attempts"
+  "delay"
+  "backoff"
+  "max"
+  "env"
+  "dir"
 ] @keyword
 
 (task name: (string) @function)
@@ -27,14 +37,22 @@
 (executor_statement name: (string) @string)
 (run_statement command: (string) @string)
 (run_statement argument: (string) @string)
+(pool name: (string) @string)
+(pool_statement name: (string) @string)
+(dir_statement path: (string) @string)
+(variable name: (string) @variable)
+(variable value: (string) @string)
 
 (escape_sequence) @string.escape
 (invalid_escape) @error
 (placeholder) @string.special
 
 (exit_code) @number
+(number) @number
+(duration) @number
 
 (comment) @comment
 
 ["{" "}"] @punctuation.bracket
 "," @punctuation.delimiter
+"=" @operator

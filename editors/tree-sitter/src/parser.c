@@ -7,16 +7,16 @@
 #endif
 
 #define LANGUAGE_VERSION 15
-#define STATE_COUNT 52
+#define STATE_COUNT 116
 #define LARGE_STATE_COUNT 2
-#define SYMBOL_COUNT 44
+#define SYMBOL_COUNT 67
 #define ALIAS_COUNT 0
-#define TOKEN_COUNT 26
+#define TOKEN_COUNT 38
 #define EXTERNAL_TOKEN_COUNT 0
-#define FIELD_COUNT 6
-#define MAX_ALIAS_SEQUENCE_LENGTH 5
+#define FIELD_COUNT 13
+#define MAX_ALIAS_SEQUENCE_LENGTH 12
 #define MAX_RESERVED_WORD_SET_SIZE 0
-#define PRODUCTION_ID_COUNT 12
+#define PRODUCTION_ID_COUNT 24
 #define SUPERTYPE_COUNT 0
 
 enum ts_symbol_identifiers {
@@ -25,44 +25,67 @@ enum ts_symbol_identifiers {
   anon_sym_schema = 3,
   anon_sym_constraint = 4,
   anon_sym_none = 5,
-  anon_sym_task = 6,
-  anon_sym_LBRACE = 7,
-  anon_sym_RBRACE = 8,
-  anon_sym_after = 9,
-  anon_sym_COMMA = 10,
-  anon_sym_executor = 11,
-  anon_sym_run = 12,
-  anon_sym_with = 13,
-  anon_sym_continue = 14,
-  anon_sym_never = 15,
-  anon_sym_on = 16,
-  anon_sym_finish = 17,
-  sym_exit_code = 18,
-  anon_sym_DQUOTE = 19,
-  anon_sym_DQUOTE2 = 20,
-  sym_string_content = 21,
-  sym_escape_sequence = 22,
-  sym_invalid_escape = 23,
-  sym_placeholder = 24,
-  sym_comment = 25,
-  sym_source_file = 26,
-  sym_job = 27,
-  sym_schema = 28,
-  sym_constraint = 29,
-  sym_task = 30,
-  sym__statement = 31,
-  sym_after_statement = 32,
-  sym_executor_statement = 33,
-  sym_run_statement = 34,
-  sym_continue_statement = 35,
-  sym_finish_statement = 36,
-  sym_string = 37,
-  aux_sym_source_file_repeat1 = 38,
-  aux_sym_task_repeat1 = 39,
-  aux_sym_after_statement_repeat1 = 40,
-  aux_sym_run_statement_repeat1 = 41,
-  aux_sym_continue_statement_repeat1 = 42,
-  aux_sym_string_repeat1 = 43,
+  anon_sym_timeout = 6,
+  anon_sym_pool = 7,
+  anon_sym_size = 8,
+  anon_sym_task = 9,
+  anon_sym_LBRACE = 10,
+  anon_sym_RBRACE = 11,
+  anon_sym_after = 12,
+  anon_sym_COMMA = 13,
+  anon_sym_executor = 14,
+  anon_sym_run = 15,
+  anon_sym_with = 16,
+  anon_sym_continue = 17,
+  anon_sym_never = 18,
+  anon_sym_on = 19,
+  anon_sym_finish = 20,
+  anon_sym_retry = 21,
+  anon_sym_attempts = 22,
+  anon_sym_delay = 23,
+  anon_sym_backoff = 24,
+  anon_sym_max = 25,
+  anon_sym_env = 26,
+  anon_sym_EQ = 27,
+  anon_sym_dir = 28,
+  sym_duration = 29,
+  aux_sym_number_token1 = 30,
+  anon_sym_DQUOTE = 31,
+  anon_sym_DQUOTE2 = 32,
+  sym_string_content = 33,
+  sym_escape_sequence = 34,
+  sym_invalid_escape = 35,
+  sym_placeholder = 36,
+  sym_comment = 37,
+  sym_source_file = 38,
+  sym_job = 39,
+  sym_schema = 40,
+  sym_constraint = 41,
+  sym_timeout = 42,
+  sym_pool = 43,
+  sym_task = 44,
+  sym__statement = 45,
+  sym_after_statement = 46,
+  sym_executor_statement = 47,
+  sym_run_statement = 48,
+  sym_continue_statement = 49,
+  sym_finish_statement = 50,
+  sym_retry_statement = 51,
+  sym_timeout_statement = 52,
+  sym_env_statement = 53,
+  sym_variable = 54,
+  sym_dir_statement = 55,
+  sym_pool_statement = 56,
+  sym_number = 57,
+  sym_exit_code = 58,
+  sym_string = 59,
+  aux_sym_source_file_repeat1 = 60,
+  aux_sym_task_repeat1 = 61,
+  aux_sym_after_statement_repeat1 = 62,
+  aux_sym_run_statement_repeat1 = 63,
+  aux_sym_continue_statement_repeat1 = 64,
+  aux_sym_env_statement_repeat1 = 65,
+  aux_sym_string_repeat1 = 66,
 };
 
 static const char * const ts_symbol_names[] = {
@@ -72,6 +95,9 @@ static const char * const ts_symbol_names[] = {
   [anon_sym_schema] = "schema",
   [anon_sym_constraint] = "constraint",
   [anon_sym_none] = "none",
+  [anon_sym_timeout] = "timeout",
+  [anon_sym_pool] = "pool",
+  [anon_sym_size] = "size",
   [anon_sym_task] = "task",
   [anon_sym_LBRACE] = "{",
   [anon_sym_RBRACE] = "}",
@@ -84,7 +110,16 @@ static const char * const ts_symbol_names[] = {
   [anon_sym_never] = "never",
   [anon_sym_on] = "on",
   [anon_sym_finish] = "finish",
-  [sym_exit_code] = "exit_code",
+  [anon_sym_retry] = "retry",
+  [anon_sym_attempts] = "attempts",
+  [anon_sym_delay] = "delay",
+  [anon_sym_backoff] = "backoff",
+  [anon_sym_max] = "max",
+  [anon_sym_env] = "env",
+  [anon_sym_EQ] = "=",
+  [anon_sym_dir] = "dir",
+  [sym_duration] = "duration",
+  [aux_sym_number_token1] = "number_token1",
   [anon_sym_DQUOTE] = "\"",
   [anon_sym_DQUOTE2] = "\"",
   [sym_string_content] = "string_content",
@@ -96,6 +131,8 @@ static const char * const ts_symbol_names[] = {
   [sym_job] = "job",
   [sym_schema] = "schema",
   [sym_constraint] = "constraint",
+  [sym_timeout] = "timeout",
+  [sym_pool] = "pool",
   [sym_task] = "task",
   [sym__statement] = "_statement",
   [sym_after_statement] = "after_statement",
@@ -103,12 +140,21 @@ static const char * const ts_symbol_names[] = {
   [sym_run_statement] = "run_statement",
   [sym_continue_statement] = "continue_statement",
   [sym_finish_statement] = "finish_statement",
+  [sym_retry_statement] = "retry_statement",
+  [sym_timeout_statement] = "timeout_statement",
+  [sym_env_statement] = "env_statement",
+  [sym_variable] = "variable",
+  [sym_dir_statement] = "dir_statement",
+  [sym_pool_statement] = "pool_statement",
+  [sym_number] = "number",
+  [sym_exit_code] = "exit_code",
   [sym_string] = "string",
   [aux_sym_source_file_repeat1] = "source_file_repeat1",
   [aux_sym_task_repeat1] = "task_repeat1",
   [aux_sym_after_statement_repeat1] = "after_statement_repeat1",
   [aux_sym_run_statement_repeat1] = "run_statement_repeat1",
   [aux_sym_continue_statement_repeat1] = "continue_statement_repeat1",
+  [aux_sym_env_statement_repeat1] = "env_statement_repeat1",
   [aux_sym_string_repeat1] = "string_repeat1",
 };
 
@@ -119,6 +165,9 @@ static const TSSymbol ts_symbol_map[] = {
   [anon_sym_schema] = anon_sym_schema,
   [anon_sym_constraint] = anon_sym_constraint,
   [anon_sym_none] = anon_sym_none,
+  [anon_sym_timeout] = anon_sym_timeout,
+  [anon_sym_pool] = anon_sym_pool,
+  [anon_sym_size] = anon_sym_size,
   [anon_sym_task] = anon_sym_task,
   [anon_sym_LBRACE] = anon_sym_LBRACE,
   [anon_sym_RBRACE] = anon_sym_RBRACE,
@@ -131,7 +180,16 @@ static const TSSymbol ts_symbol_map[] = {
   [anon_sym_never] = anon_sym_never,
   [anon_sym_on] = anon_sym_on,
   [anon_sym_finish] = anon_sym_finish,
-  [sym_exit_code] = sym_exit_code,
+  [anon_sym_retry] = anon_sym_retry,
+  [anon_sym_attempts] = anon_sym_attempts,
+  [anon_sym_delay] = anon_sym_delay,
+  [anon_sym_backoff] = anon_sym_backoff,
+  [anon_sym_max] = anon_sym_max,
+  [anon_sym_env] = anon_sym_env,
+  [anon_sym_EQ] = anon_sym_EQ,
+  [anon_sym_dir] = anon_sym_dir,
+  [sym_duration] = sym_duration,
+  [aux_sym_number_token1] = aux_sym_number_token1,
   [anon_sym_DQUOTE] = anon_sym_DQUOTE,
   [anon_sym_DQUOTE2] = anon_sym_DQUOTE,
   [sym_string_content] = sym_string_content,
@@ -143,6 +201,8 @@ static const TSSymbol ts_symbol_map[] = {
   [sym_job] = sym_job,
   [sym_schema] = sym_schema,
   [sym_constraint] = sym_constraint,
+  [sym_timeout] = sym_timeout,
+  [sym_pool] = sym_pool,
   [sym_task] = sym_task,
   [sym__statement] = sym__statement,
   [sym_after_statement] = sym_after_statement,
@@ -150,12 +210,21 @@ static const TSSymbol ts_symbol_map[] = {
   [sym_run_statement] = sym_run_statement,
   [sym_continue_statement] = sym_continue_statement,
   [sym_finish_statement] = sym_finish_statement,
+  [sym_retry_statement] = sym_retry_statement,
+  [sym_timeout_statement] = sym_timeout_statement,
+  [sym_env_statement] = sym_env_statement,
+  [sym_variable] = sym_variable,
+  [sym_dir_statement] = sym_dir_statement,
+  [sym_pool_statement] = sym_pool_statement,
+  [sym_number] = sym_number,
+  [sym_exit_code] = sym_exit_code,
   [sym_string] = sym_string,
   [aux_sym_source_file_repeat1] = aux_sym_source_file_repeat1,
   [aux_sym_task_repeat1] = aux_sym_task_repeat1,
   [aux_sym_after_statement_repeat1] = aux_sym_after_statement_repeat1,
   [aux_sym_run_statement_repeat1] = aux_sym_run_statement_repeat1,
   [aux_sym_continue_statement_repeat1] = aux_sym_continue_statement_repeat1,
+  [aux_sym_env_statement_repeat1] = aux_sym_env_statement_repeat1,
   [aux_sym_string_repeat1] = aux_sym_string_repeat1,
 };
 
@@ -181,6 +250,18 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .named = false,
   },
   [anon_sym_none] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_timeout] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_pool] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_size] = {
     .visible = true,
     .named = false,
   },
@@ -232,9 +313,45 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .visible = true,
     .named = false,
   },
-  [sym_exit_code] = {
+  [anon_sym_retry] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_attempts] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_delay] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_backoff] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_max] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_env] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_EQ] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_dir] = {
+    .visible = true,
+    .named = false,
+  },
+  [sym_duration] = {
     .visible = true,
     .named = true,
+  },
+  [aux_sym_number_token1] = {
+    .visible = false,
+    .named = false,
   },
   [anon_sym_DQUOTE] = {
     .visible = true,
@@ -280,6 +397,14 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .visible = true,
     .named = true,
   },
+  [sym_timeout] = {
+    .visible = true,
+    .named = true,
+  },
+  [sym_pool] = {
+    .visible = true,
+    .named = true,
+  },
   [sym_task] = {
     .visible = true,
     .named = true,
@@ -308,6 +433,38 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .visible = true,
     .named = true,
   },
+  [sym_retry_statement] = {
+    .visible = true,
+    .named = true,
+  },
+  [sym_timeout_statement] = {
+    .visible = true,
+    .named = true,
+  },
+  [sym_env_statement] = {
+    .visible = true,
+    .named = true,
+  },
+  [sym_variable] = {
+    .visible = true,
+    .named = true,
+  },
+  [sym_dir_statement] = {
+    .visible = true,
+    .named = true,
+  },
+  [sym_pool_statement] = {
+    .visible = true,
+    .named = true,
+  },
+  [sym_number] = {
+    .visible = true,
+    .named = true,
+  },
+  [sym_exit_code] = {
+    .visible = true,
+    .named = true,
+  },
   [sym_string] = {
     .visible = true,
     .named = true,
@@ -332,6 +489,10 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .visible = false,
     .named = false,
   },
+  [aux_sym_env_statement_repeat1] = {
+    .visible = false,
+    .named = false,
+  },
   [aux_sym_string_repeat1] = {
     .visible = false,
     .named = false,
@@ -340,19 +501,33 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
 
 enum ts_field_identifiers {
   field_argument = 1,
-  field_command = 2,
-  field_dependency = 3,
-  field_name = 4,
-  field_uri = 5,
-  field_value = 6,
+  field_attempts = 2,
+  field_backoff = 3,
+  field_command = 4,
+  field_delay = 5,
+  field_dependency = 6,
+  field_duration = 7,
+  field_max = 8,
+  field_name = 9,
+  field_path = 10,
+  field_size = 11,
+  field_uri = 12,
+  field_value = 13,
 };
 
 static const char * const ts_field_names[] = {
   [0] = NULL,
   [field_argument] = "argument",
+  [field_attempts] = "attempts",
+  [field_backoff] = "backoff",
   [field_command] = "command",
+  [field_delay] = "delay",
   [field_dependency] = "dependency",
+  [field_duration] = "duration",
+  [field_max] = "max",
   [field_name] = "name",
+  [field_path] = "path",
+  [field_size] = "size",
   [field_uri] = "uri",
   [field_value] = "value",
 };
@@ -362,13 +537,25 @@ static const TSMapSlice ts_field_map_slices[PRODUCTION_ID_COUNT] = {
   [2] = {.index = 1, .length = 1},
   [3] = {.index = 2, .length = 1},
   [4] = {.index = 3, .length = 1},
-  [5] = {.index = 4, .length = 1},
-  [6] = {.index = 5, .length = 2},
-  [7] = {.index = 7, .length = 2},
-  [8] = {.index = 9, .length = 2},
-  [9] = {.index = 11, .length = 3},
-  [10] = {.index = 14, .length = 1},
-  [11] = {.index = 15, .length = 2},
+  [5] = {.index = 4, .length = 2},
+  [6] = {.index = 6, .length = 1},
+  [7] = {.index = 7, .length = 1},
+  [8] = {.index = 8, .length = 1},
+  [9] = {.index = 9, .length = 2},
+  [10] = {.index = 11, .length = 1},
+  [11] = {.index = 12, .length = 2},
+  [12] = {.index = 14, .length = 2},
+  [13] = {.index = 16, .length = 2},
+  [14] = {.index = 18, .length = 3},
+  [15] = {.index = 21, .length = 2},
+  [16] = {.index = 23, .length = 2},
+  [17] = {.index = 25, .length = 2},
+  [18] = {.index = 27, .length = 1},
+  [19] = {.index = 28, .length = 2},
+  [20] = {.index = 30, .length = 3},
+  [21] = {.index = 33, .length = 3},
+  [22] = {.index = 36, .length = 3},
+  [23] = {.index = 39, .length = 4},
 };
 
 static const TSFieldMapEntry ts_field_map_entries[] = {
@@ -379,27 +566,65 @@ static const TSFieldMapEntry ts_field_map_entries[] = {
   [2] =
     {field_value, 1},
   [3] =
-    {field_dependency, 1},
+    {field_duration, 1},
   [4] =
+    {field_name, 1},
+    {field_size, 3},
+  [6] =
+    {field_dependency, 1},
+  [7] =
     {field_command, 1},
-  [5] =
+  [8] =
+    {field_path, 1},
+  [9] =
     {field_dependency, 1},
     {field_dependency, 2, .inherited = true},
-  [7] =
+  [11] =
+    {field_attempts, 2},
+  [12] =
     {field_dependency, 0, .inherited = true},
     {field_dependency, 1, .inherited = true},
-  [9] =
+  [14] =
     {field_argument, 3},
     {field_command, 1},
-  [11] =
+  [16] =
+    {field_name, 0},
+    {field_value, 2},
+  [18] =
     {field_argument, 3},
     {field_argument, 4, .inherited = true},
     {field_command, 1},
-  [14] =
+  [21] =
+    {field_attempts, 2},
+    {field_delay, 4},
+  [23] =
+    {field_attempts, 2},
+    {field_backoff, 4},
+  [25] =
+    {field_attempts, 2},
+    {field_max, 4},
+  [27] =
     {field_argument, 1},
-  [15] =
+  [28] =
     {field_argument, 0, .inherited = true},
     {field_argument, 1, .inherited = true},
+  [30] =
+    {field_attempts, 2},
+    {field_backoff, 6},
+    {field_delay, 4},
+  [33] =
+    {field_attempts, 2},
+    {field_delay, 4},
+    {field_max, 6},
+  [36] =
+    {field_attempts, 2},
+    {field_backoff, 4},
+    {field_max, 6},
+  [39] =
+    {field_attempts, 2},
+    {field_backoff, 6},
+    {field_delay, 4},
+    {field_max, 8},
 };
 
 static const TSSymbol ts_alias_sequences[PRODUCTION_ID_COUNT][MAX_ALIAS_SEQUENCE_LENGTH] = {
@@ -463,6 +688,70 @@ static const TSStateId ts_primary_state_ids[STATE_COUNT] = {
   [49] = 49,
   [50] = 50,
   [51] = 51,
+  [52] = 52,
+  [53] = 53,
+  [54] = 54,
+  [55] = 55,
+  [56] = 56,
+  [57] = 57,
+  [58] = 58,
+  [59] = 59,
+  [60] = 60,
+  [61] = 61,
+  [62] = 62,
+  [63] = 63,
+  [64] = 64,
+  [65] = 65,
+  [66] = 66,
+  [67] = 67,
+  [68] = 68,
+  [69] = 69,
+  [70] = 70,
+  [71] = 71,
+  [72] = 72,
+  [73] = 73,
+  [74] = 74,
+  [75] = 75,
+  [76] = 76,
+  [77] = 77,
+  [78] = 78,
+  [79] = 79,
+  [80] = 80,
+  [81] = 81,
+  [82] = 82,
+  [83] = 83,
+  [84] = 84,
+  [85] = 85,
+  [86] = 86,
+  [87] = 87,
+  [88] = 88,
+  [89] = 89,
+  [90] = 90,
+  [91] = 91,
+  [92] = 92,
+  [93] = 93,
+  [94] = 94,
+  [95] = 95,
+  [96] = 96,
+  [97] = 97,
+  [98] = 98,
+  [99] = 99,
+  [100] = 100,
+  [101] = 101,
+  [102] = 102,
+  [103] = 103,
+  [104] = 104,
+  [105] = 105,
+  [106] = 106,
+  [107] = 107,
+  [108] = 108,
+  [109] = 109,
+  [110] = 110,
+  [111] = 111,
+  [112] = 112,
+  [113] = 113,
+  [114] = 114,
+  [115] = 115,
 };
 
 static bool ts_lex(TSLexer *lexer, TSStateId state) {
@@ -470,263 +759,302 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
   eof = lexer->eof(lexer);
   switch (state) {
     case 0:
-      if (eof) ADVANCE(18);
-      if (lookahead == '"') ADVANCE(27);
-      if (lookahead == '#') ADVANCE(37);
-      if (lookahead == ',') ADVANCE(22);
-      if (lookahead == '-') ADVANCE(38);
-      if (lookahead == '\\') ADVANCE(4);
-      if (lookahead == '{') ADVANCE(20);
-      if (lookahead == '}') ADVANCE(21);
+      if (eof) ADVANCE(23);
+      ADVANCE_MAP(
+        '"', 34,
+        '#', 44,
+        ',', 27,
+        '-', 45,
+        '=', 28,
+        '\\', 6,
+        '{', 25,
+        '}', 26,
+      );
       if (lookahead == '\t' ||
           lookahead == '\n' ||
           lookahead == '\r' ||
-          lookahead == ' ') SKIP(16);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(23);
+          lookahead == ' ') SKIP(21);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(30);
       if (('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(39);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(46);
       END_STATE();
     case 1:
-      if (lookahead == '\n') SKIP(3);
-      if (lookahead == '"') ADVANCE(27);
-      if (lookahead == '#') ADVANCE(30);
-      if (lookahead == '\\') ADVANCE(4);
-      if (lookahead == '{') ADVANCE(29);
+      if (lookahead == '\n') SKIP(4);
+      if (lookahead == '"') ADVANCE(34);
+      if (lookahead == '#') ADVANCE(37);
+      if (lookahead == '\\') ADVANCE(6);
+      if (lookahead == '{') ADVANCE(36);
       if (lookahead == '\t' ||
           lookahead == '\r' ||
-          lookahead == ' ') ADVANCE(28);
-      if (lookahead != 0) ADVANCE(31);
+          lookahead == ' ') ADVANCE(35);
+      if (lookahead != 0) ADVANCE(38);
       END_STATE();
     case 2:
-      if (lookahead == '#') ADVANCE(37);
-      if (lookahead == '-') ADVANCE(14);
+      if (lookahead == '#') ADVANCE(44);
+      if (lookahead == '-') ADVANCE(17);
       if (lookahead == '\t' ||
           lookahead == '\n' ||
           lookahead == '\r' ||
           lookahead == ' ') SKIP(2);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(24);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(31);
       END_STATE();
     case 3:
-      if (lookahead == '#') ADVANCE(37);
+      if (lookahead == '#') ADVANCE(44);
+      if (lookahead == '-') ADVANCE(18);
       if (lookahead == '\t' ||
           lookahead == '\n' ||
           lookahead == '\r' ||
           lookahead == ' ') SKIP(3);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(5);
       END_STATE();
     case 4:
-      if (lookahead == 'u') ADVANCE(34);
+      if (lookahead == '#') ADVANCE(44);
+      if (lookahead == '\t' ||
+          lookahead == '\n' ||
+          lookahead == '\r' ||
+          lookahead == ' ') SKIP(4);
+      END_STATE();
+    case 5:
+      if (lookahead == '.') ADVANCE(19);
+      if (lookahead == 'h' ||
+          lookahead == 'm' ||
+          lookahead == 's') ADVANCE(29);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(5);
+      END_STATE();
+    case 6:
+      if (lookahead == 'u') ADVANCE(41);
       if (lookahead == '"' ||
           lookahead == '\\' ||
           lookahead == 'n' ||
           lookahead == 'r' ||
-          lookahead == 't') ADVANCE(32);
+          lookahead == 't') ADVANCE(39);
       if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(33);
-      END_STATE();
-    case 5:
-      if (lookahead == '}') ADVANCE(32);
-      END_STATE();
-    case 6:
-      if (lookahead == '}') ADVANCE(32);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('A' <= lookahead && lookahead <= 'F') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(5);
+          lookahead != '\n') ADVANCE(40);
       END_STATE();
     case 7:
-      if (lookahead == '}') ADVANCE(32);
-      if (('0' <= lookahead && lookahead <= '9') ||
-          ('A' <= lookahead && lookahead <= 'F') ||
-          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(6);
+      if (lookahead == '}') ADVANCE(39);
       END_STATE();
     case 8:
-      if (lookahead == '}') ADVANCE(32);
+      if (lookahead == '}') ADVANCE(39);
       if (('0' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'F') ||
           ('a' <= lookahead && lookahead <= 'f')) ADVANCE(7);
       END_STATE();
     case 9:
-      if (lookahead == '}') ADVANCE(32);
+      if (lookahead == '}') ADVANCE(39);
       if (('0' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'F') ||
           ('a' <= lookahead && lookahead <= 'f')) ADVANCE(8);
       END_STATE();
     case 10:
-      if (lookahead == '}') ADVANCE(32);
+      if (lookahead == '}') ADVANCE(39);
       if (('0' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'F') ||
           ('a' <= lookahead && lookahead <= 'f')) ADVANCE(9);
       END_STATE();
     case 11:
-      if (lookahead == '}') ADVANCE(12);
-      if (lookahead != 0 &&
-          lookahead != '\n' &&
-          lookahead != '"' &&
-          lookahead != '\\') ADVANCE(11);
-      END_STATE();
-    case 12:
-      if (lookahead == '}') ADVANCE(36);
-      END_STATE();
-    case 13:
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(25);
-      END_STATE();
-    case 14:
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(24);
-      END_STATE();
-    case 15:
+      if (lookahead == '}') ADVANCE(39);
       if (('0' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'F') ||
           ('a' <= lookahead && lookahead <= 'f')) ADVANCE(10);
       END_STATE();
+    case 12:
+      if (lookahead == '}') ADVANCE(39);
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('A' <= lookahead && lookahead <= 'F') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(11);
+      END_STATE();
+    case 13:
+      if (lookahead == '}') ADVANCE(14);
+      if (lookahead != 0 &&
+          lookahead != '\n' &&
+          lookahead != '"' &&
+          lookahead != '\\') ADVANCE(13);
+      END_STATE();
+    case 14:
+      if (lookahead == '}') ADVANCE(43);
+      END_STATE();
+    case 15:
+      if (lookahead == 'h' ||
+          lookahead == 'm' ||
+          lookahead == 's') ADVANCE(29);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(15);
+      END_STATE();
     case 16:
-      if (eof) ADVANCE(18);
-      if (lookahead == '"') ADVANCE(26);
-      if (lookahead == '#') ADVANCE(37);
-      if (lookahead == ',') ADVANCE(22);
-      if (lookahead == '-') ADVANCE(38);
-      if (lookahead == '{') ADVANCE(19);
-      if (lookahead == '}') ADVANCE(21);
-      if (lookahead == '\t' ||
-          lookahead == '\n' ||
-          lookahead == '\r' ||
-          lookahead == ' ') SKIP(16);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(23);
-      if (('A' <= lookahead && lookahead <= 'Z') ||
-          lookahead == '_' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(39);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(32);
       END_STATE();
     case 17:
-      if (eof) ADVANCE(18);
-      if (lookahead == '"') ADVANCE(26);
-      if (lookahead == '#') ADVANCE(37);
-      if (lookahead == ',') ADVANCE(22);
-      if (lookahead == '{') ADVANCE(19);
-      if (lookahead == '}') ADVANCE(21);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(31);
+      END_STATE();
+    case 18:
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(5);
+      END_STATE();
+    case 19:
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(15);
+      END_STATE();
+    case 20:
+      if (('0' <= lookahead && lookahead <= '9') ||
+          ('A' <= lookahead && lookahead <= 'F') ||
+          ('a' <= lookahead && lookahead <= 'f')) ADVANCE(12);
+      END_STATE();
+    case 21:
+      if (eof) ADVANCE(23);
+      if (lookahead == '"') ADVANCE(33);
+      if (lookahead == '#') ADVANCE(44);
+      if (lookahead == ',') ADVANCE(27);
+      if (lookahead == '-') ADVANCE(45);
+      if (lookahead == '=') ADVANCE(28);
+      if (lookahead == '{') ADVANCE(24);
+      if (lookahead == '}') ADVANCE(26);
       if (lookahead == '\t' ||
           lookahead == '\n' ||
           lookahead == '\r' ||
-          lookahead == ' ') SKIP(17);
+          lookahead == ' ') SKIP(21);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(30);
+      if (('A' <= lookahead && lookahead <= 'Z') ||
+          lookahead == '_' ||
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(46);
+      END_STATE();
+    case 22:
+      if (eof) ADVANCE(23);
+      if (lookahead == '"') ADVANCE(33);
+      if (lookahead == '#') ADVANCE(44);
+      if (lookahead == ',') ADVANCE(27);
+      if (lookahead == '=') ADVANCE(28);
+      if (lookahead == '{') ADVANCE(24);
+      if (lookahead == '}') ADVANCE(26);
+      if (lookahead == '\t' ||
+          lookahead == '\n' ||
+          lookahead == '\r' ||
+          lookahead == ' ') SKIP(22);
       if (lookahead == '-' ||
           ('0' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(39);
-      END_STATE();
-    case 18:
-      ACCEPT_TOKEN(ts_builtin_sym_end);
-      END_STATE();
-    case 19:
-      ACCEPT_TOKEN(anon_sym_LBRACE);
-      END_STATE();
-    case 20:
-      ACCEPT_TOKEN(anon_sym_LBRACE);
-      if (lookahead == '{') ADVANCE(11);
-      END_STATE();
-    case 21:
-      ACCEPT_TOKEN(anon_sym_RBRACE);
-      END_STATE();
-    case 22:
-      ACCEPT_TOKEN(anon_sym_COMMA);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(46);
       END_STATE();
     case 23:
-      ACCEPT_TOKEN(sym_exit_code);
-      if (lookahead == '.') ADVANCE(13);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(23);
+      ACCEPT_TOKEN(ts_builtin_sym_end);
+      END_STATE();
+    case 24:
+      ACCEPT_TOKEN(anon_sym_LBRACE);
+      END_STATE();
+    case 25:
+      ACCEPT_TOKEN(anon_sym_LBRACE);
+      if (lookahead == '{') ADVANCE(13);
+      END_STATE();
+    case 26:
+      ACCEPT_TOKEN(anon_sym_RBRACE);
+      END_STATE();
+    case 27:
+      ACCEPT_TOKEN(anon_sym_COMMA);
+      END_STATE();
+    case 28:
+      ACCEPT_TOKEN(anon_sym_EQ);
+      END_STATE();
+    case 29:
+      ACCEPT_TOKEN(sym_duration);
+      END_STATE();
+    case 30:
+      ACCEPT_TOKEN(aux_sym_number_token1);
+      if (lookahead == '.') ADVANCE(16);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(30);
       if (lookahead == '-' ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(39);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(46);
       END_STATE();
-    case 24:
-      ACCEPT_TOKEN(sym_exit_code);
-      if (lookahead == '.') ADVANCE(13);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(24);
+    case 31:
+      ACCEPT_TOKEN(aux_sym_number_token1);
+      if (lookahead == '.') ADVANCE(16);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(31);
       END_STATE();
-    case 25:
-      ACCEPT_TOKEN(sym_exit_code);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(25);
+    case 32:
+      ACCEPT_TOKEN(aux_sym_number_token1);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(32);
       END_STATE();
-    case 26:
+    case 33:
       ACCEPT_TOKEN(anon_sym_DQUOTE);
       END_STATE();
-    case 27:
+    case 34:
       ACCEPT_TOKEN(anon_sym_DQUOTE2);
       END_STATE();
-    case 28:
+    case 35:
       ACCEPT_TOKEN(sym_string_content);
-      if (lookahead == '#') ADVANCE(30);
+      if (lookahead == '#') ADVANCE(37);
       if (lookahead == '\t' ||
           lookahead == '\r' ||
-          lookahead == ' ') ADVANCE(28);
+          lookahead == ' ') ADVANCE(35);
       if (lookahead != 0 &&
           lookahead != '\t' &&
           lookahead != '\n' &&
           lookahead != '"' &&
           lookahead != '#' &&
           lookahead != '\\' &&
-          lookahead != '{') ADVANCE(31);
+          lookahead != '{') ADVANCE(38);
       END_STATE();
-    case 29:
+    case 36:
       ACCEPT_TOKEN(sym_string_content);
-      if (lookahead == '{') ADVANCE(11);
+      if (lookahead == '{') ADVANCE(13);
       if (lookahead != 0 &&
           lookahead != '\n' &&
           lookahead != '"' &&
-          lookahead != '\\') ADVANCE(31);
+          lookahead != '\\') ADVANCE(38);
       END_STATE();
-    case 30:
+    case 37:
       ACCEPT_TOKEN(sym_string_content);
       if (lookahead == '"' ||
           lookahead == '\\' ||
-          lookahead == '{') ADVANCE(37);
+          lookahead == '{') ADVANCE(44);
       if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(30);
+          lookahead != '\n') ADVANCE(37);
       END_STATE();
-    case 31:
+    case 38:
       ACCEPT_TOKEN(sym_string_content);
       if (lookahead != 0 &&
           lookahead != '\n' &&
           lookahead != '"' &&
           lookahead != '\\' &&
-          lookahead != '{') ADVANCE(31);
+          lookahead != '{') ADVANCE(38);
       END_STATE();
-    case 32:
+    case 39:
       ACCEPT_TOKEN(sym_escape_sequence);
       END_STATE();
-    case 33:
+    case 40:
       ACCEPT_TOKEN(sym_invalid_escape);
       END_STATE();
-    case 34:
+    case 41:
       ACCEPT_TOKEN(sym_invalid_escape);
-      if (lookahead == '{') ADVANCE(15);
+      if (lookahead == '{') ADVANCE(20);
       END_STATE();
-    case 35:
+    case 42:
       ACCEPT_TOKEN(sym_placeholder);
       END_STATE();
-    case 36:
+    case 43:
       ACCEPT_TOKEN(sym_placeholder);
-      if (lookahead == '}') ADVANCE(35);
+      if (lookahead == '}') ADVANCE(42);
       END_STATE();
-    case 37:
+    case 44:
       ACCEPT_TOKEN(sym_comment);
       if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(37);
+          lookahead != '\n') ADVANCE(44);
       END_STATE();
-    case 38:
+    case 45:
       ACCEPT_TOKEN(sym_word);
-      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(23);
+      if (('0' <= lookahead && lookahead <= '9')) ADVANCE(30);
       if (lookahead == '-' ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(39);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(46);
       END_STATE();
-    case 39:
+    case 46:
       ACCEPT_TOKEN(sym_word);
       if (lookahead == '-' ||
           ('0' <= lookahead && lookahead <= '9') ||
           ('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
-          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(39);
+          ('a' <= lookahead && lookahead <= 'z')) ADVANCE(46);
       END_STATE();
     default:
       return false;
@@ -740,16 +1068,20 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
     case 0:
       ADVANCE_MAP(
         'a', 1,
-        'c', 2,
-        'e', 3,
-        'f', 4,
-        'j', 5,
-        'n', 6,
-        'o', 7,
-        'r', 8,
-        's', 9,
-        't', 10,
-        'w', 11,
+        'b', 2,
+        'c', 3,
+        'd', 4,
+        'e', 5,
+        'f', 6,
+        'j', 7,
+        'm', 8,
+        'n', 9,
+        'o', 10,
+        'p', 11,
+        'r', 12,
+        's', 13,
+        't', 14,
+        'w', 15,
       );
       if (lookahead == '\t' ||
           lookahead == '\n' ||
@@ -757,197 +1089,332 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
           lookahead == ' ') SKIP(0);
       END_STATE();
     case 1:
-      if (lookahead == 'f') ADVANCE(12);
+      if (lookahead == 'f') ADVANCE(16);
+      if (lookahead == 't') ADVANCE(17);
       END_STATE();
     case 2:
-      if (lookahead == 'o') ADVANCE(13);
+      if (lookahead == 'a') ADVANCE(18);
       END_STATE();
     case 3:
-      if (lookahead == 'x') ADVANCE(14);
+      if (lookahead == 'o') ADVANCE(19);
       END_STATE();
     case 4:
-      if (lookahead == 'i') ADVANCE(15);
+      if (lookahead == 'e') ADVANCE(20);
+      if (lookahead == 'i') ADVANCE(21);
       END_STATE();
     case 5:
-      if (lookahead == 'o') ADVANCE(16);
+      if (lookahead == 'n') ADVANCE(22);
+      if (lookahead == 'x') ADVANCE(23);
       END_STATE();
     case 6:
-      if (lookahead == 'e') ADVANCE(17);
-      if (lookahead == 'o') ADVANCE(18);
+      if (lookahead == 'i') ADVANCE(24);
       END_STATE();
     case 7:
-      if (lookahead == 'n') ADVANCE(19);
+      if (lookahead == 'o') ADVANCE(25);
       END_STATE();
     case 8:
-      if (lookahead == 'u') ADVANCE(20);
+      if (lookahead == 'a') ADVANCE(26);
       END_STATE();
     case 9:
-      if (lookahead == 'c') ADVANCE(21);
+      if (lookahead == 'e') ADVANCE(27);
+      if (lookahead == 'o') ADVANCE(28);
       END_STATE();
     case 10:
-      if (lookahead == 'a') ADVANCE(22);
+      if (lookahead == 'n') ADVANCE(29);
       END_STATE();
     case 11:
-      if (lookahead == 'i') ADVANCE(23);
+      if (lookahead == 'o') ADVANCE(30);
       END_STATE();
     case 12:
-      if (lookahead == 't') ADVANCE(24);
+      if (lookahead == 'e') ADVANCE(31);
+      if (lookahead == 'u') ADVANCE(32);
       END_STATE();
     case 13:
-      if (lookahead == 'n') ADVANCE(25);
+      if (lookahead == 'c') ADVANCE(33);
+      if (lookahead == 'i') ADVANCE(34);
       END_STATE();
     case 14:
-      if (lookahead == 'e') ADVANCE(26);
+      if (lookahead == 'a') ADVANCE(35);
+      if (lookahead == 'i') ADVANCE(36);
       END_STATE();
     case 15:
-      if (lookahead == 'n') ADVANCE(27);
+      if (lookahead == 'i') ADVANCE(37);
       END_STATE();
     case 16:
-      if (lookahead == 'b') ADVANCE(28);
+      if (lookahead == 't') ADVANCE(38);
       END_STATE();
     case 17:
-      if (lookahead == 'v') ADVANCE(29);
+      if (lookahead == 't') ADVANCE(39);
       END_STATE();
     case 18:
-      if (lookahead == 'n') ADVANCE(30);
+      if (lookahead == 'c') ADVANCE(40);
       END_STATE();
     case 19:
-      ACCEPT_TOKEN(anon_sym_on);
+      if (lookahead == 'n') ADVANCE(41);
       END_STATE();
     case 20:
-      if (lookahead == 'n') ADVANCE(31);
+      if (lookahead == 'l') ADVANCE(42);
       END_STATE();
     case 21:
-      if (lookahead == 'h') ADVANCE(32);
+      if (lookahead == 'r') ADVANCE(43);
       END_STATE();
     case 22:
-      if (lookahead == 's') ADVANCE(33);
+      if (lookahead == 'v') ADVANCE(44);
       END_STATE();
     case 23:
-      if (lookahead == 't') ADVANCE(34);
+      if (lookahead == 'e') ADVANCE(45);
       END_STATE();
     case 24:
-      if (lookahead == 'e') ADVANCE(35);
+      if (lookahead == 'n') ADVANCE(46);
       END_STATE();
     case 25:
-      if (lookahead == 's') ADVANCE(36);
-      if (lookahead == 't') ADVANCE(37);
+      if (lookahead == 'b') ADVANCE(47);
       END_STATE();
     case 26:
-      if (lookahead == 'c') ADVANCE(38);
+      if (lookahead == 'x') ADVANCE(48);
       END_STATE();
     case 27:
-      if (lookahead == 'i') ADVANCE(39);
+      if (lookahead == 'v') ADVANCE(49);
       END_STATE();
     case 28:
-      ACCEPT_TOKEN(anon_sym_job);
+      if (lookahead == 'n') ADVANCE(50);
       END_STATE();
     case 29:
-      if (lookahead == 'e') ADVANCE(40);
+      ACCEPT_TOKEN(anon_sym_on);
       END_STATE();
     case 30:
-      if (lookahead == 'e') ADVANCE(41);
+      if (lookahead == 'o') ADVANCE(51);
       END_STATE();
     case 31:
-      ACCEPT_TOKEN(anon_sym_run);
+      if (lookahead == 't') ADVANCE(52);
       END_STATE();
     case 32:
-      if (lookahead == 'e') ADVANCE(42);
-      END_STATE();
-    case 33:
-      if (lookahead == 'k') ADVANCE(43);
-      END_STATE();
-    case 34:
-      if (lookahead == 'h') ADVANCE(44);
-      END_STATE();
-    case 35:
-      if (lookahead == 'r') ADVANCE(45);
-      END_STATE();
-    case 36:
-      if (lookahead == 't') ADVANCE(46);
-      END_STATE();
-    case 37:
-      if (lookahead == 'i') ADVANCE(47);
-      END_STATE();
-    case 38:
-      if (lookahead == 'u') ADVANCE(48);
-      END_STATE();
-    case 39:
-      if (lookahead == 's') ADVANCE(49);
-      END_STATE();
-    case 40:
-      if (lookahead == 'r') ADVANCE(50);
-      END_STATE();
-    case 41:
-      ACCEPT_TOKEN(anon_sym_none);
-      END_STATE();
-    case 42:
-      if (lookahead == 'm') ADVANCE(51);
-      END_STATE();
-    case 43:
-      ACCEPT_TOKEN(anon_sym_task);
-      END_STATE();
-    case 44:
-      ACCEPT_TOKEN(anon_sym_with);
-      END_STATE();
-    case 45:
-      ACCEPT_TOKEN(anon_sym_after);
-      END_STATE();
-    case 46:
-      if (lookahead == 'r') ADVANCE(52);
-      END_STATE();
-    case 47:
       if (lookahead == 'n') ADVANCE(53);
       END_STATE();
+    case 33:
+      if (lookahead == 'h') ADVANCE(54);
+      END_STATE();
+    case 34:
+      if (lookahead == 'z') ADVANCE(55);
+      END_STATE();
+    case 35:
+      if (lookahead == 's') ADVANCE(56);
+      END_STATE();
+    case 36:
+      if (lookahead == 'm') ADVANCE(57);
+      END_STATE();
+    case 37:
+      if (lookahead == 't') ADVANCE(58);
+      END_STATE();
+    case 38:
+      if (lookahead == 'e') ADVANCE(59);
+      END_STATE();
+    case 39:
+      if (lookahead == 'e') ADVANCE(60);
+      END_STATE();
+    case 40:
+      if (lookahead == 'k') ADVANCE(61);
+      END_STATE();
+    case 41:
+      if (lookahead == 's') ADVANCE(62);
+      if (lookahead == 't') ADVANCE(63);
+      END_STATE();
+    case 42:
+      if (lookahead == 'a') ADVANCE(64);
+      END_STATE();
+    case 43:
+      ACCEPT_TOKEN(anon_sym_dir);
+      END_STATE();
+    case 44:
+      ACCEPT_TOKEN(anon_sym_env);
+      END_STATE();
+    case 45:
+      if (lookahead == 'c') ADVANCE(65);
+      END_STATE();
+    case 46:
+      if (lookahead == 'i') ADVANCE(66);
+      END_STATE();
+    case 47:
+      ACCEPT_TOKEN(anon_sym_job);
+      END_STATE();
     case 48:
-      if (lookahead == 't') ADVANCE(54);
+      ACCEPT_TOKEN(anon_sym_max);
       END_STATE();
     case 49:
-      if (lookahead == 'h') ADVANCE(55);
+      if (lookahead == 'e') ADVANCE(67);
       END_STATE();
     case 50:
-      ACCEPT_TOKEN(anon_sym_never);
+      if (lookahead == 'e') ADVANCE(68);
       END_STATE();
     case 51:
-      if (lookahead == 'a') ADVANCE(56);
+      if (lookahead == 'l') ADVANCE(69);
       END_STATE();
     case 52:
-      if (lookahead == 'a') ADVANCE(57);
+      if (lookahead == 'r') ADVANCE(70);
       END_STATE();
     case 53:
-      if (lookahead == 'u') ADVANCE(58);
+      ACCEPT_TOKEN(anon_sym_run);
       END_STATE();
     case 54:
-      if (lookahead == 'o') ADVANCE(59);
+      if (lookahead == 'e') ADVANCE(71);
       END_STATE();
     case 55:
-      ACCEPT_TOKEN(anon_sym_finish);
+      if (lookahead == 'e') ADVANCE(72);
       END_STATE();
     case 56:
-      ACCEPT_TOKEN(anon_sym_schema);
+      if (lookahead == 'k') ADVANCE(73);
       END_STATE();
     case 57:
-      if (lookahead == 'i') ADVANCE(60);
+      if (lookahead == 'e') ADVANCE(74);
       END_STATE();
     case 58:
-      if (lookahead == 'e') ADVANCE(61);
+      if (lookahead == 'h') ADVANCE(75);
       END_STATE();
     case 59:
-      if (lookahead == 'r') ADVANCE(62);
+      if (lookahead == 'r') ADVANCE(76);
       END_STATE();
     case 60:
-      if (lookahead == 'n') ADVANCE(63);
+      if (lookahead == 'm') ADVANCE(77);
       END_STATE();
     case 61:
-      ACCEPT_TOKEN(anon_sym_continue);
+      if (lookahead == 'o') ADVANCE(78);
       END_STATE();
     case 62:
-      ACCEPT_TOKEN(anon_sym_executor);
+      if (lookahead == 't') ADVANCE(79);
       END_STATE();
     case 63:
-      if (lookahead == 't') ADVANCE(64);
+      if (lookahead == 'i') ADVANCE(80);
       END_STATE();
     case 64:
+      if (lookahead == 'y') ADVANCE(81);
+      END_STATE();
+    case 65:
+      if (lookahead == 'u') ADVANCE(82);
+      END_STATE();
+    case 66:
+      if (lookahead == 's') ADVANCE(83);
+      END_STATE();
+    case 67:
+      if (lookahead == 'r') ADVANCE(84);
+      END_STATE();
+    case 68:
+      ACCEPT_TOKEN(anon_sym_none);
+      END_STATE();
+    case 69:
+      ACCEPT_TOKEN(anon_sym_pool);
+      END_STATE();
+    case 70:
+      if (lookahead == 'y') ADVANCE(85);
+      END_STATE();
+    case 71:
+      if (lookahead == 'm') ADVANCE(86);
+      END_STATE();
+    case 72:
+      ACCEPT_TOKEN(anon_sym_size);
+      END_STATE();
+    case 73:
+      ACCEPT_TOKEN(anon_sym_task);
+      END_STATE();
+    case 74:
+      if (lookahead == 'o') ADVANCE(87);
+      END_STATE();
+    case 75:
+      ACCEPT_TOKEN(anon_sym_with);
+      END_STATE();
+    case 76:
+      ACCEPT_TOKEN(anon_sym_after);
+      END_STATE();
+    case 77:
+      if (lookahead == 'p') ADVANCE(88);
+      END_STATE();
+    case 78:
+      if (lookahead == 'f') ADVANCE(89);
+      END_STATE();
+    case 79:
+      if (lookahead == 'r') ADVANCE(90);
+      END_STATE();
+    case 80:
+      if (lookahead == 'n') ADVANCE(91);
+      END_STATE();
+    case 81:
+      ACCEPT_TOKEN(anon_sym_delay);
+      END_STATE();
+    case 82:
+      if (lookahead == 't') ADVANCE(92);
+      END_STATE();
+    case 83:
+      if (lookahead == 'h') ADVANCE(93);
+      END_STATE();
+    case 84:
+      ACCEPT_TOKEN(anon_sym_never);
+      END_STATE();
+    case 85:
+      ACCEPT_TOKEN(anon_sym_retry);
+      END_STATE();
+    case 86:
+      if (lookahead == 'a') ADVANCE(94);
+      END_STATE();
+    case 87:
+      if (lookahead == 'u') ADVANCE(95);
+      END_STATE();
+    case 88:
+      if (lookahead == 't') ADVANCE(96);
+      END_STATE();
+    case 89:
+      if (lookahead == 'f') ADVANCE(97);
+      END_STATE();
+    case 90:
+      if (lookahead == 'a') ADVANCE(98);
+      END_STATE();
+    case 91:
+      if (lookahead == 'u') ADVANCE(99);
+      END_STATE();
+    case 92:
+      if (lookahead == 'o') ADVANCE(100);
+      END_STATE();
+    case 93:
+      ACCEPT_TOKEN(anon_sym_finish);
+      END_STATE();
+    case 94:
+      ACCEPT_TOKEN(anon_sym_schema);
+      END_STATE();
+    case 95:
+      if (lookahead == 't') ADVANCE(101);
+      END_STATE();
+    case 96:
+      if (lookahead == 's') ADVANCE(102);
+      END_STATE();
+    case 97:
+      ACCEPT_TOKEN(anon_sym_backoff);
+      END_STATE();
+    case 98:
+      if (lookahead == 'i') ADVANCE(103);
+      END_STATE();
+    case 99:
+      if (lookahead == 'e') ADVANCE(104);
+      END_STATE();
+    case 100:
+      if (lookahead == 'r') ADVANCE(105);
+      END_STATE();
+    case 101:
+      ACCEPT_TOKEN(anon_sym_timeout);
+      END_STATE();
+    case 102:
+      ACCEPT_TOKEN(anon_sym_attempts);
+      END_STATE();
+    case 103:
+      if (lookahead == 'n') ADVANCE(106);
+      END_STATE();
+    case 104:
+      ACCEPT_TOKEN(anon_sym_continue);
+      END_STATE();
+    case 105:
+      ACCEPT_TOKEN(anon_sym_executor);
+      END_STATE();
+    case 106:
+      if (lookahead == 't') ADVANCE(107);
+      END_STATE();
+    case 107:
       ACCEPT_TOKEN(anon_sym_constraint);
       END_STATE();
     default:
@@ -957,57 +1424,121 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
 
 static const TSLexerMode ts_lex_modes[STATE_COUNT] = {
   [0] = {.lex_state = 0},
-  [1] = {.lex_state = 17},
-  [2] = {.lex_state = 17},
-  [3] = {.lex_state = 17},
-  [4] = {.lex_state = 17},
-  [5] = {.lex_state = 17},
-  [6] = {.lex_state = 17},
-  [7] = {.lex_state = 17},
-  [8] = {.lex_state = 17},
-  [9] = {.lex_state = 17},
-  [10] = {.lex_state = 17},
-  [11] = {.lex_state = 17},
-  [12] = {.lex_state = 17},
-  [13] = {.lex_state = 17},
-  [14] = {.lex_state = 17},
-  [15] = {.lex_state = 17},
-  [16] = {.lex_state = 17},
-  [17] = {.lex_state = 17},
-  [18] = {.lex_state = 17},
-  [19] = {.lex_state = 17},
-  [20] = {.lex_state = 17},
-  [21] = {.lex_state = 17},
-  [22] = {.lex_state = 17},
-  [23] = {.lex_state = 17},
-  [24] = {.lex_state = 17},
-  [25] = {.lex_state = 1},
-  [26] = {.lex_state = 17},
-  [27] = {.lex_state = 1},
-  [28] = {.lex_state = 1},
-  [29] = {.lex_state = 17},
-  [30] = {.lex_state = 17},
-  [31] = {.lex_state = 17},
-  [32] = {.lex_state = 17},
-  [33] = {.lex_state = 17},
-  [34] = {.lex_state = 17},
-  [35] = {.lex_state = 17},
-  [36] = {.lex_state = 17},
-  [37] = {.lex_state = 17},
-  [38] = {.lex_state = 17},
-  [39] = {.lex_state = 17},
-  [40] = {.lex_state = 17},
-  [41] = {.lex_state = 17},
-  [42] = {.lex_state = 17},
-  [43] = {.lex_state = 17},
-  [44] = {.lex_state = 17},
-  [45] = {.lex_state = 17},
-  [46] = {.lex_state = 2},
-  [47] = {.lex_state = 2},
-  [48] = {.lex_state = 17},
-  [49] = {.lex_state = 0},
-  [50] = {.lex_state = 2},
-  [51] = {.lex_state = 17},
+  [1] = {.lex_state = 22},
+  [2] = {.lex_state = 22},
+  [3] = {.lex_state = 22},
+  [4] = {.lex_state = 22},
+  [5] = {.lex_state = 22},
+  [6] = {.lex_state = 22},
+  [7] = {.lex_state = 22},
+  [8] = {.lex_state = 22},
+  [9] = {.lex_state = 22},
+  [10] = {.lex_state = 22},
+  [11] = {.lex_state = 22},
+  [12] = {.lex_state = 22},
+  [13] = {.lex_state = 22},
+  [14] = {.lex_state = 22},
+  [15] = {.lex_state = 22},
+  [16] = {.lex_state = 22},
+  [17] = {.lex_state = 22},
+  [18] = {.lex_state = 22},
+  [19] = {.lex_state = 22},
+  [20] = {.lex_state = 22},
+  [21] = {.lex_state = 22},
+  [22] = {.lex_state = 22},
+  [23] = {.lex_state = 22},
+  [24] = {.lex_state = 22},
+  [25] = {.lex_state = 22},
+  [26] = {.lex_state = 22},
+  [27] = {.lex_state = 22},
+  [28] = {.lex_state = 22},
+  [29] = {.lex_state = 22},
+  [30] = {.lex_state = 22},
+  [31] = {.lex_state = 22},
+  [32] = {.lex_state = 22},
+  [33] = {.lex_state = 22},
+  [34] = {.lex_state = 22},
+  [35] = {.lex_state = 22},
+  [36] = {.lex_state = 22},
+  [37] = {.lex_state = 22},
+  [38] = {.lex_state = 22},
+  [39] = {.lex_state = 22},
+  [40] = {.lex_state = 22},
+  [41] = {.lex_state = 22},
+  [42] = {.lex_state = 22},
+  [43] = {.lex_state = 22},
+  [44] = {.lex_state = 22},
+  [45] = {.lex_state = 22},
+  [46] = {.lex_state = 22},
+  [47] = {.lex_state = 22},
+  [48] = {.lex_state = 22},
+  [49] = {.lex_state = 22},
+  [50] = {.lex_state = 22},
+  [51] = {.lex_state = 22},
+  [52] = {.lex_state = 22},
+  [53] = {.lex_state = 22},
+  [54] = {.lex_state = 22},
+  [55] = {.lex_state = 22},
+  [56] = {.lex_state = 22},
+  [57] = {.lex_state = 22},
+  [58] = {.lex_state = 22},
+  [59] = {.lex_state = 22},
+  [60] = {.lex_state = 22},
+  [61] = {.lex_state = 22},
+  [62] = {.lex_state = 22},
+  [63] = {.lex_state = 22},
+  [64] = {.lex_state = 22},
+  [65] = {.lex_state = 22},
+  [66] = {.lex_state = 22},
+  [67] = {.lex_state = 22},
+  [68] = {.lex_state = 1},
+  [69] = {.lex_state = 1},
+  [70] = {.lex_state = 1},
+  [71] = {.lex_state = 22},
+  [72] = {.lex_state = 22},
+  [73] = {.lex_state = 22},
+  [74] = {.lex_state = 2},
+  [75] = {.lex_state = 22},
+  [76] = {.lex_state = 22},
+  [77] = {.lex_state = 22},
+  [78] = {.lex_state = 22},
+  [79] = {.lex_state = 2},
+  [80] = {.lex_state = 22},
+  [81] = {.lex_state = 22},
+  [82] = {.lex_state = 22},
+  [83] = {.lex_state = 2},
+  [84] = {.lex_state = 2},
+  [85] = {.lex_state = 2},
+  [86] = {.lex_state = 2},
+  [87] = {.lex_state = 2},
+  [88] = {.lex_state = 22},
+  [89] = {.lex_state = 22},
+  [90] = {.lex_state = 22},
+  [91] = {.lex_state = 2},
+  [92] = {.lex_state = 22},
+  [93] = {.lex_state = 2},
+  [94] = {.lex_state = 2},
+  [95] = {.lex_state = 2},
+  [96] = {.lex_state = 2},
+  [97] = {.lex_state = 22},
+  [98] = {.lex_state = 2},
+  [99] = {.lex_state = 2},
+  [100] = {.lex_state = 2},
+  [101] = {.lex_state = 22},
+  [102] = {.lex_state = 22},
+  [103] = {.lex_state = 3},
+  [104] = {.lex_state = 3},
+  [105] = {.lex_state = 3},
+  [106] = {.lex_state = 3},
+  [107] = {.lex_state = 3},
+  [108] = {.lex_state = 0},
+  [109] = {.lex_state = 22},
+  [110] = {.lex_state = 22},
+  [111] = {.lex_state = 3},
+  [112] = {.lex_state = 0},
+  [113] = {.lex_state = 22},
+  [114] = {.lex_state = 3},
+  [115] = {.lex_state = 22},
 };
 
 static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
@@ -1018,6 +1549,9 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
     [anon_sym_schema] = ACTIONS(1),
     [anon_sym_constraint] = ACTIONS(1),
     [anon_sym_none] = ACTIONS(1),
+    [anon_sym_timeout] = ACTIONS(1),
+    [anon_sym_pool] = ACTIONS(1),
+    [anon_sym_size] = ACTIONS(1),
     [anon_sym_task] = ACTIONS(1),
     [anon_sym_LBRACE] = ACTIONS(1),
     [anon_sym_RBRACE] = ACTIONS(1),
@@ -1030,7 +1564,15 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
     [anon_sym_never] = ACTIONS(1),
     [anon_sym_on] = ACTIONS(1),
     [anon_sym_finish] = ACTIONS(1),
-    [sym_exit_code] = ACTIONS(1),
+    [anon_sym_retry] = ACTIONS(1),
+    [anon_sym_attempts] = ACTIONS(1),
+    [anon_sym_delay] = ACTIONS(1),
+    [anon_sym_backoff] = ACTIONS(1),
+    [anon_sym_max] = ACTIONS(1),
+    [anon_sym_env] = ACTIONS(1),
+    [anon_sym_EQ] = ACTIONS(1),
+    [anon_sym_dir] = ACTIONS(1),
+    [aux_sym_number_token1] = ACTIONS(1),
     [anon_sym_DQUOTE] = ACTIONS(1),
     [anon_sym_DQUOTE2] = ACTIONS(1),
     [sym_escape_sequence] = ACTIONS(1),
@@ -1039,147 +1581,263 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
     [sym_comment] = ACTIONS(3),
   },
   [STATE(1)] = {
-    [sym_source_file] = STATE(49),
-    [sym_job] = STATE(8),
-    [sym_schema] = STATE(8),
-    [sym_constraint] = STATE(8),
-    [sym_task] = STATE(8),
-    [aux_sym_source_file_repeat1] = STATE(8),
+    [sym_source_file] = STATE(108),
+    [sym_job] = STATE(10),
+    [sym_schema] = STATE(10),
+    [sym_constraint] = STATE(10),
+    [sym_timeout] = STATE(10),
+    [sym_pool] = STATE(10),
+    [sym_task] = STATE(10),
+    [aux_sym_source_file_repeat1] = STATE(10),
     [ts_builtin_sym_end] = ACTIONS(5),
     [anon_sym_job] = ACTIONS(7),
     [anon_sym_schema] = ACTIONS(9),
     [anon_sym_constraint] = ACTIONS(11),
-    [anon_sym_task] = ACTIONS(13),
+    [anon_sym_timeout] = ACTIONS(13),
+    [anon_sym_pool] = ACTIONS(15),
+    [anon_sym_task] = ACTIONS(17),
     [sym_comment] = ACTIONS(3),
   },
 };
 
 static const uint16_t ts_small_parse_table[] = {
-  [0] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(15), 14,
-      ts_builtin_sym_end,
-      anon_sym_job,
-      anon_sym_schema,
-      anon_sym_constraint,
-      anon_sym_task,
-      anon_sym_LBRACE,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_COMMA,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_with,
-      anon_sym_continue,
-      anon_sym_finish,
-  [20] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(17), 14,
-      ts_builtin_sym_end,
-      anon_sym_job,
-      anon_sym_schema,
-      anon_sym_constraint,
-      anon_sym_task,
-      anon_sym_LBRACE,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_COMMA,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_with,
-      anon_sym_continue,
-      anon_sym_finish,
-  [40] = 8,
+  [0] = 13,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(19), 1,
+      anon_sym_timeout,
+    ACTIONS(22), 1,
+      anon_sym_pool,
+    ACTIONS(25), 1,
       anon_sym_RBRACE,
-    ACTIONS(21), 1,
-      anon_sym_after,
-    ACTIONS(24), 1,
-      anon_sym_executor,
     ACTIONS(27), 1,
-      anon_sym_run,
+      anon_sym_after,
     ACTIONS(30), 1,
-      anon_sym_continue,
+      anon_sym_executor,
     ACTIONS(33), 1,
-      anon_sym_finish,
-    STATE(4), 7,
-      sym__statement,
-      sym_after_statement,
-      sym_executor_statement,
-      sym_run_statement,
-      sym_continue_statement,
-      sym_finish_statement,
-      aux_sym_task_repeat1,
-  [71] = 8,
-    ACTIONS(3), 1,
-      sym_comment,
+      anon_sym_run,
     ACTIONS(36), 1,
-      anon_sym_RBRACE,
-    ACTIONS(38), 1,
-      anon_sym_after,
-    ACTIONS(40), 1,
-      anon_sym_executor,
-    ACTIONS(42), 1,
-      anon_sym_run,
-    ACTIONS(44), 1,
       anon_sym_continue,
-    ACTIONS(46), 1,
+    ACTIONS(39), 1,
       anon_sym_finish,
-    STATE(4), 7,
-      sym__statement,
-      sym_after_statement,
-      sym_executor_statement,
-      sym_run_statement,
-      sym_continue_statement,
-      sym_finish_statement,
-      aux_sym_task_repeat1,
-  [102] = 8,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(38), 1,
-      anon_sym_after,
-    ACTIONS(40), 1,
-      anon_sym_executor,
     ACTIONS(42), 1,
-      anon_sym_run,
-    ACTIONS(44), 1,
-      anon_sym_continue,
-    ACTIONS(46), 1,
-      anon_sym_finish,
+      anon_sym_retry,
+    ACTIONS(45), 1,
+      anon_sym_env,
     ACTIONS(48), 1,
-      anon_sym_RBRACE,
-    STATE(5), 7,
+      anon_sym_dir,
+    STATE(2), 12,
       sym__statement,
       sym_after_statement,
       sym_executor_statement,
       sym_run_statement,
       sym_continue_statement,
       sym_finish_statement,
+      sym_retry_statement,
+      sym_timeout_statement,
+      sym_env_statement,
+      sym_dir_statement,
+      sym_pool_statement,
       aux_sym_task_repeat1,
-  [133] = 7,
+  [51] = 13,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(50), 1,
-      ts_builtin_sym_end,
-    ACTIONS(52), 1,
-      anon_sym_job,
+    ACTIONS(51), 1,
+      anon_sym_timeout,
+    ACTIONS(53), 1,
+      anon_sym_pool,
     ACTIONS(55), 1,
-      anon_sym_schema,
-    ACTIONS(58), 1,
-      anon_sym_constraint,
+      anon_sym_RBRACE,
+    ACTIONS(57), 1,
+      anon_sym_after,
+    ACTIONS(59), 1,
+      anon_sym_executor,
     ACTIONS(61), 1,
+      anon_sym_run,
+    ACTIONS(63), 1,
+      anon_sym_continue,
+    ACTIONS(65), 1,
+      anon_sym_finish,
+    ACTIONS(67), 1,
+      anon_sym_retry,
+    ACTIONS(69), 1,
+      anon_sym_env,
+    ACTIONS(71), 1,
+      anon_sym_dir,
+    STATE(4), 12,
+      sym__statement,
+      sym_after_statement,
+      sym_executor_statement,
+      sym_run_statement,
+      sym_continue_statement,
+      sym_finish_statement,
+      sym_retry_statement,
+      sym_timeout_statement,
+      sym_env_statement,
+      sym_dir_statement,
+      sym_pool_statement,
+      aux_sym_task_repeat1,
+  [102] = 13,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(51), 1,
+      anon_sym_timeout,
+    ACTIONS(53), 1,
+      anon_sym_pool,
+    ACTIONS(57), 1,
+      anon_sym_after,
+    ACTIONS(59), 1,
+      anon_sym_executor,
+    ACTIONS(61), 1,
+      anon_sym_run,
+    ACTIONS(63), 1,
+      anon_sym_continue,
+    ACTIONS(65), 1,
+      anon_sym_finish,
+    ACTIONS(67), 1,
+      anon_sym_retry,
+    ACTIONS(69), 1,
+      anon_sym_env,
+    ACTIONS(71), 1,
+      anon_sym_dir,
+    ACTIONS(73), 1,
+      anon_sym_RBRACE,
+    STATE(2), 12,
+      sym__statement,
+      sym_after_statement,
+      sym_executor_statement,
+      sym_run_statement,
+      sym_continue_statement,
+      sym_finish_statement,
+      sym_retry_statement,
+      sym_timeout_statement,
+      sym_env_statement,
+      sym_dir_statement,
+      sym_pool_statement,
+      aux_sym_task_repeat1,
+  [153] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(75), 21,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_size,
       anon_sym_task,
-    STATE(7), 5,
+      anon_sym_LBRACE,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_COMMA,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_with,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_EQ,
+      anon_sym_dir,
+  [180] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(77), 21,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_size,
+      anon_sym_task,
+      anon_sym_LBRACE,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_COMMA,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_with,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_EQ,
+      anon_sym_dir,
+  [207] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(79), 20,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_task,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_on,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_delay,
+      anon_sym_backoff,
+      anon_sym_max,
+      anon_sym_env,
+      anon_sym_dir,
+  [233] = 6,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(83), 1,
+      anon_sym_on,
+    ACTIONS(85), 1,
+      anon_sym_delay,
+    ACTIONS(87), 1,
+      anon_sym_backoff,
+    ACTIONS(89), 1,
+      anon_sym_max,
+    ACTIONS(81), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [262] = 9,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(91), 1,
+      ts_builtin_sym_end,
+    ACTIONS(93), 1,
+      anon_sym_job,
+    ACTIONS(96), 1,
+      anon_sym_schema,
+    ACTIONS(99), 1,
+      anon_sym_constraint,
+    ACTIONS(102), 1,
+      anon_sym_timeout,
+    ACTIONS(105), 1,
+      anon_sym_pool,
+    ACTIONS(108), 1,
+      anon_sym_task,
+    STATE(9), 7,
       sym_job,
       sym_schema,
       sym_constraint,
+      sym_timeout,
+      sym_pool,
       sym_task,
       aux_sym_source_file_repeat1,
-  [159] = 7,
+  [296] = 9,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(7), 1,
@@ -1189,489 +1847,1445 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(11), 1,
       anon_sym_constraint,
     ACTIONS(13), 1,
+      anon_sym_timeout,
+    ACTIONS(15), 1,
+      anon_sym_pool,
+    ACTIONS(17), 1,
       anon_sym_task,
-    ACTIONS(64), 1,
+    ACTIONS(111), 1,
       ts_builtin_sym_end,
-    STATE(7), 5,
+    STATE(9), 7,
       sym_job,
       sym_schema,
       sym_constraint,
+      sym_timeout,
+      sym_pool,
       sym_task,
       aux_sym_source_file_repeat1,
-  [185] = 4,
+  [330] = 5,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(68), 1,
-      anon_sym_COMMA,
-    STATE(18), 1,
-      aux_sym_run_statement_repeat1,
-    ACTIONS(66), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [203] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(72), 1,
-      anon_sym_COMMA,
-    STATE(10), 1,
-      aux_sym_run_statement_repeat1,
-    ACTIONS(70), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [221] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(77), 1,
-      anon_sym_COMMA,
-    STATE(13), 1,
-      aux_sym_after_statement_repeat1,
-    ACTIONS(75), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [239] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(81), 1,
-      anon_sym_COMMA,
-    STATE(19), 1,
-      aux_sym_continue_statement_repeat1,
-    ACTIONS(79), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [257] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(77), 1,
-      anon_sym_COMMA,
-    STATE(17), 1,
-      aux_sym_after_statement_repeat1,
-    ACTIONS(83), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [275] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(81), 1,
-      anon_sym_COMMA,
-    STATE(16), 1,
-      aux_sym_continue_statement_repeat1,
-    ACTIONS(85), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [293] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(81), 1,
-      anon_sym_COMMA,
-    STATE(12), 1,
-      aux_sym_continue_statement_repeat1,
-    ACTIONS(87), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [311] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(81), 1,
-      anon_sym_COMMA,
-    STATE(19), 1,
-      aux_sym_continue_statement_repeat1,
-    ACTIONS(89), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [329] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(93), 1,
-      anon_sym_COMMA,
-    STATE(17), 1,
-      aux_sym_after_statement_repeat1,
-    ACTIONS(91), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [347] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(68), 1,
-      anon_sym_COMMA,
-    STATE(10), 1,
-      aux_sym_run_statement_repeat1,
-    ACTIONS(96), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [365] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(100), 1,
-      anon_sym_COMMA,
-    STATE(19), 1,
-      aux_sym_continue_statement_repeat1,
-    ACTIONS(98), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [383] = 3,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(105), 1,
-      anon_sym_with,
-    ACTIONS(103), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [398] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(107), 7,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_COMMA,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [411] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(98), 7,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_COMMA,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [424] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(109), 7,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_COMMA,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [437] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(111), 6,
-      anon_sym_RBRACE,
-      anon_sym_after,
-      anon_sym_executor,
-      anon_sym_run,
-      anon_sym_continue,
-      anon_sym_finish,
-  [449] = 5,
-    ACTIONS(113), 1,
-      anon_sym_DQUOTE2,
+    ACTIONS(115), 1,
+      anon_sym_on,
+    ACTIONS(117), 1,
+      anon_sym_backoff,
     ACTIONS(119), 1,
-      sym_comment,
-    STATE(27), 1,
-      aux_sym_string_repeat1,
-    ACTIONS(115), 2,
-      sym_string_content,
-      sym_invalid_escape,
-    ACTIONS(117), 2,
-      sym_escape_sequence,
-      sym_placeholder,
-  [467] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(121), 6,
+      anon_sym_max,
+    ACTIONS(113), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
       anon_sym_RBRACE,
       anon_sym_after,
       anon_sym_executor,
       anon_sym_run,
       anon_sym_continue,
       anon_sym_finish,
-  [479] = 5,
-    ACTIONS(119), 1,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [356] = 4,
+    ACTIONS(3), 1,
       sym_comment,
     ACTIONS(123), 1,
-      anon_sym_DQUOTE2,
-    STATE(28), 1,
-      aux_sym_string_repeat1,
-    ACTIONS(125), 2,
-      sym_string_content,
-      sym_invalid_escape,
-    ACTIONS(127), 2,
-      sym_escape_sequence,
-      sym_placeholder,
-  [497] = 5,
-    ACTIONS(119), 1,
-      sym_comment,
-    ACTIONS(129), 1,
-      anon_sym_DQUOTE2,
-    STATE(28), 1,
-      aux_sym_string_repeat1,
-    ACTIONS(131), 2,
-      sym_string_content,
-      sym_invalid_escape,
-    ACTIONS(134), 2,
-      sym_escape_sequence,
-      sym_placeholder,
-  [515] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(137), 5,
-      ts_builtin_sym_end,
-      anon_sym_job,
-      anon_sym_schema,
-      anon_sym_constraint,
-      anon_sym_task,
-  [526] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(139), 5,
-      ts_builtin_sym_end,
-      anon_sym_job,
-      anon_sym_schema,
-      anon_sym_constraint,
-      anon_sym_task,
-  [537] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(141), 5,
-      ts_builtin_sym_end,
-      anon_sym_job,
-      anon_sym_schema,
-      anon_sym_constraint,
-      anon_sym_task,
-  [548] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(143), 5,
-      ts_builtin_sym_end,
-      anon_sym_job,
-      anon_sym_schema,
-      anon_sym_constraint,
-      anon_sym_task,
-  [559] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(145), 5,
-      ts_builtin_sym_end,
-      anon_sym_job,
-      anon_sym_schema,
-      anon_sym_constraint,
-      anon_sym_task,
-  [570] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(147), 5,
-      ts_builtin_sym_end,
-      anon_sym_job,
-      anon_sym_schema,
-      anon_sym_constraint,
-      anon_sym_task,
-  [581] = 4,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(149), 1,
-      anon_sym_none,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
-    STATE(31), 1,
-      sym_string,
-  [594] = 3,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
-    STATE(34), 1,
-      sym_string,
-  [604] = 3,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
-    STATE(32), 1,
-      sym_string,
-  [614] = 3,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
-    STATE(21), 1,
-      sym_string,
-  [624] = 3,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
-    STATE(9), 1,
-      sym_string,
-  [634] = 3,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
-    STATE(20), 1,
-      sym_string,
-  [644] = 3,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
-    STATE(48), 1,
-      sym_string,
-  [654] = 3,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
-    STATE(11), 1,
-      sym_string,
-  [664] = 3,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
+      anon_sym_COMMA,
     STATE(23), 1,
-      sym_string,
-  [674] = 3,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(121), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [379] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(151), 1,
-      anon_sym_DQUOTE,
-    STATE(26), 1,
-      sym_string,
-  [684] = 3,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(19), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(125), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [402] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(153), 1,
-      anon_sym_never,
-    ACTIONS(155), 1,
-      anon_sym_on,
-  [694] = 2,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(20), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(127), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [425] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(157), 1,
-      sym_exit_code,
-  [701] = 2,
+    ACTIONS(131), 1,
+      anon_sym_COMMA,
+    STATE(25), 1,
+      aux_sym_after_statement_repeat1,
+    ACTIONS(129), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [448] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(135), 1,
+      anon_sym_COMMA,
+    STATE(21), 1,
+      aux_sym_env_statement_repeat1,
+    ACTIONS(133), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [471] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(139), 1,
+      anon_sym_COMMA,
+    STATE(17), 1,
+      aux_sym_after_statement_repeat1,
+    ACTIONS(137), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [494] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(144), 1,
+      anon_sym_COMMA,
+    STATE(22), 1,
+      aux_sym_run_statement_repeat1,
+    ACTIONS(142), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [517] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(146), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [540] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(148), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [563] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(152), 1,
+      anon_sym_COMMA,
+    STATE(21), 1,
+      aux_sym_env_statement_repeat1,
+    ACTIONS(150), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [586] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(144), 1,
+      anon_sym_COMMA,
+    STATE(27), 1,
+      aux_sym_run_statement_repeat1,
+    ACTIONS(155), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [609] = 4,
     ACTIONS(3), 1,
       sym_comment,
     ACTIONS(159), 1,
-      sym_exit_code,
-  [708] = 2,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(157), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [632] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(161), 1,
-      anon_sym_LBRACE,
-  [715] = 2,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(28), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(162), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [655] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(163), 1,
-      ts_builtin_sym_end,
-  [722] = 2,
+    ACTIONS(131), 1,
+      anon_sym_COMMA,
+    STATE(17), 1,
+      aux_sym_after_statement_repeat1,
+    ACTIONS(164), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [678] = 4,
     ACTIONS(3), 1,
       sym_comment,
-    ACTIONS(165), 1,
-      sym_exit_code,
-  [729] = 2,
-    ACTIONS(3), 1,
-      sym_comment,
-    ACTIONS(167), 1,
+    ACTIONS(168), 1,
       anon_sym_on,
+    ACTIONS(170), 1,
+      anon_sym_max,
+    ACTIONS(166), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [701] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(174), 1,
+      anon_sym_COMMA,
+    STATE(27), 1,
+      aux_sym_run_statement_repeat1,
+    ACTIONS(172), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [724] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(177), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [747] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(33), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(179), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [770] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(183), 1,
+      anon_sym_on,
+    ACTIONS(185), 1,
+      anon_sym_max,
+    ACTIONS(181), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [793] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(34), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(187), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [816] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(12), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(189), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [839] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(191), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [862] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(193), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [885] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(135), 1,
+      anon_sym_COMMA,
+    STATE(16), 1,
+      aux_sym_env_statement_repeat1,
+    ACTIONS(195), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [908] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(39), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(197), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [931] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(40), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(199), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [954] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(41), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(201), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [977] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(203), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1000] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(205), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1023] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(207), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1046] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(43), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(209), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1069] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(123), 1,
+      anon_sym_COMMA,
+    STATE(23), 1,
+      aux_sym_continue_statement_repeat1,
+    ACTIONS(211), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1092] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(213), 12,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_COMMA,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1110] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(215), 12,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_COMMA,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1128] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(150), 12,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_COMMA,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1146] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(217), 12,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_COMMA,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1164] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(157), 12,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_COMMA,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1182] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(221), 1,
+      anon_sym_on,
+    ACTIONS(219), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1202] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(225), 1,
+      anon_sym_on,
+    ACTIONS(223), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1222] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_on,
+    ACTIONS(227), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1242] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(231), 12,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_COMMA,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1260] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(235), 1,
+      anon_sym_on,
+    ACTIONS(233), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1280] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(239), 1,
+      anon_sym_with,
+    ACTIONS(237), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1300] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(241), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1317] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(243), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1334] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(245), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1351] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(247), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1368] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(249), 11,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_RBRACE,
+      anon_sym_after,
+      anon_sym_executor,
+      anon_sym_run,
+      anon_sym_continue,
+      anon_sym_finish,
+      anon_sym_retry,
+      anon_sym_env,
+      anon_sym_dir,
+  [1385] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(251), 7,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_task,
+  [1398] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(253), 7,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_task,
+  [1411] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(255), 7,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_task,
+  [1424] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(257), 7,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_task,
+  [1437] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(259), 7,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_task,
+  [1450] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(261), 7,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_task,
+  [1463] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(263), 7,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_task,
+  [1476] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(265), 7,
+      ts_builtin_sym_end,
+      anon_sym_job,
+      anon_sym_schema,
+      anon_sym_constraint,
+      anon_sym_timeout,
+      anon_sym_pool,
+      anon_sym_task,
+  [1489] = 5,
+    ACTIONS(267), 1,
+      anon_sym_DQUOTE2,
+    ACTIONS(273), 1,
+      sym_comment,
+    STATE(69), 1,
+      aux_sym_string_repeat1,
+    ACTIONS(269), 2,
+      sym_string_content,
+      sym_invalid_escape,
+    ACTIONS(271), 2,
+      sym_escape_sequence,
+      sym_placeholder,
+  [1507] = 5,
+    ACTIONS(273), 1,
+      sym_comment,
+    ACTIONS(275), 1,
+      anon_sym_DQUOTE2,
+    STATE(70), 1,
+      aux_sym_string_repeat1,
+    ACTIONS(277), 2,
+      sym_string_content,
+      sym_invalid_escape,
+    ACTIONS(279), 2,
+      sym_escape_sequence,
+      sym_placeholder,
+  [1525] = 5,
+    ACTIONS(273), 1,
+      sym_comment,
+    ACTIONS(281), 1,
+      anon_sym_DQUOTE2,
+    STATE(70), 1,
+      aux_sym_string_repeat1,
+    ACTIONS(283), 2,
+      sym_string_content,
+      sym_invalid_escape,
+    ACTIONS(286), 2,
+      sym_escape_sequence,
+      sym_placeholder,
+  [1543] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(46), 1,
+      sym_variable,
+    STATE(112), 1,
+      sym_string,
+  [1556] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(291), 1,
+      anon_sym_none,
+    STATE(64), 1,
+      sym_string,
+  [1569] = 4,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(35), 1,
+      sym_variable,
+    STATE(112), 1,
+      sym_string,
+  [1582] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(13), 1,
+      sym_exit_code,
+  [1592] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(52), 1,
+      sym_string,
+  [1602] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(113), 1,
+      sym_string,
+  [1612] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(47), 1,
+      sym_string,
+  [1622] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(110), 1,
+      sym_string,
+  [1632] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(295), 1,
+      aux_sym_number_token1,
+    STATE(8), 1,
+      sym_number,
+  [1642] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(62), 1,
+      sym_string,
+  [1652] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(45), 1,
+      sym_string,
+  [1662] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(57), 1,
+      sym_string,
+  [1672] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(48), 1,
+      sym_exit_code,
+  [1682] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(29), 1,
+      sym_exit_code,
+  [1692] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(295), 1,
+      aux_sym_number_token1,
+    STATE(30), 1,
+      sym_number,
+  [1702] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(31), 1,
+      sym_exit_code,
+  [1712] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(32), 1,
+      sym_exit_code,
+  [1722] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(15), 1,
+      sym_string,
+  [1732] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(59), 1,
+      sym_string,
+  [1742] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(54), 1,
+      sym_string,
+  [1752] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(295), 1,
+      aux_sym_number_token1,
+    STATE(66), 1,
+      sym_number,
+  [1762] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(297), 1,
+      anon_sym_never,
+    ACTIONS(299), 1,
+      anon_sym_on,
+  [1772] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(36), 1,
+      sym_exit_code,
+  [1782] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(37), 1,
+      sym_exit_code,
+  [1792] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(38), 1,
+      sym_exit_code,
+  [1802] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(24), 1,
+      sym_exit_code,
+  [1812] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(56), 1,
+      sym_string,
+  [1822] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(295), 1,
+      aux_sym_number_token1,
+    STATE(26), 1,
+      sym_number,
+  [1832] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(14), 1,
+      sym_exit_code,
+  [1842] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(293), 1,
+      aux_sym_number_token1,
+    STATE(42), 1,
+      sym_exit_code,
+  [1852] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(61), 1,
+      sym_string,
+  [1862] = 3,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(289), 1,
+      anon_sym_DQUOTE,
+    STATE(18), 1,
+      sym_string,
+  [1872] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(301), 1,
+      sym_duration,
+  [1879] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(303), 1,
+      sym_duration,
+  [1886] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(305), 1,
+      sym_duration,
+  [1893] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(307), 1,
+      sym_duration,
+  [1900] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(309), 1,
+      sym_duration,
+  [1907] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(311), 1,
+      ts_builtin_sym_end,
+  [1914] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(313), 1,
+      anon_sym_on,
+  [1921] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(315), 1,
+      anon_sym_LBRACE,
+  [1928] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(317), 1,
+      sym_duration,
+  [1935] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(319), 1,
+      anon_sym_EQ,
+  [1942] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(321), 1,
+      anon_sym_size,
+  [1949] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(323), 1,
+      sym_duration,
+  [1956] = 2,
+    ACTIONS(3), 1,
+      sym_comment,
+    ACTIONS(325), 1,
+      anon_sym_attempts,
 };
 
 static const uint32_t ts_small_parse_table_map[] = {
   [SMALL_STATE(2)] = 0,
-  [SMALL_STATE(3)] = 20,
-  [SMALL_STATE(4)] = 40,
-  [SMALL_STATE(5)] = 71,
-  [SMALL_STATE(6)] = 102,
-  [SMALL_STATE(7)] = 133,
-  [SMALL_STATE(8)] = 159,
-  [SMALL_STATE(9)] = 185,
-  [SMALL_STATE(10)] = 203,
-  [SMALL_STATE(11)] = 221,
-  [SMALL_STATE(12)] = 239,
-  [SMALL_STATE(13)] = 257,
-  [SMALL_STATE(14)] = 275,
-  [SMALL_STATE(15)] = 293,
-  [SMALL_STATE(16)] = 311,
-  [SMALL_STATE(17)] = 329,
-  [SMALL_STATE(18)] = 347,
-  [SMALL_STATE(19)] = 365,
-  [SMALL_STATE(20)] = 383,
-  [SMALL_STATE(21)] = 398,
-  [SMALL_STATE(22)] = 411,
-  [SMALL_STATE(23)] = 424,
-  [SMALL_STATE(24)] = 437,
-  [SMALL_STATE(25)] = 449,
-  [SMALL_STATE(26)] = 467,
-  [SMALL_STATE(27)] = 479,
-  [SMALL_STATE(28)] = 497,
-  [SMALL_STATE(29)] = 515,
-  [SMALL_STATE(30)] = 526,
-  [SMALL_STATE(31)] = 537,
-  [SMALL_STATE(32)] = 548,
-  [SMALL_STATE(33)] = 559,
-  [SMALL_STATE(34)] = 570,
-  [SMALL_STATE(35)] = 581,
-  [SMALL_STATE(36)] = 594,
-  [SMALL_STATE(37)] = 604,
-  [SMALL_STATE(38)] = 614,
-  [SMALL_STATE(39)] = 624,
-  [SMALL_STATE(40)] = 634,
-  [SMALL_STATE(41)] = 644,
-  [SMALL_STATE(42)] = 654,
-  [SMALL_STATE(43)] = 664,
-  [SMALL_STATE(44)] = 674,
-  [SMALL_STATE(45)] = 684,
-  [SMALL_STATE(46)] = 694,
-  [SMALL_STATE(47)] = 701,
-  [SMALL_STATE(48)] = 708,
-  [SMALL_STATE(49)] = 715,
-  [SMALL_STATE(50)] = 722,
-  [SMALL_STATE(51)] = 729,
+  [SMALL_STATE(3)] = 51,
+  [SMALL_STATE(4)] = 102,
+  [SMALL_STATE(5)] = 153,
+  [SMALL_STATE(6)] = 180,
+  [SMALL_STATE(7)] = 207,
+  [SMALL_STATE(8)] = 233,
+  [SMALL_STATE(9)] = 262,
+  [SMALL_STATE(10)] = 296,
+  [SMALL_STATE(11)] = 330,
+  [SMALL_STATE(12)] = 356,
+  [SMALL_STATE(13)] = 379,
+  [SMALL_STATE(14)] = 402,
+  [SMALL_STATE(15)] = 425,
+  [SMALL_STATE(16)] = 448,
+  [SMALL_STATE(17)] = 471,
+  [SMALL_STATE(18)] = 494,
+  [SMALL_STATE(19)] = 517,
+  [SMALL_STATE(20)] = 540,
+  [SMALL_STATE(21)] = 563,
+  [SMALL_STATE(22)] = 586,
+  [SMALL_STATE(23)] = 609,
+  [SMALL_STATE(24)] = 632,
+  [SMALL_STATE(25)] = 655,
+  [SMALL_STATE(26)] = 678,
+  [SMALL_STATE(27)] = 701,
+  [SMALL_STATE(28)] = 724,
+  [SMALL_STATE(29)] = 747,
+  [SMALL_STATE(30)] = 770,
+  [SMALL_STATE(31)] = 793,
+  [SMALL_STATE(32)] = 816,
+  [SMALL_STATE(33)] = 839,
+  [SMALL_STATE(34)] = 862,
+  [SMALL_STATE(35)] = 885,
+  [SMALL_STATE(36)] = 908,
+  [SMALL_STATE(37)] = 931,
+  [SMALL_STATE(38)] = 954,
+  [SMALL_STATE(39)] = 977,
+  [SMALL_STATE(40)] = 1000,
+  [SMALL_STATE(41)] = 1023,
+  [SMALL_STATE(42)] = 1046,
+  [SMALL_STATE(43)] = 1069,
+  [SMALL_STATE(44)] = 1092,
+  [SMALL_STATE(45)] = 1110,
+  [SMALL_STATE(46)] = 1128,
+  [SMALL_STATE(47)] = 1146,
+  [SMALL_STATE(48)] = 1164,
+  [SMALL_STATE(49)] = 1182,
+  [SMALL_STATE(50)] = 1202,
+  [SMALL_STATE(51)] = 1222,
+  [SMALL_STATE(52)] = 1242,
+  [SMALL_STATE(53)] = 1260,
+  [SMALL_STATE(54)] = 1280,
+  [SMALL_STATE(55)] = 1300,
+  [SMALL_STATE(56)] = 1317,
+  [SMALL_STATE(57)] = 1334,
+  [SMALL_STATE(58)] = 1351,
+  [SMALL_STATE(59)] = 1368,
+  [SMALL_STATE(60)] = 1385,
+  [SMALL_STATE(61)] = 1398,
+  [SMALL_STATE(62)] = 1411,
+  [SMALL_STATE(63)] = 1424,
+  [SMALL_STATE(64)] = 1437,
+  [SMALL_STATE(65)] = 1450,
+  [SMALL_STATE(66)] = 1463,
+  [SMALL_STATE(67)] = 1476,
+  [SMALL_STATE(68)] = 1489,
+  [SMALL_STATE(69)] = 1507,
+  [SMALL_STATE(70)] = 1525,
+  [SMALL_STATE(71)] = 1543,
+  [SMALL_STATE(72)] = 1556,
+  [SMALL_STATE(73)] = 1569,
+  [SMALL_STATE(74)] = 1582,
+  [SMALL_STATE(75)] = 1592,
+  [SMALL_STATE(76)] = 1602,
+  [SMALL_STATE(77)] = 1612,
+  [SMALL_STATE(78)] = 1622,
+  [SMALL_STATE(79)] = 1632,
+  [SMALL_STATE(80)] = 1642,
+  [SMALL_STATE(81)] = 1652,
+  [SMALL_STATE(82)] = 1662,
+  [SMALL_STATE(83)] = 1672,
+  [SMALL_STATE(84)] = 1682,
+  [SMALL_STATE(85)] = 1692,
+  [SMALL_STATE(86)] = 1702,
+  [SMALL_STATE(87)] = 1712,
+  [SMALL_STATE(88)] = 1722,
+  [SMALL_STATE(89)] = 1732,
+  [SMALL_STATE(90)] = 1742,
+  [SMALL_STATE(91)] = 1752,
+  [SMALL_STATE(92)] = 1762,
+  [SMALL_STATE(93)] = 1772,
+  [SMALL_STATE(94)] = 1782,
+  [SMALL_STATE(95)] = 1792,
+  [SMALL_STATE(96)] = 1802,
+  [SMALL_STATE(97)] = 1812,
+  [SMALL_STATE(98)] = 1822,
+  [SMALL_STATE(99)] = 1832,
+  [SMALL_STATE(100)] = 1842,
+  [SMALL_STATE(101)] = 1852,
+  [SMALL_STATE(102)] = 1862,
+  [SMALL_STATE(103)] = 1872,
+  [SMALL_STATE(104)] = 1879,
+  [SMALL_STATE(105)] = 1886,
+  [SMALL_STATE(106)] = 1893,
+  [SMALL_STATE(107)] = 1900,
+  [SMALL_STATE(108)] = 1907,
+  [SMALL_STATE(109)] = 1914,
+  [SMALL_STATE(110)] = 1921,
+  [SMALL_STATE(111)] = 1928,
+  [SMALL_STATE(112)] = 1935,
+  [SMALL_STATE(113)] = 1942,
+  [SMALL_STATE(114)] = 1949,
+  [SMALL_STATE(115)] = 1956,
 };
 
 static const TSParseActionEntry ts_parse_actions[] = {
@@ -1679,80 +3293,155 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1] = {.entry = {.count = 1, .reusable = false}}, RECOVER(),
   [3] = {.entry = {.count = 1, .reusable = true}}, SHIFT_EXTRA(),
   [5] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 0, 0, 0),
-  [7] = {.entry = {.count = 1, .reusable = true}}, SHIFT(36),
-  [9] = {.entry = {.count = 1, .reusable = true}}, SHIFT(37),
-  [11] = {.entry = {.count = 1, .reusable = true}}, SHIFT(35),
-  [13] = {.entry = {.count = 1, .reusable = true}}, SHIFT(41),
-  [15] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_string, 2, 0, 0),
-  [17] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_string, 3, 0, 0),
-  [19] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0),
-  [21] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(42),
-  [24] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(44),
-  [27] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(40),
-  [30] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(45),
-  [33] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(51),
-  [36] = {.entry = {.count = 1, .reusable = true}}, SHIFT(29),
-  [38] = {.entry = {.count = 1, .reusable = true}}, SHIFT(42),
-  [40] = {.entry = {.count = 1, .reusable = true}}, SHIFT(44),
-  [42] = {.entry = {.count = 1, .reusable = true}}, SHIFT(40),
-  [44] = {.entry = {.count = 1, .reusable = true}}, SHIFT(45),
-  [46] = {.entry = {.count = 1, .reusable = true}}, SHIFT(51),
-  [48] = {.entry = {.count = 1, .reusable = true}}, SHIFT(33),
-  [50] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0),
-  [52] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(36),
-  [55] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(37),
-  [58] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(35),
-  [61] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(41),
-  [64] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 1, 0, 0),
-  [66] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_run_statement, 4, 0, 8),
-  [68] = {.entry = {.count = 1, .reusable = true}}, SHIFT(43),
-  [70] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_run_statement_repeat1, 2, 0, 11),
-  [72] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_run_statement_repeat1, 2, 0, 11), SHIFT_REPEAT(43),
-  [75] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_after_statement, 2, 0, 4),
-  [77] = {.entry = {.count = 1, .reusable = true}}, SHIFT(38),
-  [79] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_finish_statement, 4, 0, 0),
-  [81] = {.entry = {.count = 1, .reusable = true}}, SHIFT(50),
-  [83] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_after_statement, 3, 0, 6),
-  [85] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_continue_statement, 3, 0, 0),
-  [87] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_finish_statement, 3, 0, 0),
-  [89] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_continue_statement, 4, 0, 0),
-  [91] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_after_statement_repeat1, 2, 0, 7),
-  [93] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_after_statement_repeat1, 2, 0, 7), SHIFT_REPEAT(38),
-  [96] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_run_statement, 5, 0, 9),
-  [98] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_continue_statement_repeat1, 2, 0, 0),
-  [100] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_continue_statement_repeat1, 2, 0, 0), SHIFT_REPEAT(50),
-  [103] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_run_statement, 2, 0, 5),
-  [105] = {.entry = {.count = 1, .reusable = true}}, SHIFT(39),
-  [107] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_after_statement_repeat1, 2, 0, 4),
-  [109] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_run_statement_repeat1, 2, 0, 10),
-  [111] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_continue_statement, 2, 0, 0),
-  [113] = {.entry = {.count = 1, .reusable = true}}, SHIFT(2),
-  [115] = {.entry = {.count = 1, .reusable = false}}, SHIFT(27),
-  [117] = {.entry = {.count = 1, .reusable = true}}, SHIFT(27),
-  [119] = {.entry = {.count = 1, .reusable = false}}, SHIFT_EXTRA(),
-  [121] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_executor_statement, 2, 0, 1),
-  [123] = {.entry = {.count = 1, .reusable = true}}, SHIFT(3),
-  [125] = {.entry = {.count = 1, .reusable = false}}, SHIFT(28),
-  [127] = {.entry = {.count = 1, .reusable = true}}, SHIFT(28),
-  [129] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0),
-  [131] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(28),
-  [134] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(28),
-  [137] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_task, 5, 0, 1),
-  [139] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_constraint, 2, 0, 0),
-  [141] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_constraint, 2, 0, 3),
-  [143] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_schema, 2, 0, 2),
-  [145] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_task, 4, 0, 1),
-  [147] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_job, 2, 0, 1),
-  [149] = {.entry = {.count = 1, .reusable = true}}, SHIFT(30),
-  [151] = {.entry = {.count = 1, .reusable = true}}, SHIFT(25),
-  [153] = {.entry = {.count = 1, .reusable = true}}, SHIFT(24),
-  [155] = {.entry = {.count = 1, .reusable = true}}, SHIFT(47),
-  [157] = {.entry = {.count = 1, .reusable = true}}, SHIFT(15),
-  [159] = {.entry = {.count = 1, .reusable = true}}, SHIFT(14),
-  [161] = {.entry = {.count = 1, .reusable = true}}, SHIFT(6),
-  [163] = {.entry = {.count = 1, .reusable = true}},  ACCEPT_INPUT(),
-  [165] = {.entry = {.count = 1, .reusable = true}}, SHIFT(22),
-  [167] = {.entry = {.count = 1, .reusable = true}}, SHIFT(46),
+  [7] = {.entry = {.count = 1, .reusable = true}}, SHIFT(101),
+  [9] = {.entry = {.count = 1, .reusable = true}}, SHIFT(80),
+  [11] = {.entry = {.count = 1, .reusable = true}}, SHIFT(72),
+  [13] = {.entry = {.count = 1, .reusable = true}}, SHIFT(114),
+  [15] = {.entry = {.count = 1, .reusable = true}}, SHIFT(76),
+  [17] = {.entry = {.count = 1, .reusable = true}}, SHIFT(78),
+  [19] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(105),
+  [22] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(82),
+  [25] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0),
+  [27] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(88),
+  [30] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(89),
+  [33] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(90),
+  [36] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(92),
+  [39] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(109),
+  [42] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(115),
+  [45] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(73),
+  [48] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_task_repeat1, 2, 0, 0), SHIFT_REPEAT(97),
+  [51] = {.entry = {.count = 1, .reusable = true}}, SHIFT(105),
+  [53] = {.entry = {.count = 1, .reusable = true}}, SHIFT(82),
+  [55] = {.entry = {.count = 1, .reusable = true}}, SHIFT(67),
+  [57] = {.entry = {.count = 1, .reusable = true}}, SHIFT(88),
+  [59] = {.entry = {.count = 1, .reusable = true}}, SHIFT(89),
+  [61] = {.entry = {.count = 1, .reusable = true}}, SHIFT(90),
+  [63] = {.entry = {.count = 1, .reusable = true}}, SHIFT(92),
+  [65] = {.entry = {.count = 1, .reusable = true}}, SHIFT(109),
+  [67] = {.entry = {.count = 1, .reusable = true}}, SHIFT(115),
+  [69] = {.entry = {.count = 1, .reusable = true}}, SHIFT(73),
+  [71] = {.entry = {.count = 1, .reusable = true}}, SHIFT(97),
+  [73] = {.entry = {.count = 1, .reusable = true}}, SHIFT(60),
+  [75] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_string, 3, 0, 0),
+  [77] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_string, 2, 0, 0),
+  [79] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_number, 1, 0, 0),
+  [81] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 3, 0, 10),
+  [83] = {.entry = {.count = 1, .reusable = true}}, SHIFT(96),
+  [85] = {.entry = {.count = 1, .reusable = true}}, SHIFT(107),
+  [87] = {.entry = {.count = 1, .reusable = true}}, SHIFT(98),
+  [89] = {.entry = {.count = 1, .reusable = true}}, SHIFT(103),
+  [91] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0),
+  [93] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(101),
+  [96] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(80),
+  [99] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(72),
+  [102] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(114),
+  [105] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(76),
+  [108] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(78),
+  [111] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 1, 0, 0),
+  [113] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 5, 0, 15),
+  [115] = {.entry = {.count = 1, .reusable = true}}, SHIFT(84),
+  [117] = {.entry = {.count = 1, .reusable = true}}, SHIFT(85),
+  [119] = {.entry = {.count = 1, .reusable = true}}, SHIFT(106),
+  [121] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 8, 0, 17),
+  [123] = {.entry = {.count = 1, .reusable = true}}, SHIFT(83),
+  [125] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_continue_statement, 3, 0, 0),
+  [127] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_finish_statement, 3, 0, 0),
+  [129] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_after_statement, 2, 0, 6),
+  [131] = {.entry = {.count = 1, .reusable = true}}, SHIFT(81),
+  [133] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_env_statement, 3, 0, 0),
+  [135] = {.entry = {.count = 1, .reusable = true}}, SHIFT(71),
+  [137] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_after_statement_repeat1, 2, 0, 11),
+  [139] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_after_statement_repeat1, 2, 0, 11), SHIFT_REPEAT(81),
+  [142] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_run_statement, 4, 0, 12),
+  [144] = {.entry = {.count = 1, .reusable = true}}, SHIFT(75),
+  [146] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_continue_statement, 4, 0, 0),
+  [148] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_finish_statement, 4, 0, 0),
+  [150] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_env_statement_repeat1, 2, 0, 0),
+  [152] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_env_statement_repeat1, 2, 0, 0), SHIFT_REPEAT(71),
+  [155] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_run_statement, 5, 0, 14),
+  [157] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_continue_statement_repeat1, 2, 0, 0),
+  [159] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_continue_statement_repeat1, 2, 0, 0), SHIFT_REPEAT(83),
+  [162] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 5, 0, 10),
+  [164] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_after_statement, 3, 0, 9),
+  [166] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 5, 0, 16),
+  [168] = {.entry = {.count = 1, .reusable = true}}, SHIFT(86),
+  [170] = {.entry = {.count = 1, .reusable = true}}, SHIFT(104),
+  [172] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_run_statement_repeat1, 2, 0, 19),
+  [174] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_run_statement_repeat1, 2, 0, 19), SHIFT_REPEAT(75),
+  [177] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 6, 0, 10),
+  [179] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 7, 0, 15),
+  [181] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 7, 0, 20),
+  [183] = {.entry = {.count = 1, .reusable = true}}, SHIFT(93),
+  [185] = {.entry = {.count = 1, .reusable = true}}, SHIFT(111),
+  [187] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 7, 0, 16),
+  [189] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 7, 0, 17),
+  [191] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 8, 0, 15),
+  [193] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 8, 0, 16),
+  [195] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_env_statement, 2, 0, 0),
+  [197] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 9, 0, 20),
+  [199] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 9, 0, 21),
+  [201] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 9, 0, 22),
+  [203] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 10, 0, 20),
+  [205] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 10, 0, 21),
+  [207] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 10, 0, 22),
+  [209] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 11, 0, 23),
+  [211] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 12, 0, 23),
+  [213] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_exit_code, 1, 0, 0),
+  [215] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_after_statement_repeat1, 2, 0, 6),
+  [217] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variable, 3, 0, 13),
+  [219] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 7, 0, 21),
+  [221] = {.entry = {.count = 1, .reusable = true}}, SHIFT(94),
+  [223] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 7, 0, 22),
+  [225] = {.entry = {.count = 1, .reusable = true}}, SHIFT(95),
+  [227] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 5, 0, 17),
+  [229] = {.entry = {.count = 1, .reusable = true}}, SHIFT(87),
+  [231] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_run_statement_repeat1, 2, 0, 18),
+  [233] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_retry_statement, 9, 0, 23),
+  [235] = {.entry = {.count = 1, .reusable = true}}, SHIFT(100),
+  [237] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_run_statement, 2, 0, 7),
+  [239] = {.entry = {.count = 1, .reusable = true}}, SHIFT(102),
+  [241] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_continue_statement, 2, 0, 0),
+  [243] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_dir_statement, 2, 0, 8),
+  [245] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_pool_statement, 2, 0, 1),
+  [247] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_timeout_statement, 2, 0, 4),
+  [249] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_executor_statement, 2, 0, 1),
+  [251] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_task, 5, 0, 1),
+  [253] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_job, 2, 0, 1),
+  [255] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_schema, 2, 0, 2),
+  [257] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_constraint, 2, 0, 0),
+  [259] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_constraint, 2, 0, 3),
+  [261] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_timeout, 2, 0, 4),
+  [263] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_pool, 4, 0, 5),
+  [265] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_task, 4, 0, 1),
+  [267] = {.entry = {.count = 1, .reusable = true}}, SHIFT(6),
+  [269] = {.entry = {.count = 1, .reusable = false}}, SHIFT(69),
+  [271] = {.entry = {.count = 1, .reusable = true}}, SHIFT(69),
+  [273] = {.entry = {.count = 1, .reusable = false}}, SHIFT_EXTRA(),
+  [275] = {.entry = {.count = 1, .reusable = true}}, SHIFT(5),
+  [277] = {.entry = {.count = 1, .reusable = false}}, SHIFT(70),
+  [279] = {.entry = {.count = 1, .reusable = true}}, SHIFT(70),
+  [281] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0),
+  [283] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(70),
+  [286] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(70),
+  [289] = {.entry = {.count = 1, .reusable = true}}, SHIFT(68),
+  [291] = {.entry = {.count = 1, .reusable = true}}, SHIFT(63),
+  [293] = {.entry = {.count = 1, .reusable = true}}, SHIFT(44),
+  [295] = {.entry = {.count = 1, .reusable = true}}, SHIFT(7),
+  [297] = {.entry = {.count = 1, .reusable = true}}, SHIFT(55),
+  [299] = {.entry = {.count = 1, .reusable = true}}, SHIFT(74),
+  [301] = {.entry = {.count = 1, .reusable = true}}, SHIFT(51),
+  [303] = {.entry = {.count = 1, .reusable = true}}, SHIFT(50),
+  [305] = {.entry = {.count = 1, .reusable = true}}, SHIFT(58),
+  [307] = {.entry = {.count = 1, .reusable = true}}, SHIFT(49),
+  [309] = {.entry = {.count = 1, .reusable = true}}, SHIFT(11),
+  [311] = {.entry = {.count = 1, .reusable = true}},  ACCEPT_INPUT(),
+  [313] = {.entry = {.count = 1, .reusable = true}}, SHIFT(99),
+  [315] = {.entry = {.count = 1, .reusable = true}}, SHIFT(3),
+  [317] = {.entry = {.count = 1, .reusable = true}}, SHIFT(53),
+  [319] = {.entry = {.count = 1, .reusable = true}}, SHIFT(77),
+  [321] = {.entry = {.count = 1, .reusable = true}}, SHIFT(91),
+  [323] = {.entry = {.count = 1, .reusable = true}}, SHIFT(65),
+  [325] = {.entry = {.count = 1, .reusable = true}}, SHIFT(79),
 };
 
 #ifdef __cplusplus

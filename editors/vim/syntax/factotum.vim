@@ -11,8 +11,9 @@ set cpo&vim
 
 " Words that start a job file's top-level items.
 syntax keyword factotumDeclaration job task schema constraint
-" Words that start and join a task's statements.
+" Words that start and join a task's statements, and the job's `timeout` and `pool … size`.
 syntax keyword factotumKeyword after executor run with continue finish on never none
+syntax keyword factotumKeyword retry attempts delay backoff max timeout env dir pool size
 
 syntax match factotumComment "#.*$" contains=factotumTodo,@Spell
 syntax keyword factotumTodo TODO FIXME XXX NOTE contained
@@ -29,8 +30,10 @@ syntax match factotumPlaceholder +{{.\{-}}}}\=+ contained
 syntax match factotumTaskName +\%(\<task\s\+\)\@<="\%([^"\\]\|\\.\)*"+
       \ contains=factotumEscape,factotumBadEscape,factotumPlaceholder
 
-syntax match factotumNumber "\%([[:alnum:]_.-]\)\@<!-\=\d\+\%(\.\d\+\)\=\>"
+" Exit codes and counts, and durations: `2s`, `1.5m`, `2h`.
+syntax match factotumNumber "\%([[:alnum:]_.-]\)\@<!-\=\d\+\%(\.\d\+\)\=[smh]\=\>"
 syntax match factotumDelimiter "[{},]"
+syntax match factotumOperator "="
 
 highlight default link factotumDeclaration Structure
 highlight default link factotumKeyword Keyword
@@ -43,6 +46,7 @@ highlight default link factotumBadEscape Error
 highlight default link factotumPlaceholder Identifier
 highlight default link factotumNumber Number
 highlight default link factotumDelimiter Delimiter
+highlight default link factotumOperator Operator
 
 let b:current_syntax = 'factotum'
 

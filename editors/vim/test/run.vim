@@ -27,6 +27,7 @@ let s:groups = [
       \ ['string.quoted.double', 'factotumString'],
       \ ['punctuation.section.block', 'factotumDelimiter'],
       \ ['punctuation.separator', 'factotumDelimiter'],
+      \ ['keyword.operator', 'factotumOperator'],
       \ ]
 
 function! s:Group(scope) abort

@@ -267,6 +267,35 @@ impl Client {
         }
     }
 
+    /// The slots of the pool `name` (`GET /pools/{name}`), or `None` when Airflow had no such
+    /// pool and it was created with `slots` (`POST /pools`).
+    pub(crate) fn ensure_pool(
+        &mut self,
+        name: &str,
+        slots: u32,
+        description: &str,
+    ) -> Result<Option<i64>, ApiError> {
+        #[derive(Deserialize)]
+        struct Pool {
+            slots: i64,
+        }
+        let path = format!("pools/{}", segment(name));
+        match self.call::<Pool>("GET", &path, None) {
+            Ok(pool) => return Ok(Some(pool.slots)),
+            Err(ApiError::NotFound(_)) => {}
+            Err(error) => return Err(error),
+        }
+        let body = json!({ "name": name, "slots": slots, "description": description });
+        match self.call::<IgnoredAny>("POST", "pools", Some(&body)) {
+            Ok(_) => Ok(None),
+            // Made meanwhile, by someone else or by this request when its answer was lost.
+            Err(ApiError::Status { status: 409, .. }) => self
+                .call::<Pool>("GET", &path, None)
+                .map(|pool| Some(pool.slots)),
+            Err(error) => Err(error),
+        }
+    }
+
     /// `GET /dags/{dag_id}/dagRuns/{run_id}`.
     pub(crate) fn dag_run(&mut self, dag_id: &str, run_id: &str) -> Result<DagRun, ApiError> {
         let path = format!("dags/{}/dagRuns/{}", segment(dag_id), segment(run_id));
