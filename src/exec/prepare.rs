@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use super::{PreparedTask, RetryPolicy};
-use crate::ir::{Job, Retry, Task};
+use crate::ir::{Decimal, Job, Retry, Task};
 use crate::span::Spanned;
 use crate::syntax::Format;
 use crate::template::{Template, Variables};
@@ -71,10 +71,7 @@ pub(crate) fn prepare(
             .map(|task| task.to_prepared(format))
             .collect(),
         factfile: for_webhook.then(|| compact_factfile(job, variables, rendered)),
-        timeout: job
-            .timeout
-            .as_ref()
-            .map(|seconds| (seconds.value.as_duration(), seconds.value.to_string())),
+        timeout: job.timeout.as_ref().map(time_limit),
         pools: job
             .pools
             .iter()
@@ -84,6 +81,11 @@ pub(crate) fn prepare(
             })
             .collect(),
     }
+}
+
+/// A time limit as the executor takes it, and as its messages say it (`1.5`, in seconds).
+fn time_limit(seconds: &Spanned<Decimal>) -> (std::time::Duration, String) {
+    (seconds.value.as_duration(), seconds.value.to_string())
 }
 
 /// A task's options with their templates rendered: what the executor needs beyond the line.
@@ -105,10 +107,7 @@ impl TaskOptions {
     fn of(task: &Task, variables: &Variables, job_directory: &Path) -> Self {
         Self {
             retry: task.retry.as_ref().map(RetryPolicy::of),
-            timeout: task
-                .timeout
-                .as_ref()
-                .map(|seconds| (seconds.value.as_duration(), seconds.value.to_string())),
+            timeout: task.timeout.as_ref().map(time_limit),
             env: task
                 .env
                 .iter()
@@ -129,8 +128,9 @@ impl TaskOptions {
 }
 
 impl RetryPolicy {
-    fn of(retry: &Retry) -> Self {
-        let seconds = |value: &Option<crate::span::Spanned<crate::ir::Decimal>>| {
+    /// The policy `retry` says, its defaults filled in: no wait, a factor of 1, no limit.
+    pub(crate) fn of(retry: &Retry) -> Self {
+        let seconds = |value: &Option<Spanned<Decimal>>| {
             value.as_ref().map(|seconds| seconds.value.as_duration())
         };
         Self {

@@ -24,6 +24,18 @@ pub(crate) struct RetryPolicy {
     pub on_codes: Option<Vec<u16>>,
 }
 
+impl RetryPolicy {
+    /// The wait after the `attempt`th attempt (from 1) failed, before jitter: the delay times
+    /// the backoff once more for each attempt after the first, at most the longest wait. An
+    /// exponent or product past what a `Duration` holds is the longest wait there is, which
+    /// `max_delay` then caps.
+    pub(crate) fn nominal_wait(&self, attempt: u32) -> Duration {
+        let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
+        let seconds = self.delay.as_secs_f64() * self.backoff.powi(exponent);
+        capped(seconds, self.max_delay)
+    }
+}
+
 /// How a task's process ended, reduced to what its state depends on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Exit {
@@ -179,14 +191,7 @@ pub(crate) fn retry_delay(task: &PreparedTask, attempt: u32, exit: &Exit) -> Opt
         Exit::Signal(_) | Exit::TimedOut(_) => retry.on_codes.is_none(),
         Exit::NotStarted(_) => false,
     };
-    if !retried {
-        return None;
-    }
-    // delay · backoff^(attempt − 1); an exponent or product past what a `Duration` holds is
-    // the longest wait there is, which `max_delay` then caps.
-    let exponent = i32::try_from(attempt - 1).unwrap_or(i32::MAX);
-    let seconds = retry.delay.as_secs_f64() * retry.backoff.powi(exponent);
-    Some(capped(seconds, retry.max_delay))
+    retried.then(|| retry.nominal_wait(attempt))
 }
 
 /// `nominal` times the jitter `factor` (drawn from [0.9, 1.1)), capped again at the task's

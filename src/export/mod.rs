@@ -281,31 +281,17 @@ fn absolute(pieces: Vec<Piece>, job_directory: &Path) -> Vec<Piece> {
     }
 }
 
-/// The waits of `retry` before the second attempt, the third, and so on: the delay times the
-/// backoff once more each time, capped at the longest wait, to the millisecond. An engine
-/// adds its own jitter, or none.
+/// The waits of `retry` before the second attempt, the third, and so on, as `run` computes
+/// them before its jitter, to the nearest millisecond. An engine adds its own jitter, or none.
 pub(crate) fn retry_delays(retry: &Retry) -> Vec<Decimal> {
-    let delay = retry
-        .delay
-        .as_ref()
-        .map_or(0.0, |delay| delay.value.as_f64());
-    let backoff = retry
-        .backoff
-        .as_ref()
-        .map_or(1.0, |backoff| backoff.value.as_f64());
-    let longest = retry.max_delay.as_ref().map(|max| max.value);
-    let mut factor = 1.0;
-    let mut delays = Vec::new();
-    for _ in 1..retry.attempts.value {
-        // Thousandths as a float, saturating: a delay past u64 is capped by `longest` or is
-        // beyond any run anyway.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let thousandths = (delay * factor * 1000.0).round() as u64;
-        let wait = Decimal::from_thousandths(thousandths);
-        delays.push(longest.map_or(wait, |longest| wait.min(longest)));
-        factor *= backoff;
-    }
-    delays
+    let policy = exec::RetryPolicy::of(retry);
+    (1..policy.attempts)
+        .map(|attempt| {
+            let nanos = policy.nominal_wait(attempt).as_nanos();
+            let millis = nanos.saturating_add(500_000) / 1_000_000;
+            Decimal::from_thousandths(u64::try_from(millis).unwrap_or(u64::MAX))
+        })
+        .collect()
 }
 
 /// Adjacent text pieces joined, so a line with nothing deferred is one piece.
